@@ -1,0 +1,167 @@
+"""The small interface every connector implements.
+
+A connector has two halves:
+
+* the **edge**: `routes()` lists HTTP routes whose handlers take a framework-neutral
+  `InboundRequest`, verify it, and return an `EdgeOutcome` (the raw events to store and
+  the reply to send once they are committed); a polling connector instead offers
+  `services()`, long-running loops that store events through `ServiceContext`;
+* the **parser**: `process(event, ctx)` turns one stored event into interactions for the
+  core pipeline. It is deterministic for the same stored events, so a replay gives the
+  same result. It may also return follow-up events (durable tasks such as "fetch this
+  recording"), which the event log stores, retries with backoff and processes like any
+  other event.
+
+Connectors import neither aiohttp nor rq: the HTTP app and the workers adapt to this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from gateway.core.models import Interaction
+
+__all__ = [
+    "Connector",
+    "EdgeOutcome",
+    "InboundRequest",
+    "NewEvent",
+    "Outcome",
+    "ParseContext",
+    "Reply",
+    "Route",
+    "ServiceContext",
+    "StoredEvent",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A raw event to store. `(connector, account, key)` is unique: a duplicate is ignored."""
+
+    connector: str
+    account: str
+    key: str
+    body: bytes
+    received_at: datetime
+    name: str | None = None  # provider event name ("call", "summary", "record/added", "message")
+    group_key: str | None = None  # events folded together (a Mango entry_id, a chat)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    not_before: datetime | None = None  # a follow-up task that must wait
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: str
+    connector: str
+    account: str
+    key: str
+    name: str | None
+    group_key: str | None
+    received_at: datetime
+    headers: Mapping[str, str]
+    body: bytes
+    attempts: int = 0
+    result: Mapping[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int = 200
+    body: bytes | str = b""
+    content_type: str = "text/plain"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class EdgeOutcome:
+    """What an edge handler decided: events to store, then the reply built from their ids."""
+
+    events: list[NewEvent]
+    reply: Callable[[list[str]], Reply] | Reply = field(default_factory=Reply)
+    cleanup: Callable[[], None] | None = None  # e.g. remove temporary files once stored
+
+    def build_reply(self, event_ids: list[str]) -> Reply:
+        return self.reply(event_ids) if callable(self.reply) else self.reply
+
+
+@dataclass(slots=True)
+class InboundRequest:
+    """A framework-neutral view of an HTTP request at a connector's edge."""
+
+    method: str
+    path: str
+    match: Mapping[str, str]  # route parameters
+    headers: Mapping[str, str]  # case-insensitive mapping
+    query: Mapping[str, str]
+    remote: str | None
+    content_type: str
+    content_length: int | None
+    read: Callable[[], Awaitable[bytes]]  # the whole body, within the route's size limit
+    stream: Callable[[], AsyncIterator[bytes]]  # the body in chunks, for large uploads
+    received_at: datetime
+
+
+EdgeHandler = Callable[[InboundRequest], Awaitable[EdgeOutcome]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str  # aiohttp-style pattern, e.g. "/hooks/mango/{account}/events/{name:.+}"
+    handler: EdgeHandler
+    max_body_bytes: int = 1 << 20
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    interactions: list[Interaction] = field(default_factory=list)
+    follow_ups: list[NewEvent] = field(default_factory=list)
+    result: dict[str, Any] | None = None  # stored on the event, seen by later folds
+
+
+class ParseContext(Protocol):
+    """What `Connector.process` may use; given by the worker."""
+
+    now: datetime
+
+    def related(self, connector: str, account: str, group_key: str) -> Sequence[StoredEvent]:
+        """Every stored event of this group (done or not), oldest first."""
+        ...
+
+    @property
+    def files(self) -> Any:
+        """The file store (`gateway.store.files.FileStore`)."""
+        ...
+
+    @property
+    def http(self) -> Any:
+        """A synchronous outbound client (`gateway.outbound.OutboundClient`)."""
+        ...
+
+
+class ServiceContext(Protocol):
+    """What a long-running connector service (a poller) may use."""
+
+    def store_events(self, events: Sequence[NewEvent]) -> list[str]:
+        """Store events in one transaction (duplicates ignored); returns their ids."""
+        ...
+
+    @property
+    def engine(self) -> Any: ...
+
+    @property
+    def files(self) -> Any: ...
+
+
+@runtime_checkable
+class Connector(Protocol):
+    channel: str
+
+    def routes(self) -> list[Route]: ...
+
+    def process(self, event: StoredEvent, ctx: ParseContext) -> Outcome: ...

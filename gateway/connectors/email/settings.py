@@ -1,0 +1,49 @@
+"""Settings of company mailboxes (`[[email.mailboxes]]`)."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class MailboxSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    host: str = Field(min_length=1)
+    port: int = Field(default=993, ge=1, le=65535)
+    ssl: bool = True
+    starttls: bool = False
+    username: str = Field(min_length=1)
+    password: str | None = None
+    password_env: str | None = None  # name of an environment variable holding the password
+    folders: list[Literal["inbox", "sent"]] = Field(default_factory=lambda: ["inbox", "sent"])
+    poll_seconds: float = Field(default=60, gt=0)
+    first_sync_days: int = Field(default=30, ge=0)
+    source: str | None = None
+    max_attachment_mb: float = Field(default=25, gt=0)
+    max_message_mb: float = Field(default=50, gt=0)
+
+    @model_validator(mode="after")
+    def _one_password(self) -> MailboxSettings:
+        if self.password is None and self.password_env is None:
+            raise ValueError("give password or password_env")
+        return self
+
+    def resolve_password(self) -> str:
+        if self.password is not None:
+            return self.password
+        value = os.environ.get(self.password_env or "")
+        if value is None:
+            raise ValueError(f"environment variable {self.password_env} is not set")
+        return value
+
+
+class EmailSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mailboxes: list[MailboxSettings] = Field(default_factory=list)
+    company_domains: list[str] = Field(default_factory=list)
+    company_addresses: list[str] = Field(default_factory=list)

@@ -1,0 +1,316 @@
+"""The core CRM store: one SQLAlchemy Core schema for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+__all__ = ["metadata"]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite needs INTEGER for rowid aliasing
+TS = DateTime(timezone=True)
+
+
+def _id() -> Column:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+# --- the event log: queue of record -------------------------------------------------------
+events = Table(
+    "events", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("connector", String(32), nullable=False),
+    Column("account", String(128), nullable=False),
+    Column("key", String(512), nullable=False),
+    Column("name", String(128)),
+    Column("group_key", String(512)),
+    Column("received_at", TS, nullable=False),
+    Column("headers", JSON, nullable=False, default=dict),
+    Column("body", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),  # pending|processing|done|failed|dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("lease_until", TS),
+    Column("claimed_by", String(128)),
+    Column("processed_at", TS),
+    Column("last_error", Text),
+    Column("result", JSON),
+    UniqueConstraint("connector", "account", "key"),
+)
+Index("ix_events_due", events.c.status, events.c.next_attempt_at)
+Index("ix_events_group", events.c.connector, events.c.account, events.c.group_key)
+
+# --- people --------------------------------------------------------------------------------
+companies = Table(
+    "companies", metadata, _id(),
+    Column("name", String(512), nullable=False),
+    Column("domain", String(255)),
+    Column("created_at", TS, nullable=False),
+)
+
+contacts = Table(
+    "contacts", metadata, _id(),
+    Column("name", String(512)),
+    Column("company_id", ForeignKey("companies.id")),
+    Column("position", String(255)),
+    Column("merged_into", ForeignKey("contacts.id")),
+    Column("merge_candidate_of", Id),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+identities = Table(
+    "identities", metadata, _id(),
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # phone|email|telegram|vk|whatsapp
+    Column("value", String(320), nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("kind", "value"),
+)
+
+blocklist = Table(
+    "blocklist", metadata, _id(),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(320), nullable=False),
+    Column("reason", Text),
+    Column("created_by", Id),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("kind", "value"),
+)
+
+users = Table(
+    "users", metadata, _id(),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # admin|manager|operator
+    Column("extension", String(16)),
+    Column("email", String(320)),
+    Column("department", String(255)),
+    Column("token_hash", String(64), unique=True),
+    Column("password_hash", String(255)),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),
+)
+
+# --- pipelines, sources, deals, leads ----------------------------------------------------
+pipelines = Table(
+    "pipelines", metadata, _id(),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+stages = Table(
+    "stages", metadata, _id(),
+    Column("pipeline_id", ForeignKey("pipelines.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # unsorted|working|won|lost
+    UniqueConstraint("pipeline_id", "name"),
+)
+
+sources = Table(
+    "sources", metadata, _id(),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("advertising", Boolean, nullable=False, default=True),
+    Column("group_name", String(255)),
+    Column("channel", String(32)),
+    Column("created_at", TS, nullable=False),
+)
+
+deals = Table(
+    "deals", metadata, _id(),
+    Column("name", String(512), nullable=False),
+    Column("contact_id", ForeignKey("contacts.id"), index=True),
+    Column("company_id", ForeignKey("companies.id")),
+    Column("pipeline_id", ForeignKey("pipelines.id"), nullable=False),
+    Column("stage_id", ForeignKey("stages.id"), nullable=False),
+    Column("responsible_id", ForeignKey("users.id")),
+    Column("budget", Float),
+    Column("status", String(16), nullable=False, default="open"),  # open|won|lost
+    Column("tags", JSON, nullable=False, default=list),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("closed_at", TS),
+)
+
+leads = Table(
+    "leads", metadata, _id(),
+    Column("key", String(512), nullable=False, unique=True),
+    Column("event_id", String(32)),
+    Column("channel", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("quality", String(16), nullable=False),
+    Column("advertising", Boolean, nullable=False),
+    Column("account", String(128)),
+    Column("source_id", ForeignKey("sources.id")),
+    Column("contact_id", ForeignKey("contacts.id")),
+    Column("contact_was_new", Boolean, nullable=False, default=False),
+    Column("deal_id", ForeignKey("deals.id")),
+    Column("pipeline_id", ForeignKey("pipelines.id")),
+    Column("stage_id", ForeignKey("stages.id")),
+    Column("manager_id", ForeignKey("users.id")),
+    Column("phone", String(32)),
+    Column("email", String(320)),
+    Column("name", String(512)),
+    Column("company", String(512)),
+    Column("position", String(255)),
+    Column("budget", Float),
+    Column("subject", Text),
+    Column("text", Text),
+    Column("utm", JSON, nullable=False, default=dict),
+    Column("custom", JSON, nullable=False, default=dict),
+    Column("call", JSON),
+    Column("duration_s", Integer),
+    Column("result", String(32)),
+    Column("recording_file_id", String(64)),
+    Column("score", Integer, nullable=False, default=0),
+    Column("score_details", JSON, nullable=False, default=list),
+    Column("needs_callback", Boolean, nullable=False, default=False),
+    Column("callback_at", TS),
+    Column("time_to_callback_s", Integer),
+    Column("non_target_reason", Text),
+    Column("merge_candidates", JSON, nullable=False, default=list),
+    Column("conversation_key", String(512)),
+    Column("closed", Boolean, nullable=False, default=False),
+    Column("recovered", Boolean, nullable=False, default=False),
+    Column("history_only", Boolean, nullable=False, default=False),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("received_at", TS, nullable=False),
+    Column("taken_at", TS),
+    Column("taken_by", ForeignKey("users.id")),
+    Column("decline_reason", Text),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+Index("ix_leads_journal", leads.c.received_at, leads.c.id)
+Index("ix_leads_status_received", leads.c.status, leads.c.received_at, leads.c.id)
+Index("ix_leads_contact", leads.c.contact_id, leads.c.received_at)
+Index("ix_leads_deal", leads.c.deal_id)
+Index("ix_leads_conversation", leads.c.conversation_key)
+Index("ix_leads_callback", leads.c.needs_callback, leads.c.phone)
+Index("ix_leads_channel_received", leads.c.channel, leads.c.received_at, leads.c.id)
+Index("ix_leads_quality_received", leads.c.quality, leads.c.received_at, leads.c.id)
+Index("ix_leads_source_received", leads.c.source_id, leads.c.received_at, leads.c.id)
+Index("ix_leads_manager_received", leads.c.manager_id, leads.c.received_at, leads.c.id)
+
+messages = Table(
+    "messages", metadata, _id(),
+    Column("key", String(512), nullable=False, unique=True),
+    Column("lead_id", ForeignKey("leads.id"), index=True),
+    Column("contact_id", ForeignKey("contacts.id"), index=True),
+    Column("direction", String(16), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("author", String(512)),
+    Column("subject", Text),
+    Column("text", Text),
+    Column("html", Text),
+    Column("quoted", Text),
+    Column("edited", Boolean, nullable=False, default=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("data", JSON, nullable=False, default=dict),
+    Column("created_at", TS, nullable=False),
+)
+
+files = Table(
+    "files", metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the content
+    Column("size", BigInteger, nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+attachments = Table(
+    "attachments", metadata, _id(),
+    Column("lead_id", ForeignKey("leads.id"), index=True),
+    Column("message_id", ForeignKey("messages.id")),
+    Column("file_id", ForeignKey("files.id")),
+    Column("name", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False, default=0),
+    Column("content_type", String(255), nullable=False),
+    Column("role", String(16), nullable=False, default="attachment"),
+    Column("inline", Boolean, nullable=False, default=False),
+    Column("omitted", Boolean, nullable=False, default=False),
+    Column("reason", Text),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("lead_id", "message_id", "file_id", "name", "role"),
+)
+
+# --- connectors' own state ---------------------------------------------------------------
+mailbox_state = Table(
+    "mailbox_state", metadata,
+    Column("mailbox", String(128), primary_key=True),
+    Column("folder", String(255), primary_key=True),
+    Column("uidvalidity", BigInteger),
+    Column("last_uid", BigInteger, nullable=False, default=0),
+    Column("last_poll_at", TS),
+    Column("last_ok_at", TS),
+    Column("last_error", Text),
+    Column("lock_owner", String(128)),
+    Column("lock_until", TS),
+)
+
+# --- operators and outbound -----------------------------------------------------------------
+audit_log = Table(
+    "audit_log", metadata, _id(),
+    Column("at", TS, nullable=False),
+    Column("user_id", ForeignKey("users.id")),
+    Column("action", String(64), nullable=False),
+    Column("lead_id", Id),
+    Column("deal_id", Id),
+    Column("contact_id", Id),
+    Column("data", JSON, nullable=False, default=dict),
+)
+Index("ix_audit_lead", audit_log.c.lead_id)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("subscription", String(2048), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),  # pending|done|dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("last_error", Text),
+    Column("last_status", Integer),
+    Column("created_at", TS, nullable=False),
+    Column("delivered_at", TS),
+)
+Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the cookie value
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+)
+
+server_default_now = text("CURRENT_TIMESTAMP")
