@@ -1,0 +1,207 @@
+"""The event log: every accepted event is a row before we answer; it is also the work queue.
+
+Statuses: pending -> processing (claimed under a lease) -> done | failed (will retry) -> dead.
+A claim takes due pending/failed events and processing events whose lease has expired
+(a worker that died), so nothing depends on Redis to be found again.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from gateway.connectors.base import NewEvent, StoredEvent
+from gateway.store.dialect import insert_ignore
+from gateway.store.schema import events
+
+__all__ = [
+    "Claim",
+    "append",
+    "claim_batch",
+    "complete",
+    "count_by_status",
+    "fail",
+    "new_event_id",
+    "oldest_pending_age",
+    "related",
+    "requeue",
+]
+
+RETRYABLE = ("pending", "failed")
+
+
+def new_event_id(now_ns: int | None = None) -> str:
+    """A sortable id: 16 hex digits of time in ns, then 8 random hex digits."""
+    return f"{now_ns or time.time_ns():016x}{secrets.token_hex(4)}"
+
+
+def append(conn: Connection, batch: Sequence[NewEvent]) -> list[tuple[str, bool]]:
+    """Insert events in the caller's transaction; returns (id, is_new) per event (duplicates keep their id)."""
+    out: list[tuple[str, bool]] = []
+    for ev in batch:
+        event_id = new_event_id()
+        stmt = insert_ignore(conn, events, ["connector", "account", "key"]).values(
+            id=event_id, connector=ev.connector, account=ev.account, key=ev.key, name=ev.name,
+            group_key=ev.group_key, received_at=ev.received_at, headers=dict(ev.headers), body=ev.body,
+            status="pending", attempts=0, next_attempt_at=ev.not_before or ev.received_at,
+        )
+        if conn.execute(stmt).rowcount == 1:
+            out.append((event_id, True))
+        else:
+            existing = conn.execute(
+                select(events.c.id).where(
+                    events.c.connector == ev.connector, events.c.account == ev.account, events.c.key == ev.key
+                )
+            ).scalar_one()
+            out.append((existing, False))
+    return out
+
+
+def _to_stored(row: Any) -> StoredEvent:
+    return StoredEvent(
+        id=row.id, connector=row.connector, account=row.account, key=row.key, name=row.name,
+        group_key=row.group_key, received_at=_aware(row.received_at), headers=row.headers or {},
+        body=bytes(row.body), attempts=row.attempts, result=row.result,
+    )
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    owner: str
+    events: list[StoredEvent]
+
+
+def worker_id() -> str:
+    return f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def claim_batch(conn: Connection, *, limit: int, lease_s: float, now: datetime, owner: str) -> Claim:
+    """Claim up to `limit` due events under a lease (PostgreSQL: FOR UPDATE SKIP LOCKED)."""
+    due = or_(
+        and_(events.c.status.in_(RETRYABLE), events.c.next_attempt_at <= now),
+        and_(events.c.status == "processing", events.c.lease_until < now),
+    )
+    pick = select(events.c.id).where(due).order_by(events.c.next_attempt_at, events.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = list(conn.execute(pick).scalars())
+    if not ids:
+        return Claim(owner, [])
+    conn.execute(
+        update(events).where(events.c.id.in_(ids))
+        .values(status="processing", lease_until=now + timedelta(seconds=lease_s), claimed_by=owner)
+    )
+    rows = conn.execute(select(events).where(events.c.id.in_(ids)).order_by(events.c.received_at, events.c.id))
+    return Claim(owner, [_to_stored(r) for r in rows])
+
+
+def complete(conn: Connection, event_ids: Sequence[str], *, now: datetime, owner: str | None = None,
+             results: dict[str, dict[str, Any]] | None = None) -> None:
+    """Mark events done (only while we still hold them, when `owner` is given)."""
+    results = results or {}
+    plain = [i for i in event_ids if i not in results]
+    cond = [events.c.claimed_by == owner] if owner else []
+    if plain:
+        conn.execute(
+            update(events).where(events.c.id.in_(plain), *cond)
+            .values(status="done", processed_at=now, lease_until=None, last_error=None)
+        )
+    for event_id, result in results.items():
+        conn.execute(
+            update(events).where(events.c.id == event_id, *cond)
+            .values(status="done", processed_at=now, lease_until=None, last_error=None, result=result)
+        )
+
+
+def fail(conn: Connection, event_id: str, *, error: str, now: datetime, max_attempts: int,
+         base_s: float, max_s: float, retry_after: float | None = None, count_attempt: bool = True) -> str:
+    """Record a failure; schedules a retry with exponential backoff or marks the event dead."""
+    attempts = conn.execute(select(events.c.attempts).where(events.c.id == event_id)).scalar_one()
+    attempts += 1 if count_attempt else 0
+    if attempts >= max_attempts:
+        status, delay = "dead", 0.0
+    else:
+        status = "failed"
+        delay = retry_after if retry_after is not None else min(max_s, base_s * 2 ** max(0, attempts - 1))
+        delay *= 1 + secrets.randbelow(250) / 1000  # a little jitter
+    conn.execute(
+        update(events).where(events.c.id == event_id).values(
+            status=status, attempts=attempts, last_error=error[:4000], lease_until=None,
+            next_attempt_at=now + timedelta(seconds=delay),
+        )
+    )
+    return status
+
+
+def requeue(conn: Connection, *, ids: Sequence[str] = (), statuses: Sequence[str] = (), now: datetime) -> int:
+    """Make events due again (replay): done, failed or dead ones go back to pending."""
+    conds = []
+    if ids:
+        conds.append(events.c.id.in_(list(ids)))
+    if statuses:
+        conds.append(events.c.status.in_(list(statuses)))
+    if not conds:
+        return 0
+    res = conn.execute(
+        update(events).where(or_(*conds), events.c.status != "processing")
+        .values(status="pending", next_attempt_at=now, lease_until=None, attempts=0)
+    )
+    return int(res.rowcount)
+
+
+def related(conn: Connection, connector: str, account: str, group_key: str) -> list[StoredEvent]:
+    rows = conn.execute(
+        select(events).where(
+            events.c.connector == connector, events.c.account == account, events.c.group_key == group_key
+        ).order_by(events.c.received_at, events.c.id)
+    )
+    return [_to_stored(r) for r in rows]
+
+
+def count_by_status(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(events.c.status, func.count()).group_by(events.c.status))
+    return {status: int(n) for status, n in rows}
+
+
+def oldest_pending_age(conn: Connection, now: datetime) -> float:
+    """Seconds since the oldest event still waiting was received (the processing lag)."""
+    oldest = conn.execute(
+        select(func.min(events.c.received_at)).where(events.c.status.in_(("pending", "processing", "failed")))
+    ).scalar()
+    return 0.0 if oldest is None else max(0.0, (now - _aware(oldest)).total_seconds())
+
+
+def due_count(conn: Connection, now: datetime) -> int:
+    return int(conn.execute(
+        select(func.count()).select_from(events).where(or_(
+            and_(events.c.status.in_(RETRYABLE), events.c.next_attempt_at <= now),
+            and_(events.c.status == "processing", events.c.lease_until < now),
+        ))
+    ).scalar_one())
+
+
+def get(conn: Connection, event_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(events).where(events.c.id == event_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def list_events(conn: Connection, *, status: str | None, limit: int, cursor: str | None) -> list[dict[str, Any]]:
+    cols = [c for c in events.c if c.name != "body"]
+    q = select(*cols, func.length(events.c.body).label("size"))
+    if status:
+        q = q.where(events.c.status == status)
+    if cursor:
+        q = q.where(events.c.id < cursor)
+    rows = conn.execute(q.order_by(events.c.id.desc()).limit(limit)).mappings()
+    return [dict(r) for r in rows]
