@@ -15,3 +15,10 @@ class MangoSettings(BaseModel):
     lines: dict[str, str] = Field(default_factory=dict)  # number dialled -> source name
     extensions: dict[str, str] = Field(default_factory=dict)  # PBX extension -> user name
     fetch_recordings: bool = True
+    recording_max_mb: int = Field(default=200, ge=1)  # a larger recording is recorded as omitted
+    recording_retry_seconds: float = Field(default=60, gt=0)  # "not ready yet": ask again after this
+    recording_rate_per_second: float = Field(default=10, gt=0)  # Mango: recording access 10/s per product
+
+    def base_url(self) -> str:
+        """The API base, always ending with a slash."""
+        return self.api_url if self.api_url.endswith("/") else self.api_url + "/"

@@ -1,0 +1,53 @@
+"""Download a call recording: `queries/recording/post` → 302 → a one-time link (Mango §3.5.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import filetype
+import httpx
+import structlog
+
+from gateway.connectors.telephony.mango.vpbx import VpbxClient, raise_for_mango, result_code
+from gateway.core.errors import TransientUpstreamError
+
+__all__ = ["NOT_READY", "fetch_recording"]
+
+log = structlog.get_logger(__name__)
+
+NOT_READY = frozenset({3300, 3320})  # "object / recording not found": Mango has not filed it yet
+CHUNK = 1 << 16
+AUDIO_ALIASES = {"audio/mp3": "audio/mpeg", "audio/x-mp3": "audio/mpeg", "audio/mpeg3": "audio/mpeg"}
+
+
+def _content_type(response: httpx.Response) -> str:
+    declared = response.headers.get("content-type", "application/octet-stream").split(";", 1)[0].strip().lower()
+    declared = AUDIO_ALIASES.get(declared, declared)
+    sniffed = filetype.guess(response.content[:8192])
+    return sniffed.mime if sniffed is not None else declared
+
+
+def _is_file(response: httpx.Response) -> bool:
+    ctype = response.headers.get("content-type", "").lower()
+    return response.status_code == 200 and not ctype.startswith(("application/json", "text/"))
+
+
+def fetch_recording(client: VpbxClient, files: Any, recording_id: str, *, retry_after: float,
+                    max_bytes: int, limiter: Any = None) -> dict[str, Any]:
+    """Store the recording; the result names the file. Not ready yet: TransientUpstreamError."""
+    response = client.post("queries/recording/post", {"recording_id": recording_id, "action": "download"}, limiter)
+    code = result_code(response)
+    if response.status_code in (404, 204) or code in NOT_READY:
+        log.info("mango.recording.not_ready", recording_id=recording_id, status=response.status_code, result=code)
+        raise TransientUpstreamError("recording not ready yet", retry_after=retry_after, result=code)
+    if not _is_file(response):
+        raise_for_mango(response, "queries/recording/post")
+        raise TransientUpstreamError("recording answer was not a file", retry_after=retry_after)
+    ctype = _content_type(response)
+    try:
+        stored = files.put_chunks(response.iter_bytes(CHUNK), ctype, limit=max_bytes)
+    except OverflowError:
+        log.warning("mango.recording.too_large", recording_id=recording_id, limit=max_bytes)
+        return {"recording_id": recording_id, "omitted": True, "reason": f"larger than {max_bytes} bytes"}
+    log.info("mango.recording.stored", recording_id=recording_id, size=stored.size, content_type=ctype)
+    return {"file_id": stored.id, "size": stored.size, "content_type": ctype, "recording_id": recording_id}
