@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["LEAD_FIELDS", "FormSettings", "SourceRule"]
+
+# what a form field may be mapped to (`fields = {"f_12" = "phone"}`); "ignore" drops a field
+LEAD_FIELDS = frozenset({"name", "first_name", "last_name", "phone", "email", "text", "message", "company",
+                         "position", "budget", "subject", "page", "referrer", "ignore"})
+
+
+class SourceRule(BaseModel):
+    """Chooses a source from the UTM tags; patterns are case-insensitive globs (`yandex*`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    source: str = Field(min_length=1)
 
 
 class FormSettings(BaseModel):
@@ -13,6 +30,8 @@ class FormSettings(BaseModel):
     secret: str | None = None
     pipeline: str | None = None
     stage: str | None = None
+    source: str | None = None  # the source when no `source_rules` entry matches (default: name, then id)
+    source_rules: list[SourceRule] = Field(default_factory=list)  # first match wins
     max_upload_mb: float = Field(default=20, gt=0)
     max_files: int = Field(default=10, ge=0)
     allowed_types: list[str] = Field(
@@ -28,3 +47,15 @@ class FormSettings(BaseModel):
     min_fill_seconds: float = 3
     rate_limit_per_minute: int = 30
     dedupe_minutes: float = 5
+
+    @field_validator("fields")
+    @classmethod
+    def _known_lead_fields(cls, fields: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(fields.values()) - LEAD_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown lead field {unknown[0]!r}; use one of {', '.join(sorted(LEAD_FIELDS))}")
+        return fields
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * (1 << 20))
