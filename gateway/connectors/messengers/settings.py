@@ -2,42 +2,63 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["MessengersSettings", "TelegramSettings", "VkSettings", "WhatsAppSettings"]
+
+_NAME = r"^[A-Za-z0-9_.-]+$"
 
 
-class TelegramSettings(BaseModel):
+class _Messenger(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    bot: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    source: str | None = None  # source name of its leads; default: the bot, group or account name
+    referral_sources: dict[str, str] = Field(default_factory=dict)  # referral / start parameter -> source
+    fetch_media: bool = True
+    max_media_mb: float = Field(default=20, gt=0)  # larger files are recorded as omitted
+
+    @property
+    def max_media_bytes(self) -> int:
+        return int(self.max_media_mb * 1024 * 1024)
+
+
+class TelegramSettings(_Messenger):
+    bot: str = Field(min_length=1, pattern=_NAME)
     token: str = Field(min_length=1)
     secret_token: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")
     api_url: str = "https://api.telegram.org"
-    source: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.bot
 
 
-class VkSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    group: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+class VkSettings(_Messenger):
+    group: str = Field(min_length=1, pattern=_NAME)
     group_id: int | None = None
     secret: str = Field(min_length=1)
     confirmation: str = Field(min_length=1)
     access_token: str = ""
     api_url: str = "https://api.vk.com/method"
     api_version: str = "5.199"
-    source: str | None = None
+    fetch_profiles: bool = True  # users.get for the sender's name (needs access_token)
+
+    @property
+    def name(self) -> str:
+        return self.group
 
 
-class WhatsAppSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    account: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+class WhatsAppSettings(_Messenger):
+    account: str = Field(min_length=1, pattern=_NAME)
     verify_token: str = Field(min_length=1)
     app_secret: str = Field(min_length=1)
     access_token: str = ""
     phone_number_id: str = ""
     api_url: str = "https://graph.facebook.com/v21.0"
-    source: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.account
 
 
 class MessengersSettings(BaseModel):
@@ -46,3 +67,12 @@ class MessengersSettings(BaseModel):
     telegram: list[TelegramSettings] = Field(default_factory=list)
     vk: list[VkSettings] = Field(default_factory=list)
     whatsapp: list[WhatsAppSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> MessengersSettings:
+        for key, names in (("vk.group", [v.group for v in self.vk]),
+                           ("whatsapp.account", [w.account for w in self.whatsapp])):
+            doubles = sorted({n for n in names if names.count(n) > 1})
+            if doubles:
+                raise ValueError(f"messengers.{key}: {doubles[0]!r} appears twice")
+        return self
