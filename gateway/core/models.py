@@ -165,4 +165,5 @@ class Interaction(_Model):
     stage: str | None = None
     recovered: bool = False  # created by reconciliation, not by a webhook
     dedupe_window_s: int | None = None  # same person, same account, within this window: one lead
+    revision: int = 0  # grows as a folded interaction learns more; an older revision never overwrites a newer
     tags: list[str] = Field(default_factory=list)

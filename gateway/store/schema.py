@@ -160,6 +160,7 @@ deals = Table(
 leads = Table(
     "leads", metadata, _id(),
     Column("key", String(512), nullable=False, unique=True),
+    Column("revision", Integer, nullable=False, default=0),
     Column("event_id", String(32)),
     Column("channel", String(16), nullable=False),
     Column("kind", String(16), nullable=False),

@@ -1,0 +1,60 @@
+"""Operations: alive, ready (store reachable, mailboxes), Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select, text
+
+from gateway.api.body import json_response
+from gateway.api.spec import ApiRoute
+from gateway.http.keys import DB, DISPATCHER, METRICS, WRITER
+from gateway.store.schema import mailbox_state
+
+__all__ = ["ROUTES"]
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"ok": True})
+
+
+def _ready(conn: Any) -> dict[str, Any]:
+    conn.execute(text("SELECT 1"))
+    boxes = [
+        {"mailbox": r["mailbox"], "folder": r["folder"], "last_ok_at": r["last_ok_at"], "last_error": r["last_error"]}
+        for r in conn.execute(select(mailbox_state)).mappings()
+    ]
+    return {"store": "ok", "mailboxes": boxes}
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        detail = await request.app[DB].read(_ready)
+    except Exception as exc:
+        return json_response({"ok": False, "store": f"unreachable: {exc.__class__.__name__}"}, status=503)
+    failing = [b for b in detail["mailboxes"] if b["last_error"]]
+    return json_response({"ok": True, **detail, "degraded": bool(failing)})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    m = request.app[METRICS]
+    writer = request.app[WRITER]
+    totals = getattr(request.app[DISPATCHER], "totals", None)
+    m.duplicates._value.set(writer.duplicates)
+    if totals is not None:
+        m.processed._value.set(totals.done)
+        m.failed._value.set(totals.failed)
+        m.dead._value.set(totals.dead)
+    await request.app[DB].read(m.refresh_from_store)
+    return web.Response(body=m.render(), content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+ROUTES = [
+    ApiRoute("GET", "/healthz", healthz, "Alive", roles=None, tag="operations"),
+    ApiRoute("GET", "/readyz", readyz, "Ready: the store answers; mailboxes' last polls",
+             roles=None, responses={200: "Ready", 503: "Store unreachable"}, tag="operations"),
+    ApiRoute("GET", "/metrics", metrics, "Prometheus metrics", roles=None, content="text/plain",
+             tag="operations"),
+]

@@ -1,0 +1,139 @@
+"""The aiohttp application: connectors' edges, the operator API, operations, the web page."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiohttp import web
+from sqlalchemy import Engine
+
+from gateway.api import events as events_api
+from gateway.api import leads as leads_api
+from gateway.api import ops as ops_api
+from gateway.api.auth import auth_middleware
+from gateway.api.openapi import openapi_route
+from gateway.api.spec import ApiRoute
+from gateway.config import Settings
+from gateway.connectors.base import Route
+from gateway.connectors.registry import build_connectors
+from gateway.dispatch.embedded import EmbeddedDispatcher
+from gateway.dispatch.rq_dispatch import RqDispatcher
+from gateway.http.database import Database
+from gateway.http.hooks import connector_routes
+from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, SETTINGS, WRITER
+from gateway.http.middleware import error_middleware
+from gateway.http.writer import EventWriter
+from gateway.metrics import Metrics
+from gateway.outbound import AsyncOutboundClient
+from gateway.runtime import build_runtime, outbound_policy
+from gateway.store.bootstrap import bootstrap
+from gateway.store.db import make_engine
+from gateway.store.files import FileStore
+
+__all__ = ["create_app"]
+
+log = structlog.get_logger(__name__)
+Extension = Callable[[web.Application, Settings], list[ApiRoute]]
+
+
+def _hook_doc(route: Route, handler: Any) -> ApiRoute:
+    return ApiRoute(route.method, route.path, handler, route.name or f"Provider webhook {route.path}", roles=None,
+                    responses={200: "Stored (or a duplicate)", 400: "Malformed", 403: "Bad signature or secret",
+                               404: "Unknown account or form", 413: "Too large"},
+                    content="text/plain", tag="hooks")
+
+
+def _extensions() -> list[Extension]:
+    """Optional parts that add routes (the operators' web page, triage, reports)."""
+    found: list[Extension] = []
+    for module in ("gateway.web.routes", "gateway.api.triage", "gateway.api.reports"):
+        try:
+            mod = __import__(module, fromlist=["extend"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        found.append(mod.extend)
+    return found
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatcher: bool = True,
+               run_services: bool | None = None) -> web.Application:
+    """Build the application. With `run_dispatcher`, events are processed (in process, or by rq jobs)."""
+    app = web.Application(client_max_size=2 << 20, handler_args={"max_field_size": 16384})
+    app[SETTINGS] = settings
+    app[EXTRAS] = {}
+    connectors = build_connectors(settings)
+    app[CONNECTORS] = connectors
+
+    hook_defs: list[ApiRoute] = []
+    for connector in connectors.values():
+        for route, route_def in zip(
+            connector.routes(), connector_routes(connector.routes(), settings.http.trusted_proxies), strict=True
+        ):
+            app.router.add_route(route_def.method, route_def.path, route_def.handler)
+            hook_defs.append(_hook_doc(route, route_def.handler))
+
+    api_routes: list[ApiRoute] = [*ops_api.ROUTES, *leads_api.ROUTES, *events_api.ROUTES]
+    for extend in _extensions():
+        api_routes.extend(extend(app, settings))
+    documented = [*api_routes, *hook_defs]
+    api_routes.append(openapi_route(documented))
+    for r in api_routes:
+        app.router.add_route(r.method, r.path, r.handler)
+    app.middlewares.extend([error_middleware, auth_middleware(api_routes)])
+    app.cleanup_ctx.append(_resources(settings, engine, run_dispatcher, run_services))
+    return app
+
+
+def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
+               run_services: bool | None) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        own_engine = engine is None
+        eng = engine or make_engine(settings.database_url, pool_size=10)
+        await asyncio.to_thread(bootstrap, eng, settings)
+        runtime = build_runtime(settings, engine=eng)
+        app[DB] = Database(eng)
+        app[FILES] = FileStore(settings.files_dir)
+        app[METRICS] = Metrics()
+        app[HTTP] = AsyncOutboundClient(outbound_policy(settings))
+        dispatcher: Any = (EmbeddedDispatcher(runtime.processor, settings.dispatch.idle_poll_seconds)
+                           if settings.embedded else RqDispatcher(settings, eng))
+        app[DISPATCHER] = dispatcher
+        writer = EventWriter(eng, on_stored=dispatcher.wake)
+        app[WRITER] = writer
+        await writer.start()
+        if run_dispatcher:
+            await dispatcher.start()
+        services = await _start_services(app, settings, runtime, run_services)
+        log.info("gateway.started", database=eng.dialect.name, embedded=settings.embedded,
+                 started_at=datetime.now(UTC).isoformat())
+        try:
+            yield
+        finally:
+            for stop in services:
+                await stop()
+            await dispatcher.stop()
+            await writer.stop()
+            await app[HTTP].aclose()
+            app[DB].close()
+            runtime.http.close()
+            if own_engine:
+                eng.dispose()
+
+    return ctx
+
+
+async def _start_services(app: web.Application, settings: Settings, runtime: Any,
+                          run_services: bool | None) -> list[Callable[[], Any]]:
+    """Long-running connector services (the mail poller) in the embedded default."""
+    if run_services is False or (run_services is None and not settings.embedded):
+        return []
+    stops: list[Callable[[], Any]] = []
+    for start in app[EXTRAS].get("services", []):
+        stops.append(await start(app, settings, runtime))
+    return stops

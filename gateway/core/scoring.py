@@ -1,0 +1,57 @@
+"""Point rules from the config, applied to a lead; each point says which rule gave it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+__all__ = ["FREE_MAIL_DOMAINS", "score"]
+
+FREE_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "yandex.ru", "ya.ru", "yandex.com", "yandex.by", "yandex.kz", "yandex.ua",
+    "mail.ru", "bk.ru", "inbox.ru", "list.ru", "internet.ru", "rambler.ru", "lenta.ru", "autorambler.ru",
+    "ro.ru", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "ymail.com", "icloud.com",
+    "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "zoho.com",
+    "mail.com", "qip.ru", "pochta.ru", "ukr.net", "tut.by", "narod.ru",
+})
+
+
+class Rule(Protocol):
+    name: str | None
+    when: str
+    value: str | float | None
+    points: int
+
+
+def _matches(rule: Rule, lead: Mapping[str, Any]) -> bool:
+    email = lead.get("email") or ""
+    match rule.when:
+        case "has_phone":
+            return bool(lead.get("phone"))
+        case "has_email":
+            return bool(email)
+        case "corporate_email":
+            return bool(email) and email.rsplit("@", 1)[-1] not in FREE_MAIL_DOMAINS
+        case "company_and_position":
+            return bool(lead.get("company")) and bool(lead.get("position"))
+        case "budget_above":
+            budget = lead.get("budget")
+            return budget is not None and float(budget) > float(rule.value or 0)
+        case "has_attachment":
+            return bool(lead.get("attachment_count"))
+        case "utm_source":
+            return (lead.get("utm") or {}).get("utm_source") == rule.value
+        case "channel":
+            return lead.get("channel") == rule.value
+        case "has_text":
+            return bool((lead.get("text") or "").strip())
+    return False
+
+
+def score(rules: Sequence[Rule], lead: Mapping[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+    """Total points and the rules that gave them."""
+    details = [
+        {"rule": r.name or (f"{r.when}={r.value}" if r.value is not None else r.when), "points": r.points}
+        for r in rules if _matches(r, lead)
+    ]
+    return sum(d["points"] for d in details), details

@@ -1,0 +1,161 @@
+"""Claim a batch of events, parse them, run the core pipeline, record the outcome.
+
+Phase 1 (no write transaction): each connector's `process()` parses its event; this may
+read related events or fetch files. Phase 2 (one write transaction for the batch): the
+core pipeline stores every interaction, follow-ups are appended, events are marked done.
+If phase 2 fails, it is rolled back and redone event by event, so that one bad event
+fails alone. Failures retry with backoff and end as `dead` after `max_attempts`.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, Engine
+
+from gateway.config import Settings
+from gateway.connectors.base import Connector, Outcome, StoredEvent
+from gateway.core.errors import GatewayError, PermanentUpstreamError, TransientUpstreamError
+from gateway.core.pipeline import PipelineConfig, PipelineResult, process_interaction
+from gateway.outbound import OutboundClient
+from gateway.store import event_log
+from gateway.store.crm import CrmRepo, Lookups
+from gateway.store.files import FileStore
+
+__all__ = ["BatchReport", "Processor"]
+
+log = structlog.get_logger(__name__)
+Clock = Callable[[], datetime]
+LeadHook = Callable[[Connection, PipelineResult, StoredEvent], None]
+
+
+@dataclass(slots=True)
+class BatchReport:
+    claimed: int = 0
+    done: int = 0
+    failed: int = 0
+    dead: int = 0
+    leads: list[int] = field(default_factory=list)
+
+
+class _Context:
+    """The ParseContext a connector sees."""
+
+    def __init__(self, engine: Engine, files: FileStore, http: OutboundClient, now: datetime) -> None:
+        self._engine, self._files, self._http, self.now = engine, files, http, now
+
+    def related(self, connector: str, account: str, group_key: str) -> Sequence[StoredEvent]:
+        with self._engine.connect() as conn:
+            return event_log.related(conn, connector, account, group_key)
+
+    @property
+    def files(self) -> FileStore:
+        return self._files
+
+    @property
+    def http(self) -> OutboundClient:
+        return self._http
+
+
+class Processor:
+    def __init__(self, settings: Settings, engine: Engine, connectors: Mapping[str, Connector], files: FileStore,
+                 http: OutboundClient, *, clock: Clock = lambda: datetime.now(UTC),
+                 lead_hooks: Sequence[LeadHook] = ()) -> None:
+        self.settings, self.engine, self.connectors, self.files, self.http = settings, engine, connectors, files, http
+        self.clock = clock
+        self.lead_hooks = list(lead_hooks)
+        self.cfg = PipelineConfig(
+            region=settings.default_region, short_call_seconds=settings.quality.short_call_seconds,
+            default_pipeline=settings.pipelines[0].name, routing_rules=settings.routing,
+            scoring_rules=settings.scoring.rules,
+        )
+
+    def run_batch(self, owner: str, limit: int | None = None) -> BatchReport:
+        d = self.settings.dispatch
+        with self.engine.begin() as conn:
+            claim = event_log.claim_batch(conn, limit=limit or d.batch_size, lease_s=d.lease_seconds,
+                                          now=self.clock(), owner=owner)
+        report = BatchReport(claimed=len(claim.events))
+        if not claim.events:
+            return report
+        parsed: list[tuple[StoredEvent, Outcome]] = []
+        ctx = _Context(self.engine, self.files, self.http, self.clock())
+        for ev in claim.events:
+            try:
+                parsed.append((ev, self._parse(ev, ctx)))
+            except Exception as exc:
+                self._fail(ev, exc, report)
+        if not parsed:
+            return report
+        try:
+            with self.engine.begin() as conn:
+                self._apply(conn, parsed, owner, report)
+        except Exception:
+            log.warning("batch.retry_singly", size=len(parsed), exc_info=True)
+            report.leads.clear()
+            for item in parsed:
+                try:
+                    with self.engine.begin() as conn:
+                        self._apply(conn, [item], owner, report, count=False)
+                    report.done += 1
+                except Exception as exc:
+                    self._fail(item[0], exc, report)
+            return report
+        report.done += len(parsed)
+        return report
+
+    def _parse(self, ev: StoredEvent, ctx: _Context) -> Outcome:
+        connector = self.connectors.get(ev.connector)
+        if connector is None:
+            raise PermanentUpstreamError(f"no connector {ev.connector!r}")
+        with structlog.contextvars.bound_contextvars(event_id=ev.id, connector=ev.connector):
+            return connector.process(ev, ctx)
+
+    def _apply(self, conn: Connection, items: Sequence[tuple[StoredEvent, Outcome]], owner: str,
+               report: BatchReport, count: bool = True) -> None:
+        now = self.clock()
+        repo = CrmRepo(conn, now, Lookups())
+        results: dict[str, dict[str, Any]] = {}
+        for ev, outcome in items:
+            with structlog.contextvars.bound_contextvars(event_id=ev.id, connector=ev.connector):
+                leads: list[int] = []
+                for ix in outcome.interactions:
+                    res = process_interaction(repo, ix, event_id=ev.id, cfg=self.cfg)
+                    if res.lead_id is not None:
+                        leads.append(res.lead_id)
+                    for hook in self.lead_hooks:
+                        hook(conn, res, ev)
+                if outcome.follow_ups:
+                    event_log.append(conn, outcome.follow_ups)
+                result = dict(outcome.result or {})
+                if leads:
+                    result["leads"] = leads
+                    report.leads.extend(leads)
+                if result:
+                    results[ev.id] = result
+        ids = [ev.id for ev, _ in items]
+        event_log.complete(conn, ids, now=now, owner=owner, results=results)
+
+    def _fail(self, ev: StoredEvent, exc: BaseException, report: BatchReport) -> None:
+        d = self.settings.dispatch
+        retry_after = exc.retry_after if isinstance(exc, TransientUpstreamError) else None
+        # A recording that is not ready yet is waiting, not failing: it does not use up attempts.
+        waiting = isinstance(exc, TransientUpstreamError) and exc.details.get("waiting") is True
+        message = f"{exc.__class__.__name__}: {exc}" if isinstance(exc, GatewayError) else \
+            "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        with self.engine.begin() as conn:
+            status = event_log.fail(conn, ev.id, error=message, now=self.clock(), max_attempts=d.max_attempts,
+                                    base_s=d.retry_base_seconds, max_s=d.retry_max_seconds,
+                                    retry_after=retry_after, count_attempt=not waiting)
+        if status == "dead":
+            report.dead += 1
+            log.error("event.dead", event_id=ev.id, connector=ev.connector, error=message)
+        else:
+            report.failed += 1
+            log.warning("event.failed", event_id=ev.id, connector=ev.connector, error=message,
+                        exc_info=not isinstance(exc, GatewayError))

@@ -1,0 +1,48 @@
+"""`gateway worker`: an rq worker for batch jobs, with a sweeper thread beside it."""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+from gateway.config import Settings
+from gateway.dispatch.rq_dispatch import sweep_once
+from gateway.store.bootstrap import bootstrap
+from gateway.store.db import make_engine
+
+__all__ = ["run_worker"]
+
+log = structlog.get_logger(__name__)
+
+
+def _sweeper(settings: Settings, stop: threading.Event) -> None:
+    engine = make_engine(settings.database_url, pool_size=1)
+    redis = Redis.from_url(settings.redis_url or "")
+    while not stop.wait(settings.dispatch.sweep_seconds):
+        try:
+            sweep_once(settings, engine, redis)
+        except Exception:
+            log.warning("sweeper.failed", exc_info=True)
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> int:
+    """Run jobs until stopped; with `burst`, enqueue what is due and drain it, then exit."""
+    engine = make_engine(settings.database_url, pool_size=1)
+    bootstrap(engine, settings)
+    redis = Redis.from_url(settings.redis_url or "")
+    queue = Queue(settings.dispatch.queue, connection=redis)
+    stop = threading.Event()
+    if burst:
+        while sweep_once(settings, engine, redis) or queue.count:
+            SimpleWorker([queue], connection=redis).work(burst=True, logging_level="WARNING")
+        return 0
+    sweeper = threading.Thread(target=_sweeper, args=(settings, stop), name="sweeper", daemon=True)
+    sweeper.start()
+    try:
+        SimpleWorker([queue], connection=redis).work(logging_level="WARNING", with_scheduler=False)
+    finally:
+        stop.set()
+    return 0

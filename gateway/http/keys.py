@@ -1,0 +1,27 @@
+"""Typed keys of the resources that live in the aiohttp application."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
+    from gateway.connectors.base import Connector
+    from gateway.dispatch.embedded import Dispatcher
+    from gateway.http.database import Database
+    from gateway.http.writer import EventWriter
+    from gateway.metrics import Metrics
+    from gateway.outbound import AsyncOutboundClient
+    from gateway.store.files import FileStore
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+DB: web.AppKey[Database] = web.AppKey("db")
+WRITER: web.AppKey[EventWriter] = web.AppKey("writer")
+FILES: web.AppKey[FileStore] = web.AppKey("files")
+CONNECTORS: web.AppKey[dict[str, Connector]] = web.AppKey("connectors")
+DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+HTTP: web.AppKey[AsyncOutboundClient] = web.AppKey("http")
+EXTRAS: web.AppKey[dict[str, Any]] = web.AppKey("extras")

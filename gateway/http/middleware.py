@@ -1,0 +1,39 @@
+"""Middlewares: our error tree to HTTP statuses, one bound log context per request."""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+from aiohttp import web
+
+from gateway.core.errors import GatewayError, RateLimited
+
+__all__ = ["error_middleware", "json_error"]
+
+log = structlog.get_logger(__name__)
+
+
+def json_error(status: int, message: str, **extra: object) -> web.Response:
+    body = json.dumps({"error": message, **extra}, ensure_ascii=False, default=str)
+    return web.Response(status=status, text=body, content_type="application/json")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except GatewayError as exc:
+        if exc.status >= 500:
+            log.error("request.failed", path=request.path, error=exc.message)
+        resp = json_error(exc.status, exc.message, **{k: v for k, v in exc.details.items() if k in ("taken_by", "at")})
+        if isinstance(exc, RateLimited):
+            resp.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
+        return resp
+    except web.HTTPRequestEntityTooLarge:
+        return json_error(413, "body too large")
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("request.crashed", path=request.path, method=request.method)
+        return json_error(500, "internal error")

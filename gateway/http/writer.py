@@ -1,0 +1,84 @@
+"""Group commit: every request waiting to store events shares one transaction.
+
+Handlers call `await writer.store(events)`; a single writer task takes every waiting
+request, inserts them all in one transaction on its own thread, and answers each request
+only after the commit. Under load, one fsync serves many requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from sqlalchemy import Engine
+
+from gateway.connectors.base import NewEvent
+from gateway.store import event_log
+
+__all__ = ["EventWriter"]
+
+log = structlog.get_logger(__name__)
+Item = tuple[Sequence[NewEvent], asyncio.Future[list[tuple[str, bool]]]]
+
+
+class EventWriter:
+    def __init__(self, engine: Engine, *, max_batch: int = 512, on_stored: Callable[[int], None] | None = None) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._on_stored = on_stored
+        self._queue: asyncio.Queue[Item] = asyncio.Queue()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-writer")
+        self._task: asyncio.Task[None] | None = None
+        self.accepted = 0
+        self.duplicates = 0
+        self.accepted_by: dict[str, int] = {}
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="event-writer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._thread.shutdown(wait=True)
+
+    async def store(self, events: Sequence[NewEvent]) -> list[tuple[str, bool]]:
+        """Store events durably; returns (event id, is new) for each, after the commit."""
+        if not events:
+            return []
+        fut: asyncio.Future[list[tuple[str, bool]]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((events, fut))
+        return await fut
+
+    def _write(self, batches: list[Sequence[NewEvent]]) -> list[list[tuple[str, bool]]]:
+        with self._engine.begin() as conn:
+            return [event_log.append(conn, batch) for batch in batches]
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            items = [await self._queue.get()]
+            while len(items) < self._max_batch and not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            try:
+                results = await loop.run_in_executor(self._thread, self._write, [evs for evs, _ in items])
+            except Exception as exc:
+                log.error("events.store_failed", requests=len(items), exc_info=True)
+                for _, fut in items:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            new = 0
+            for (evs, fut), result in zip(items, results, strict=True):
+                for ev, (_, is_new) in zip(evs, result, strict=True):
+                    if is_new:
+                        new += 1
+                        self.accepted_by[ev.connector] = self.accepted_by.get(ev.connector, 0) + 1
+                self.duplicates += sum(1 for _, is_new in result if not is_new)
+                if not fut.done():
+                    fut.set_result(result)
+            self.accepted += new
+            if new and self._on_stored:
+                self._on_stored(new)

@@ -1,0 +1,75 @@
+"""Create or upgrade the schema (Alembic), then make the configured pipelines and sources exist."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, select, update
+
+from gateway.config import UNSORTED, PipelineSettings, Settings
+from gateway.store.dialect import insert_ignore
+from gateway.store.schema import pipelines, sources, stages
+
+__all__ = ["alembic_config", "bootstrap", "migrate"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+WON = ("Успешно", "Успешно реализовано", "Won")
+LOST = ("Отказ", "Закрыто и не реализовано", "Lost")
+
+
+def alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to the newest revision (safe to run from several processes on PostgreSQL)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
+        command.upgrade(alembic_config(conn), "head")
+
+
+def _stage_kind(p: PipelineSettings, name: str, position: int) -> str:
+    if position == 0 or name == UNSORTED:
+        return "unsorted"
+    if name == p.won or (p.won is None and name in WON):
+        return "won"
+    if name == p.lost or (p.lost is None and name in LOST):
+        return "lost"
+    return "working"
+
+
+def ensure_pipelines(conn: Connection, settings: Settings) -> None:
+    for pos, p in enumerate(settings.pipelines):
+        conn.execute(insert_ignore(conn, pipelines, ["name"]).values(name=p.name, position=pos))
+        pid = conn.execute(select(pipelines.c.id).where(pipelines.c.name == p.name)).scalar_one()
+        conn.execute(update(pipelines).where(pipelines.c.id == pid).values(position=pos))
+        for spos, name in enumerate(p.stages):
+            kind = _stage_kind(p, name, spos)
+            conn.execute(insert_ignore(conn, stages, ["pipeline_id", "name"]).values(
+                pipeline_id=pid, name=name, position=spos, kind=kind))
+            conn.execute(update(stages).where(stages.c.pipeline_id == pid, stages.c.name == name)
+                         .values(position=spos, kind=kind))
+
+
+def ensure_sources(conn: Connection, settings: Settings, now: datetime) -> None:
+    for s in settings.sources:
+        conn.execute(insert_ignore(conn, sources, ["name"]).values(
+            name=s.name, advertising=s.advertising, group_name=s.group, created_at=now))
+        conn.execute(update(sources).where(sources.c.name == s.name)
+                     .values(advertising=s.advertising, group_name=s.group))
+
+
+def bootstrap(engine: Engine, settings: Settings) -> None:
+    migrate(engine)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242002)")
+        ensure_pipelines(conn, settings)
+        ensure_sources(conn, settings, datetime.now(UTC))
