@@ -130,10 +130,12 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
 
 async def _start_services(app: web.Application, settings: Settings, runtime: Any,
                           run_services: bool | None) -> list[Callable[[], Any]]:
-    """Long-running connector services (the mail poller) in the embedded default."""
-    if run_services is False or (run_services is None and not settings.embedded):
-        return []
+    """Long-running services: the mail poller (embedded default only), outbound webhooks (always)."""
     stops: list[Callable[[], Any]] = []
+    for start in app[EXTRAS].get("always_services", []):
+        stops.append(await start(app, settings, runtime))
+    if run_services is False or (run_services is None and not settings.embedded):
+        return stops
     for start in app[EXTRAS].get("services", []):
         stops.append(await start(app, settings, runtime))
     return stops
