@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gateway.connectors.base import Outcome, ParseContext, Route, StoredEvent
-from gateway.connectors.webforms.client import TrustedProxies
 from gateway.connectors.webforms.edge import CHANNEL, FormsEdge
 from gateway.connectors.webforms.parser import interaction_of, load_submission
 from gateway.connectors.webforms.settings import FormSettings
@@ -35,8 +34,7 @@ class FormsConnector:
         self._settings = settings
         self._forms = {form.id: form for form in settings.forms}
         self._file_store = files
-        self.edge = FormsEdge(settings.forms, TrustedProxies(settings.http.trusted_proxies),
-                              settings.http.max_body_kb * 1024, self._files, new_id, clock)
+        self.edge = FormsEdge(settings.forms, settings.http.max_body_kb * 1024, self._files, new_id, clock)
 
     def _files(self) -> FileStore:
         if self._file_store is None:

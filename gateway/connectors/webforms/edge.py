@@ -18,7 +18,6 @@ from collections.abc import Callable
 import structlog
 
 from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, Reply, Route
-from gateway.connectors.webforms.client import TrustedProxies
 from gateway.connectors.webforms.content import UnsupportedMediaType
 from gateway.connectors.webforms.ratelimit import SlidingWindow
 from gateway.connectors.webforms.settings import FormSettings
@@ -57,10 +56,9 @@ def _origin(value: str) -> str:
 class FormsEdge:
     """Request handlers for every configured form; the rate limit window lives here, per process."""
 
-    def __init__(self, forms: list[FormSettings], proxies: TrustedProxies, field_bytes: int,
-                 files: Callable[[], FileStore], new_id: Callable[[], str], clock: Callable[[], float]) -> None:
+    def __init__(self, forms: list[FormSettings], field_bytes: int, files: Callable[[], FileStore],
+                 new_id: Callable[[], str], clock: Callable[[], float]) -> None:
         self._forms = {form.id: form for form in forms}
-        self._proxies = proxies
         self._field_bytes = field_bytes
         self._files = files
         self._new_id = new_id
@@ -85,10 +83,10 @@ class FormsEdge:
         origin = req.headers.get("Origin")
         if form.allowed_origins and origin and not self._allowed_origin(form, origin):
             raise PermissionDenied("origin not allowed for this form")
-        ip = self._proxies.client_ip(req.remote, req.headers.get("X-Forwarded-For"))
+        ip = req.remote  # the HTTP app has already read X-Forwarded-For from trusted proxies only
         if not self._windows[form.id].hit(ip):
             log.warning("forms.rate_limited", form=form.id, ip=ip)
-            raise RateLimited("too many submissions, try again in a minute")
+            raise RateLimited("too many submissions, try again in a minute", retry_after=60)
         header_secret = req.headers.get(SECRET_HEADER)
         if form.secret and header_secret is not None:
             self._check_secret(form, header_secret)
