@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mango_support import settings
+
+from gateway.connectors.telephony.mango import MangoConnector
+from gateway.outbound import OutboundClient, OutboundPolicy
+from gateway.store.files import FileStore
+
+
+@pytest.fixture
+def connector() -> MangoConnector:
+    return MangoConnector(settings())
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> FileStore:
+    return FileStore(tmp_path / "files")
+
+
+@pytest.fixture
+def http() -> OutboundClient:
+    client = OutboundClient(OutboundPolicy(allow_private=True, attempts=1))
+    yield client
+    client.close()
