@@ -17,7 +17,7 @@ from gateway.connectors.telephony.mango.payloads import RecordAdded, StatsCall
 from gateway.connectors.telephony.mango.recording import fetch_recording
 from gateway.connectors.telephony.mango.settings import MangoSettings
 from gateway.connectors.telephony.mango.signature import compact_json
-from gateway.connectors.telephony.mango.vpbx import RateLimiter, VpbxClient
+from gateway.connectors.telephony.mango.vpbx import LockoutGuard, RateLimiter, VpbxClient
 from gateway.core.errors import ConfigError, PayloadError
 from gateway.core.models import Interaction
 
@@ -39,7 +39,7 @@ class MangoConnector:
     def __init__(self, settings: Settings) -> None:
         self._accounts: dict[str, MangoSettings] = {m.account: m for m in settings.telephony.mango}
         self._edge = MangoEdge(self._accounts)
-        self._limiters: dict[str, RateLimiter] = {}
+        self._pacers: dict[str, tuple[RateLimiter, LockoutGuard]] = {}
         self._lock = threading.Lock()
 
     def routes(self) -> list[Route]:
@@ -96,13 +96,17 @@ class MangoConnector:
             recording_id = str(json.loads(event.body)["recording_id"])
         except (ValueError, KeyError, TypeError):
             raise PayloadError("fetch task without recording_id") from None
-        client = VpbxClient(conf, ctx.http)
-        result = fetch_recording(client, ctx.files, recording_id, retry_after=conf.recording_retry_seconds,
-                                 max_bytes=conf.recording_max_mb << 20, limiter=self._limiter(conf))
+        limiter, guard = self._pacer(conf)
+        waited_h = (ctx.now - event.received_at).total_seconds() / 3600
+        result = fetch_recording(VpbxClient(conf, ctx.http, limiter, guard), ctx.files, recording_id,
+                                 retry_after=conf.recording_retry_seconds, max_bytes=conf.recording_max_mb << 20,
+                                 give_up=waited_h >= conf.recording_wait_hours)
         return Outcome(interactions=self._refold(event, ctx, conf, {event.id: result}), result=result)
 
-    def _limiter(self, conf: MangoSettings) -> RateLimiter:
+    def _pacer(self, conf: MangoSettings) -> tuple[RateLimiter, LockoutGuard]:
+        """Per process and account: Mango's recording rate limit, and the lockout guard."""
         with self._lock:
-            if conf.account not in self._limiters:
-                self._limiters[conf.account] = RateLimiter.per_second(conf.recording_rate_per_second)
-            return self._limiters[conf.account]
+            if conf.account not in self._pacers:
+                limiter = RateLimiter.per_second(conf.recording_rate_per_second)
+                self._pacers[conf.account] = (limiter, LockoutGuard())
+            return self._pacers[conf.account]

@@ -9,7 +9,7 @@ import httpx
 import structlog
 
 from gateway.connectors.telephony.mango.vpbx import VpbxClient, raise_for_mango, result_code
-from gateway.core.errors import TransientUpstreamError
+from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError
 
 __all__ = ["NOT_READY", "fetch_recording"]
 
@@ -33,13 +33,19 @@ def _is_file(response: httpx.Response) -> bool:
 
 
 def fetch_recording(client: VpbxClient, files: Any, recording_id: str, *, retry_after: float,
-                    max_bytes: int, limiter: Any = None) -> dict[str, Any]:
-    """Store the recording; the result names the file. Not ready yet: TransientUpstreamError."""
-    response = client.post("queries/recording/post", {"recording_id": recording_id, "action": "download"}, limiter)
+                    max_bytes: int, give_up: bool = False) -> dict[str, Any]:
+    """Store the recording; the result names the file.
+
+    Not ready yet: a waiting TransientUpstreamError (the event log asks again later without
+    using up attempts), or PermanentUpstreamError once `give_up` says we waited long enough.
+    """
+    response = client.post("queries/recording/post", {"recording_id": recording_id, "action": "download"})
     code = result_code(response)
     if response.status_code in (404, 204) or code in NOT_READY:
         log.info("mango.recording.not_ready", recording_id=recording_id, status=response.status_code, result=code)
-        raise TransientUpstreamError("recording not ready yet", retry_after=retry_after, result=code)
+        if give_up:
+            raise PermanentUpstreamError("recording still not available", result=code, status=response.status_code)
+        raise TransientUpstreamError("recording not ready yet", retry_after=retry_after, waiting=True, result=code)
     if not _is_file(response):
         raise_for_mango(response, "queries/recording/post")
         raise TransientUpstreamError("recording answer was not a file", retry_after=retry_after)

@@ -17,6 +17,7 @@ class MangoSettings(BaseModel):
     fetch_recordings: bool = True
     recording_max_mb: int = Field(default=200, ge=1)  # a larger recording is recorded as omitted
     recording_retry_seconds: float = Field(default=60, gt=0)  # "not ready yet": ask again after this
+    recording_wait_hours: float = Field(default=24, gt=0)  # then a recording still missing is given up
     recording_rate_per_second: float = Field(default=10, gt=0)  # Mango: recording access 10/s per product
 
     def base_url(self) -> str:

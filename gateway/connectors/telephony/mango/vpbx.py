@@ -14,7 +14,7 @@ from gateway.connectors.telephony.mango.settings import MangoSettings
 from gateway.connectors.telephony.mango.signature import signed_form
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError
 
-__all__ = ["LOCKOUT_SECONDS", "RateLimiter", "VpbxClient", "result_code"]
+__all__ = ["LOCKOUT_SECONDS", "LockoutGuard", "RateLimiter", "VpbxClient", "raise_for_mango", "result_code"]
 
 LOCKOUT_SECONDS = 120.0  # Mango blocks a key for 2 minutes after invalid requests (§1.4.1)
 
@@ -47,6 +47,30 @@ class RateLimiter:
                     return
                 wait = self._per - (now - self._calls[0])
             self._sleep(max(wait, 0.001))
+
+
+class LockoutGuard:
+    """Mango locks a key out after more than one 3xxx answer in 2 minutes: after one, hold back."""
+
+    def __init__(self, window: float = LOCKOUT_SECONDS, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._window = window
+        self._clock = clock
+        self._last_invalid: float | None = None
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """Raise TransientUpstreamError (an attempt used) while a recent 3xxx answer is in the window."""
+        with self._lock:
+            if self._last_invalid is None:
+                return
+            left = self._window - (self._clock() - self._last_invalid)
+        if left > 0:
+            raise TransientUpstreamError("holding back after an invalid-request answer", retry_after=left)
+
+    def record(self, code: int | None) -> None:
+        if code is not None and 3000 <= code < 4000:
+            with self._lock:
+                self._last_invalid = self._clock()
 
 
 def result_code(response: httpx.Response) -> int | None:
@@ -88,18 +112,25 @@ def _retry_after(response: httpx.Response) -> float | None:
 class VpbxClient:
     """POSTs signed forms to `{api_url}{path}` through the gateway's outbound client."""
 
-    def __init__(self, conf: MangoSettings, http: Any, limiter: RateLimiter | None = None) -> None:
+    def __init__(self, conf: MangoSettings, http: Any, limiter: RateLimiter | None = None,
+                 guard: LockoutGuard | None = None) -> None:
         self.conf = conf
         self._http = http
         self._limiter = limiter
+        self._guard = guard
 
     def post(self, path: str, payload: dict[str, Any], limiter: RateLimiter | None = None) -> httpx.Response:
         """One signed request, redirects followed; the caller judges the answer."""
+        if self._guard is not None:
+            self._guard.check()
         gate = limiter or self._limiter
         if gate is not None:
             gate.acquire()
         form = signed_form(self.conf.api_key, self.conf.api_salt, payload)
-        return self._http.send_once("POST", self.conf.base_url() + path.lstrip("/"), data=form)
+        response: httpx.Response = self._http.send_once("POST", self.conf.base_url() + path.lstrip("/"), data=form)
+        if self._guard is not None:
+            self._guard.record(result_code(response))
+        return response
 
     def query(self, path: str, payload: dict[str, Any], limiter: RateLimiter | None = None) -> httpx.Response:
         """A signed request whose error answers are raised as ours."""
