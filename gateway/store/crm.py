@@ -111,7 +111,8 @@ class CrmRepo:
         ).scalar_one())
         first_kind, first_value = idents[0]
         won = self.conn.execute(insert_ignore(self.conn, identities, ["kind", "value"]).values(
-            contact_id=cid, kind=first_kind, value=first_value, created_at=self.now)).rowcount == 1
+            contact_id=cid, kind=first_kind, value=first_value, created_at=self.now).returning(identities.c.id)
+        ).first() is not None
         if not won:
             self.conn.execute(contacts.delete().where(contacts.c.id == cid))
             existing = self.find_contacts([idents[0]])
@@ -168,12 +169,11 @@ class CrmRepo:
 
     def insert_lead(self, values: dict[str, Any]) -> int | None:
         """Insert a lead; None when a lead with the same key appeared meanwhile."""
-        res = self.conn.execute(
+        row = self.conn.execute(
             insert_ignore(self.conn, leads, ["key"]).values(**values, created_at=self.now, updated_at=self.now)
-        )
-        if res.rowcount != 1:
-            return None
-        return int(self.conn.execute(select(leads.c.id).where(leads.c.key == values["key"])).scalar_one())
+            .returning(leads.c.id)
+        ).first()
+        return None if row is None else int(row[0])
 
     def update_lead(self, lead_id: int, values: dict[str, Any]) -> None:
         if values:

@@ -51,8 +51,8 @@ def append(conn: Connection, batch: Sequence[NewEvent]) -> list[tuple[str, bool]
             id=event_id, connector=ev.connector, account=ev.account, key=ev.key, name=ev.name,
             group_key=ev.group_key, received_at=ev.received_at, headers=dict(ev.headers), body=ev.body,
             status="pending", attempts=0, next_attempt_at=ev.not_before or ev.received_at,
-        )
-        if conn.execute(stmt).rowcount == 1:
+        ).returning(events.c.id)
+        if conn.execute(stmt).first() is not None:
             out.append((event_id, True))
         else:
             existing = conn.execute(

@@ -1,0 +1,156 @@
+"""Shared fixtures: real PostgreSQL, real Redis, the real aiohttp server over sockets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import create_engine, text
+
+from gateway.config import Settings, load_settings
+from gateway.store.db import make_engine
+from gateway.store.users import create_user
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _no_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never pick up a developer's gateway.toml or environment."""
+    for key in list(os.environ):
+        if key.startswith("GATEWAY_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("GATEWAY_CONFIG", str(tmp_path / "absent.toml"))
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    name = f"lg_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on both databases."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/gateway.db"
+    return request.getfixturevalue("pg_url")
+
+
+@dataclass
+class RedisServer:
+    url: str
+    port: int
+    dir: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server on a free port (so a test may flush, kill and restart it)."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: run the README's test command, which installs it")
+    port = free_port()
+    server = RedisServer(f"redis://127.0.0.1:{port}/0", port, tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    overrides.setdefault("database_url", f"sqlite:///{tmp_path}/gateway.db")
+    overrides.setdefault("files_dir", tmp_path / "files")
+    config = overrides.pop("config_file", None)
+    return load_settings(config, **overrides)
+
+
+@dataclass
+class Server:
+    url: str
+    app: web.Application
+    settings: Settings
+    admin_token: str
+    operator_token: str
+    manager_token: str
+
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        token = {"admin": self.admin_token, "operator": self.operator_token, "manager": self.manager_token}[role]
+        return {"Authorization": f"Bearer {token}"}
+
+
+async def start_server(settings: Settings, **app_kwargs: Any) -> tuple[web.AppRunner, Server]:
+    from gateway.app import create_app
+    from gateway.store.bootstrap import bootstrap
+
+    engine = make_engine(settings.database_url)
+    bootstrap(engine, settings)
+    with engine.begin() as conn:
+        tokens = {role: create_user(conn, f"test-{role}-{uuid.uuid4().hex[:6]}", role)[1]
+                  for role in ("admin", "operator", "manager")}
+    engine.dispose()
+    app = create_app(settings, **app_kwargs)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, Server(f"http://127.0.0.1:{port}", app, settings, tokens["admin"], tokens["operator"],
+                          tokens["manager"])
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    """The gateway on the embedded default (SQLite, in-process worker), on a free port."""
+    runner, srv = await start_server(make_settings(tmp_path))
+    try:
+        yield srv
+    finally:
+        await runner.cleanup()

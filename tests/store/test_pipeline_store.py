@@ -1,0 +1,193 @@
+"""The core pipeline against the real store, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway.connectors.base import NewEvent
+from gateway.core.models import (
+    CallInfo,
+    Channel,
+    Direction,
+    IdentityKind,
+    IdentityRef,
+    Interaction,
+    Kind,
+    MessageRef,
+)
+from gateway.core.pipeline import PipelineConfig, process_interaction
+from gateway.runtime import build_runtime
+from gateway.store import event_log
+from gateway.store.bootstrap import bootstrap
+from gateway.store.crm import CrmRepo
+from gateway.store.schema import blocklist, contacts, identities, leads, messages
+from tests.conftest import make_settings
+
+T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, database_url: str) -> Any:
+    rt = build_runtime(make_settings(tmp_path, database_url=database_url))
+    bootstrap(rt.engine, rt.settings)
+    yield rt
+    rt.close()
+
+
+def manual(key: str, **body: Any) -> NewEvent:
+    return NewEvent(connector="manual", account="tester", key=key, body=json.dumps(body).encode(), received_at=T0)
+
+
+def process_all(rt: Any) -> None:
+    while rt.processor.run_batch("test").claimed:
+        pass
+
+
+def rows(rt: Any, table: Any) -> list[dict[str, Any]]:
+    with rt.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(table).order_by(table.c.id)).mappings()]
+
+
+def ix(key: str, **kw: Any) -> Interaction:
+    base: dict[str, Any] = {"key": key, "channel": Channel.MANUAL, "kind": Kind.MANUAL, "occurred_at": T0}
+    base.update(kw)
+    return Interaction(**base)
+
+
+def run(rt: Any, interaction: Interaction) -> Any:
+    cfg = PipelineConfig(region="RU", short_call_seconds=10, default_pipeline="Продажи")
+    with rt.engine.begin() as conn:
+        return process_interaction(CrmRepo(conn, T0), interaction, event_id=None, cfg=cfg)
+
+
+def test_new_person_to_unsorted_then_repeat(runtime: Any) -> None:
+    with runtime.engine.begin() as conn:
+        event_log.append(conn, [manual("a", name="Иван", phone="8 916 123-45-67"),
+                                manual("b", phone="+7 (916) 123 45 67", email="Ivan@Example.com ")])
+    process_all(runtime)
+    first, second = rows(runtime, leads)
+    assert (first["status"], first["quality"], first["phone"]) == ("unsorted", "target", "+79161234567")
+    assert (second["status"], second["quality"]) == ("attached", "repeat")
+    assert first["contact_id"] == second["contact_id"]
+    assert {(r["kind"], r["value"]) for r in rows(runtime, identities)} == {
+        ("phone", "+79161234567"), ("email", "ivan@example.com")}
+
+
+def test_reprocessing_changes_nothing(runtime: Any) -> None:
+    with runtime.engine.begin() as conn:
+        [(event_id, _)] = event_log.append(conn, [manual("a", name="Иван", phone="89161234567")])
+    process_all(runtime)
+    before = rows(runtime, leads)
+    with runtime.engine.begin() as conn:
+        assert event_log.requeue(conn, ids=[event_id], now=datetime.now(UTC)) == 1
+    process_all(runtime)
+    after = rows(runtime, leads)
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "updated_at"} for r in rs]  # noqa: E731
+    assert strip(after) == strip(before)
+    assert len(rows(runtime, contacts)) == 1
+
+
+def test_blocked_number_is_non_target(runtime: Any) -> None:
+    with runtime.engine.begin() as conn:
+        conn.execute(blocklist.insert().values(kind="phone", value="+79031112233", created_at=T0))
+    run(runtime, ix("x", identities=[IdentityRef(kind=IdentityKind.PHONE, value="89031112233")]))
+    [lead] = rows(runtime, leads)
+    assert (lead["quality"], lead["status"], lead["non_target_reason"]) == ("non_target", "declined", "blocked")
+
+
+def test_chat_messages_join_the_open_conversation(runtime: Any) -> None:
+    def chat(n: int, text: str) -> Interaction:
+        return ix(f"telegram:bot:42:{n}", channel=Channel.TELEGRAM, kind=Kind.CHAT, conversation_key="telegram:bot:42",
+                  identities=[IdentityRef(kind=IdentityKind.TELEGRAM, value="42")],
+                  messages=[MessageRef(key=f"telegram:bot:42:{n}", at=T0 + timedelta(minutes=n), text=text)])
+
+    first = run(runtime, chat(1, "Здравствуйте"))
+    second = run(runtime, chat(2, "Сколько стоит?"))
+    edited = run(runtime, chat(2, "Сколько стоит доставка?").model_copy(
+        update={"messages": [MessageRef(key="telegram:bot:42:2", at=T0, text="Сколько стоит доставка?", edited=True)]}))
+    assert first.created and second.joined and edited.joined
+    assert second.lead_id == first.lead_id
+    assert len(rows(runtime, leads)) == 1
+    texts = [(m["text"], m["edited"]) for m in rows(runtime, messages)]
+    assert texts == [("Здравствуйте", False), ("Сколько стоит доставка?", True)]
+
+
+def test_sent_mail_is_history_not_a_lead(runtime: Any) -> None:
+    res = run(runtime, ix("imap:sales:<1@x>", channel=Channel.IMAP, kind=Kind.MAIL, direction=Direction.OUT,
+                          history_only=True, identities=[IdentityRef(kind=IdentityKind.EMAIL, value="c@client.ru")],
+                          messages=[MessageRef(key="imap:sales:<1@x>", at=T0, direction=Direction.OUT, text="Hi")]))
+    assert res.outcome == "history" and res.lead_id is None
+    assert rows(runtime, leads) == []
+    [msg] = rows(runtime, messages)
+    assert msg["contact_id"] is not None and msg["lead_id"] is None
+
+
+def test_mail_reply_joins_its_thread(runtime: Any) -> None:
+    mail = {"channel": Channel.IMAP, "kind": Kind.MAIL,
+            "identities": [IdentityRef(kind=IdentityKind.EMAIL, value="c@client.ru")]}
+    first = run(runtime, ix("imap:sales:<1@c>", **mail, messages=[MessageRef(key="imap:sales:<1@c>", at=T0)]))
+    reply = run(runtime, ix("imap:sales:<2@c>", **mail, reply_to=["imap:sales:<1@c>"],
+                            messages=[MessageRef(key="imap:sales:<2@c>", at=T0)]))
+    assert reply.joined and reply.lead_id == first.lead_id
+
+
+def test_same_form_twice_within_window_is_one_lead(runtime: Any) -> None:
+    form = {"channel": Channel.FORMS, "kind": Kind.FORM, "account": "site", "dedupe_window_s": 300,
+            "identities": [IdentityRef(kind=IdentityKind.PHONE, value="+79161234567")]}
+    a = run(runtime, ix("forms:site:1", **form))
+    b = run(runtime, ix("forms:site:2", **form, occurred_at=T0 + timedelta(minutes=2)))
+    c = run(runtime, ix("forms:site:3", **form, occurred_at=T0 + timedelta(minutes=20)))
+    assert b.outcome == "merged" and b.lead_id == a.lead_id
+    assert c.created and c.lead_id != a.lead_id
+
+
+def test_missed_call_callback_loop(runtime: Any) -> None:
+    phone = [IdentityRef(kind=IdentityKind.PHONE, value="79031112233")]
+    call = {"channel": Channel.MANGO, "kind": Kind.CALL, "identities": phone, "source": "Call to number 74951234567"}
+    missed = run(runtime, ix("mango:main:1", **call, call=CallInfo(answered=False, result="missed", complete=True)))
+    assert rows(runtime, leads)[0]["needs_callback"] is True
+    back = ix("mango:main:2", **call, direction=Direction.OUT, occurred_at=T0 + timedelta(minutes=7),
+              call=CallInfo(answered=True, result="answered", duration_s=63, complete=True))
+    run(runtime, back)
+    first = next(r for r in rows(runtime, leads) if r["id"] == missed.lead_id)
+    assert first["needs_callback"] is False and first["time_to_callback_s"] == 420
+    out = next(r for r in rows(runtime, leads) if r["id"] != missed.lead_id)
+    assert out["advertising"] is False and out["status"] == "attached"
+
+
+def test_short_and_internal_calls_are_non_target(runtime: Any) -> None:
+    phone = [IdentityRef(kind=IdentityKind.PHONE, value="79031112233")]
+    run(runtime, ix("mango:main:s", channel=Channel.MANGO, kind=Kind.CALL, identities=phone,
+                    call=CallInfo(answered=True, duration_s=4, complete=True)))
+    run(runtime, ix("mango:main:i", channel=Channel.MANGO, kind=Kind.CALL, direction=Direction.INTERNAL,
+                    call=CallInfo(answered=True, duration_s=60, complete=True)))
+    reasons = sorted(r["non_target_reason"] for r in rows(runtime, leads))
+    assert reasons == ["internal", "short call"]
+    assert all(r["quality"] == "non_target" for r in rows(runtime, leads))
+
+
+def test_a_later_revision_updates_and_an_older_one_does_not(runtime: Any) -> None:
+    phone = [IdentityRef(kind=IdentityKind.PHONE, value="79031112233")]
+    base = {"channel": Channel.MANGO, "kind": Kind.CALL, "identities": phone}
+    run(runtime, ix("mango:main:r", **base, revision=1, call=CallInfo(result="in_progress")))
+    run(runtime, ix("mango:main:r", **base, revision=3, call=CallInfo(result="answered", answered=True,
+                                                                      duration_s=90, complete=True)))
+    run(runtime, ix("mango:main:r", **base, revision=2, call=CallInfo(result="in_progress")))
+    [lead] = rows(runtime, leads)
+    assert (lead["result"], lead["duration_s"], lead["status"]) == ("answered", 90, "unsorted")
+
+
+def test_one_contact_per_identity_under_a_race(runtime: Any) -> None:
+    with runtime.engine.begin() as conn:
+        repo = CrmRepo(conn, T0)
+        a, created_a = repo.create_contact("A", [("phone", "+79161234567")])
+        b, created_b = repo.create_contact("B", [("phone", "+79161234567")])
+    assert a == b and created_a and not created_b
+    with runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(contacts)).scalar() == 1

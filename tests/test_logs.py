@@ -1,0 +1,28 @@
+"""Logs never carry a full phone, e-mail or secret."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import structlog
+
+from gateway.logs import configure_logging, mask_email, mask_phone, mask_text
+
+
+def test_masks() -> None:
+    assert mask_phone("+79161234567") == "+7916***4567"
+    assert mask_email("ivan@example.com") == "i***@example.com"
+    assert "1234567" not in mask_text("звоните 8 (916) 123-45-67")
+
+
+def test_json_log_masks_fields_and_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("json")
+    structlog.get_logger("t").info("lead.routed", phone="+79161234567", email="ivan@example.com",
+                                   api_token="lg_secret", data={"password": "p", "text": "mail me ivan@example.com"})
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["phone"] == "+7916***4567"
+    assert line["email"] == "i***@example.com"
+    assert line["api_token"] == "***"
+    assert line["data"]["password"] == "***"
+    assert "ivan@example.com" not in json.dumps(line)
