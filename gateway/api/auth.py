@@ -14,7 +14,7 @@ from gateway.store.users import user_by_token
 
 __all__ = ["USER", "auth_middleware", "authenticate", "current_user"]
 
-USER = "user"
+USER: web.RequestKey[dict[str, Any]] = web.RequestKey("user", dict)
 SessionAuth = Callable[[web.Request], Awaitable[dict[str, Any] | None]]
 
 

@@ -42,6 +42,8 @@ async def metrics(request: web.Request) -> web.Response:
     writer = request.app[WRITER]
     totals = getattr(request.app[DISPATCHER], "totals", None)
     m.duplicates._value.set(writer.duplicates)
+    for connector, n in writer.accepted_by.items():
+        m.accepted.labels(connector)._value.set(n)
     if totals is not None:
         m.processed._value.set(totals.done)
         m.failed._value.set(totals.failed)
