@@ -6,12 +6,12 @@ import io
 import zipfile
 
 import pytest
-from forms_requests import ELF, EXE, HTML, PDF, PNG
 from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.connectors.webforms.content import UnsupportedMediaType, judge, sniff
 from gateway.connectors.webforms.filename import MAX_NAME_CHARS, safe_filename
+from tests.connectors.webforms.forms_requests import ELF, EXE, HTML, PDF, PNG
 
 DEFAULT = ["image/*", "application/pdf", "text/plain", "application/zip", "application/msword",
            "application/vnd.openxmlformats-officedocument.*"]

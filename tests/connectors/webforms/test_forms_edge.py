@@ -7,7 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
-from forms_requests import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.connectors.base import EdgeOutcome
+from gateway.connectors.webforms import FormsConnector
+from gateway.connectors.webforms.settings import FormSettings, SourceRule
+from gateway.core.errors import GatewayError, NotFound, PayloadTooLarge, PermissionDenied, RateLimited, SignatureError
+from gateway.core.models import Channel, IdentityKind, Kind
+from gateway.store.files import FileStore
+from tests.connectors.webforms.forms_requests import (
     EXE,
     PDF,
     RECEIVED,
@@ -24,15 +33,6 @@ from forms_requests import (
     temp_files,
     urlencoded_request,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from gateway.connectors.base import EdgeOutcome
-from gateway.connectors.webforms import FormsConnector
-from gateway.connectors.webforms.settings import FormSettings, SourceRule
-from gateway.core.errors import GatewayError, NotFound, PayloadTooLarge, PermissionDenied, RateLimited, SignatureError
-from gateway.core.models import Channel, IdentityKind, Kind
-from gateway.store.files import FileStore
 
 TS_OK = str(int(RECEIVED.timestamp()) - 60)
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from forms_requests import EXE, PDF, FilePart, multipart
 
 from gateway.connectors import registry
+from gateway.connectors.webforms import simulate
+from tests.connectors.webforms.forms_requests import EXE, PDF, FilePart, multipart
 
 FORMS_TOML = """
 [[forms]]
@@ -169,3 +170,17 @@ async def test_the_rate_limit(server: Any) -> None:
                 for _ in range(3)]
     assert statuses == [303, 303, 429]
     assert len(await events(server)) == 2
+
+
+@pytest.mark.parametrize(("form", "extra"), [("site-ru", ["--files"]), ("secret", ["--secret", "form-secret-789",
+                                                                                   "--json"])])
+async def test_the_simulator(server: Any, form: str, extra: list[str]) -> None:
+    argv = ["--url", server.url, "--form", form, "--count", "8", "--rate", "0", "--seed", "7", *extra]
+    assert await asyncio.to_thread(simulate.main, argv) == 0
+    assert len(await events(server)) == 8 and temp_files(server) == []
+
+
+async def test_the_simulator_counts_refusals(server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--url", server.url, "--form", "secret", "--count", "3", "--rate", "0", "--secret", "wrong"]
+    assert await asyncio.to_thread(simulate.main, argv) == 1
+    assert "accepted 0, refused 3 {403: 3}" in capsys.readouterr().out
