@@ -3,11 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mango_support import settings
 
 from gateway.connectors.telephony.mango import MangoConnector
 from gateway.outbound import OutboundClient, OutboundPolicy
 from gateway.store.files import FileStore
+from tests.connectors.telephony.mango.mango_support import settings
 
 
 @pytest.fixture

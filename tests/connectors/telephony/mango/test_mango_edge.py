@@ -6,11 +6,20 @@ import hashlib
 import json
 
 import pytest
-from mango_support import ACCOUNT, SCENARIOS, TEST_KEY, TEST_SALT, edge_events, form_body, load, request
 
 from gateway.connectors.telephony.mango import MangoConnector
 from gateway.connectors.telephony.mango.signature import sign
 from gateway.core.errors import PayloadError, SignatureError
+from tests.connectors.telephony.mango.mango_support import (
+    ACCOUNT,
+    SCENARIOS,
+    TEST_KEY,
+    TEST_SALT,
+    edge_events,
+    form_body,
+    load,
+    request,
+)
 
 A1_WIRE = (  # protocols.md §7: the wire form of vector A1, byte for byte
     b"vpbx_api_key=testkey0000000000000000000000001&sign=c7d0ee5ede64c118723f62e19c42dca3f8902471bb820d807a9185ce424f"

@@ -10,11 +10,20 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from mango_support import FIXTURES, SCENARIOS, WorkerContext, dump, edge_events, load, run, settings
 
 from gateway.connectors.base import NewEvent
 from gateway.connectors.telephony.mango import MangoConnector
 from gateway.core.models import Direction
+from tests.connectors.telephony.mango.mango_support import (
+    FIXTURES,
+    SCENARIOS,
+    WorkerContext,
+    dump,
+    edge_events,
+    load,
+    run,
+    settings,
+)
 
 EXPECTED = FIXTURES / "expected"
 CONNECTOR = MangoConnector(settings(fetch_recordings=False))

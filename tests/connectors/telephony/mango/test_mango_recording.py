@@ -9,13 +9,21 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
-from mango_support import TEST_KEY, TEST_SALT, WorkerContext, edge_events, load, run, settings
 
 from gateway.connectors.base import NewEvent
 from gateway.connectors.telephony.mango import MangoConnector
 from gateway.connectors.telephony.mango.signature import sign
 from gateway.connectors.telephony.mango.vpbx import LockoutGuard, RateLimiter, VpbxClient
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError
+from tests.connectors.telephony.mango.mango_support import (
+    TEST_KEY,
+    TEST_SALT,
+    WorkerContext,
+    edge_events,
+    load,
+    run,
+    settings,
+)
 
 POST_URL = "https://app.mango-office.ru/vpbx/queries/recording/post"
 LINK = "https://files.mango-office.ru/3f1c0e7a-one-time"

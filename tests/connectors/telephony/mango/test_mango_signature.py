@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from mango_support import TEST_KEY, TEST_SALT, load
 
 from gateway.connectors.telephony.mango.signature import link_sign, sign, signed_form, verify
+from tests.connectors.telephony.mango.mango_support import TEST_KEY, TEST_SALT, load
 
 SECTION_7 = {  # vector id -> sign, as printed in protocols.md §7
     "A1": "c7d0ee5ede64c118723f62e19c42dca3f8902471bb820d807a9185ce424fe9b4",
