@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def contract_example() -> str:
-    text = SHARED.read_text(encoding="utf-8") if SHARED.exists() else (ROOT / "tests/fixtures/contract.toml").read_text()
+    source = SHARED if SHARED.exists() else ROOT / "tests/fixtures/contract.toml"
+    text = source.read_text(encoding="utf-8")
     match = re.search(r"```toml\n(.*?)```", text, re.S)
     return match.group(1) if match else text
 
