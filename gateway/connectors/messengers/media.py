@@ -44,13 +44,13 @@ def omitted(media: PendingMedia, reason: str) -> AttachmentRef:
 
 
 def too_large(limit: int) -> str:
-    return f"larger than {limit / (1024 * 1024):g} MB"
+    return f"larger than {limit / (1024 * 1024):.3g} MB"
 
 
 def stored(files: Any, data: bytes, media: PendingMedia, limit: int) -> AttachmentRef:
     """Put downloaded bytes in the file store, or record them as omitted when over the limit."""
     if len(data) > limit:
-        return omitted(media, too_large(limit))
+        return omitted(media.model_copy(update={"size": len(data)}), too_large(limit))
     content_type = filetype.guess_mime(data) or media.content_type or "application/octet-stream"
     kept = files.put_bytes(data, content_type)
     return AttachmentRef(name=media.name, size=kept.size, content_type=content_type, file_id=kept.id)
