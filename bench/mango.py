@@ -1,0 +1,226 @@
+"""Mango webhook benchmark: signed notifications acknowledged per second, p50/p99, against bare aiohttp.
+
+    .venv/bin/python bench/mango.py [--seconds 5] [--connections 64] [--no-dispatch]
+
+Every request is a distinct, correctly signed `/events/call` notification (a new entry_id each
+time, so every one is a new row in the event log). First a bare aiohttp server that parses the
+form and checks the signature the same way (constant-time, sha256 over key + json + salt) and
+answers 200, then the gateway (`gateway.app.create_app(settings)`: SQLite, embedded dispatch
+unless `--no-dispatch`), each in its own process under uvloop; the load generator runs here
+over keep-alive connections. Prints rates, latency percentiles, every answer by status, and
+the ratio gateway/bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import median, pct  # noqa: E402
+from gateway.connectors.telephony.mango.signature import sign  # noqa: E402
+
+ACCOUNT = "bench"
+KEY = "benchkey000000000000000000000001"
+SALT = "benchsalt00000000000000000000001"
+CONFIG = f"""
+[[telephony.mango]]
+account = "{ACCOUNT}"
+api_key = "{KEY}"
+api_salt = "{SALT}"
+fetch_recordings = false
+[telephony.mango.lines]
+"74951234567" = "Bench line"
+"""
+
+
+def _uvloop() -> None:
+    import uvloop
+
+    uvloop.install()
+
+
+def serve_bare(port: int) -> None:
+    """The same work without the gateway: parse the form, check key and signature, answer 200."""
+    import hashlib
+    import hmac
+
+    from aiohttp import web
+
+    async def hook(request: web.Request) -> web.Response:
+        form = await request.post()
+        text = str(form.get("json", ""))
+        expected = hashlib.sha256((KEY + text + SALT).encode()).hexdigest()
+        if not (hmac.compare_digest(str(form.get("vpbx_api_key", "")), KEY)
+                and hmac.compare_digest(expected, str(form.get("sign", "")).lower())):
+            return web.json_response({"error": "signature"}, status=403)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/hooks/mango/{account}/events/{name:.+}", hook)
+    _uvloop()
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def serve_gateway(port: int, workdir: Path, dispatch: bool) -> None:
+    from aiohttp import web
+
+    from gateway.app import create_app
+    from gateway.config import load_settings
+    from gateway.connectors import registry
+    from gateway.logs import configure_logging
+
+    # until the registry lists the Mango connector, register it here
+    registry.CONNECTORS.setdefault("mango", "gateway.connectors.telephony.mango.connector:MangoConnector")
+    config = workdir / "bench.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    settings = load_settings(config, database_url=f"sqlite:///{workdir}/gateway.db", files_dir=workdir / "files")
+    configure_logging("json", settings.log_level)  # as `gateway serve` logs; stderr goes to /dev/null
+    _uvloop()
+    web.run_app(create_app(settings, run_dispatcher=dispatch), host="127.0.0.1", port=port, print=None,
+                access_log=None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _spawn(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve", *args], cwd=ROOT,
+                            stderr=subprocess.DEVNULL)
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                time.sleep(0.3)  # let the app finish its start-up tasks
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+class Requests:
+    """Distinct signed `/events/call` notifications, as raw HTTP/1.1 requests."""
+
+    def __init__(self, port: int, tag: str) -> None:
+        self.port, self.tag, self.n = port, tag, 0
+
+    def next(self) -> bytes:
+        self.n += 1
+        entry = f"{self.tag}-{self.n}"
+        text = (f'{{"entry_id":"{entry}","call_id":"{entry}-1","timestamp":{1767261600 + self.n},"seq":1,'
+                f'"call_state":"Appeared","location":"abonent","from":{{"number":"7916{self.n % 10_000_000:07d}"}},'
+                f'"to":{{"extension":"101","number":"sip:user101@vpbx400000001.mangosip.ru",'
+                f'"line_number":"74951234567","acd_group":"300"}}}}')
+        body = urlencode({"vpbx_api_key": KEY, "sign": sign(KEY, text, SALT), "json": text}).encode()
+        head = (f"POST /hooks/mango/{ACCOUNT}/events/call HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n")
+        return head.encode() + body
+
+
+async def _connection(port: int, requests: Requests, deadline: float, counts: Counter[str],
+                      latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.monotonic() < deadline:
+            request = requests.next()
+            sent = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+            if length and int(length.group(1)):
+                await reader.readexactly(int(length.group(1)))
+            latencies.append(time.perf_counter() - sent)
+            counts[head[9:12].decode()] += 1
+    except (OSError, asyncio.IncompleteReadError) as exc:
+        counts[f"failed: {type(exc).__name__}"] += 1
+    finally:
+        writer.close()
+
+
+async def throughput(port: int, tag: str, seconds: float, connections: int) -> tuple[float, Counter[str], list[float]]:
+    requests = Requests(port, tag)
+    warm: list[float] = []
+    await asyncio.gather(*(_connection(port, requests, time.monotonic() + 1.0, Counter(), warm)
+                           for _ in range(connections)))
+    counts: Counter[str] = Counter()
+    latencies: list[float] = []
+    started = time.monotonic()
+    await asyncio.gather(*(_connection(port, requests, started + seconds, counts, latencies)
+                           for _ in range(connections)))
+    elapsed = time.monotonic() - started
+    return sum(n for status, n in counts.items() if status.startswith("2")) / elapsed, counts, latencies
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _line(label: str, rate: float, counts: Counter[str], latencies: list[float]) -> str:
+    ms = [x * 1000 for x in latencies]
+    return (f"{label}: {rate:,.0f} acks/s  p50 {median(ms):.1f} ms  p99 {pct(ms, 99):.1f} ms  "
+            f"answers {dict(counts)}")
+
+
+def run(args: argparse.Namespace) -> int:
+    _uvloop()
+    port = _free_port()
+    bare = _spawn("bare", str(port))
+    try:
+        _wait_ready(port, bare)
+        bare_rate, bare_counts, bare_lat = asyncio.run(throughput(port, "bare", args.seconds, args.connections))
+    finally:
+        _stop(bare)
+    with tempfile.TemporaryDirectory(prefix="lg-bench-mango-") as workdir:
+        port = _free_port()
+        gateway = _spawn("gateway", str(port), workdir, "dispatch" if args.dispatch else "no-dispatch")
+        try:
+            _wait_ready(port, gateway)
+            rate, counts, lat = asyncio.run(throughput(port, "gw", args.seconds, args.connections))
+        finally:
+            _stop(gateway)
+    print(_line("bare aiohttp + signature check", bare_rate, bare_counts, bare_lat))
+    print(_line(f"gateway ({'embedded dispatch' if args.dispatch else 'edge only'})", rate, counts, lat))
+    print(f"ratio gateway/bare: {rate / bare_rate:.2f}")
+    return 0 if set(counts) <= {"200"} else 1
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["serve"]:
+        kind, port = argv[1], int(argv[2])
+        if kind == "bare":
+            serve_bare(port)
+        else:
+            serve_gateway(port, Path(argv[3]), argv[4] == "dispatch")
+        return 0
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--no-dispatch", dest="dispatch", action="store_false", help="measure the edge alone")
+    return run(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
