@@ -106,7 +106,7 @@ class FormsEdge:
         )
         event = NewEvent(connector=CHANNEL, account=form.id, key=submission.id, name="submission",
                          body=submission.model_dump_json().encode(), received_at=req.received_at)
-        log.info("forms.submission.accepted", form=form.id, submission=submission.id, files=len(files))
+        log.debug("forms.submission.accepted", form=form.id, submission=submission.id, files=len(files))
         return EdgeOutcome([event], reply=self._reply(form, origin, _wants_json(req, media)))
 
     async def _read(self, req: InboundRequest, form: FormSettings, media: str, content_type: str, limit: int,

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from gateway.connectors.base import EdgeOutcome
 from gateway.connectors.webforms import FormsConnector
+from gateway.connectors.webforms.connector import SubmissionIds
 from gateway.connectors.webforms.settings import FormSettings, SourceRule
 from gateway.core.errors import GatewayError, NotFound, PayloadTooLarge, PermissionDenied, RateLimited, SignatureError
 from gateway.core.models import Channel, IdentityKind, Kind
@@ -291,3 +292,9 @@ async def test_any_body_is_a_lead_or_our_error(tmp_path: Path, body: bytes, cont
     except GatewayError:
         return
     process(c, outcome, tmp_path)
+
+
+def test_submission_ids_are_unique_random_hex() -> None:
+    ids = SubmissionIds(batch=4)
+    drawn = [ids() for _ in range(1000)]
+    assert len(set(drawn)) == 1000 and all(len(i) == 32 and int(i, 16) >= 0 for i in drawn)
