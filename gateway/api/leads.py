@@ -17,17 +17,25 @@ from gateway.core.errors import NotFound, PayloadError, PermissionDenied
 from gateway.http.keys import DB, DISPATCHER, FILES, SETTINGS, WRITER
 from gateway.store import event_log
 from gateway.store.journal import JournalFilters, count_leads, list_leads
+from gateway.store.journal_view import journal_items
 from gateway.store.schema import attachments, files
 from gateway.store.views import contacts_by_identity, deal_json, lead_json, leads_json
 
 __all__ = ["ROUTES"]
 
 FILTER_PARAMS = (
-    Param("from", description="period start (date or ISO time)"), Param("to", description="period end, inclusive"),
-    Param("by", description="received | taken: which day the period means"),
-    Param("channel"), Param("kind"), Param("quality"), Param("status"), Param("source"), Param("source_group"),
-    Param("manager"), Param("department"), Param("direction"), Param("pipeline"), Param("stage"), Param("tag"),
-    Param("advertising", type="boolean"), Param("needs_callback", type="boolean"), Param("q", description="text"),
+    Param("from", description="period start (a date in the company's time zone, or an ISO time)"),
+    Param("to", description="period end, inclusive"),
+    Param("by", description="which day the period means", enum=("received", "taken")),
+    Param("channel", description="comma-separated"), Param("kind"), Param("quality", description=(
+        "target, repeat, non_target, unverified, unsorted")), Param("status"), Param("source"), Param("source_group"),
+    Param("manager"), Param("department"),
+    Param("include_dismissed", type="boolean", description="dismissed (disabled) managers match too"),
+    Param("direction", description="in, out, internal"), Param("pipeline"), Param("stage"), Param("tag"),
+    Param("advertising", type="boolean", description="omit for every lead"), Param("needs_callback", type="boolean"),
+    Param("q", description="text, a phone number or an e-mail"),
+    Param("manager_mode", enum=("taken", "responsible"),
+          description="show (and filter by) who took the lead, or the deal's responsible"),
 )
 PAGE_PARAMS = (Param("limit", type="integer"), Param("cursor"))
 
@@ -83,17 +91,17 @@ def _manager_mode(request: web.Request) -> str:
 
 
 async def journal(request: web.Request) -> web.Response:
-    filters = JournalFilters.from_query(request.query)
+    filters = JournalFilters.from_query(request.query, request.app[SETTINGS])
     user = current_user(request)
-    if user["role"] == "operator":  # operators see Unsorted and their own leads
-        filters = filters.model_copy(update={"manager": [user["name"]]}) if not filters.status == ["unsorted"] \
-            else filters
-    limit, cursor, mode = _limit(request), request.query.get("cursor"), _manager_mode(request)
+    if user["role"] == "operator" and filters.status != ["unsorted"]:  # operators: Unsorted and their own leads
+        filters = filters.model_copy(update={"manager": [user["name"]], "department": []})
+    limit, cursor = _limit(request), request.query.get("cursor")
+    with_count = request.query.get("count") in ("1", "true")
 
     def run(conn):  # type: ignore[no-untyped-def]
         rows, next_cursor = list_leads(conn, filters, limit=limit, cursor=cursor)
-        out = {"items": leads_json(conn, rows, manager_mode=mode), "next_cursor": next_cursor}
-        if request.query.get("count") in ("1", "true"):
+        out = {"items": journal_items(conn, rows, manager_mode=filters.manager_mode), "next_cursor": next_cursor}
+        if with_count:
             out["count"] = count_leads(conn, filters)
         return out
 
@@ -187,7 +195,9 @@ ROUTES = [
              responses={201: "Lead created", 202: "Accepted, processing", 400: "Malformed", 401: "No token",
                         413: "Too large"}),
     ApiRoute("GET", "/api/v1/leads", journal, "The lead journal, newest first",
-             params=(*FILTER_PARAMS, *PAGE_PARAMS, Param("count", type="boolean"), Param("manager_mode"))),
+             params=(*FILTER_PARAMS, *PAGE_PARAMS, Param("count", type="boolean", description="add the filtered count"),
+                     Param("sort", enum=("received", "score"), description="newest first, or best scored first")),
+             responses={200: "OK", 400: "Bad filter or cursor"}),
     ApiRoute("GET", "/api/v1/leads/{id}", get_lead, "One lead with contact, deal, attachments, conversation",
              params=(Param("id", where="path", type="integer", required=True),),
              responses={200: "OK", 403: "Not yours", 404: "No such lead"}),
