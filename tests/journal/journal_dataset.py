@@ -141,8 +141,9 @@ def populate(engine: Engine, settings: Settings, items: list[LeadSpec]) -> dict[
         for s in items:
             deal_id = None
             if s.deal is not None:
+                pipeline_id = pid[s.deal.pipeline]
                 deal_id = conn.execute(insert(deals).values(
-                    name=s.deal.name, pipeline_id=pid[s.deal.pipeline], stage_id=sid[(pid[s.deal.pipeline], s.deal.stage)],
+                    name=s.deal.name, pipeline_id=pipeline_id, stage_id=sid[(pipeline_id, s.deal.stage)],
                     responsible_id=uid.get(s.deal.responsible), status="open", tags=s.deal.tags,
                     created_at=now, updated_at=now,
                 ).returning(deals.c.id)).scalar_one()
@@ -187,7 +188,7 @@ def _text_hit(s: LeadSpec, q: str) -> bool:
     return len(digits) >= 3 and bool(s.phone) and digits in (s.phone or "")
 
 
-def matches(s: LeadSpec, f: dict[str, Any]) -> bool:  # noqa: C901 - one rule per filter, as the docs list them
+def matches(s: LeadSpec, f: dict[str, Any]) -> bool:
     mode = f.get("manager_mode", "taken")
     moment = s.received_at if f.get("by", "received") == "received" else s.taken_at
     if "from" in f and (moment is None or moment < _bound(f["from"], end=False)):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from gateway.core.errors import PayloadError
 from gateway.store.journal import JournalFilters, count_leads, list_leads
 from tests.journal.conftest import Journal
-from tests.journal.journal_dataset import N, USERS, as_query, expected
+from tests.journal.journal_dataset import USERS, N, as_query, expected
 
 
 def run(j: Journal, f: dict[str, Any], page: int = 13) -> tuple[list[int], int]:
@@ -64,7 +64,8 @@ def test_single_filters_have_the_designed_counts(journal_store: Journal, f: dict
     {"manager": ["ivanov"]}, {"manager": ["sidorov"]}, {"manager": ["sidorov"], "include_dismissed": True},
     {"manager": ["ivanov", "petrov"], "manager_mode": "responsible"},
     {"manager": ["smirnova"], "manager_mode": "taken"}, {"manager": ["smirnova"], "manager_mode": "responsible"},
-    {"department": ["Продажи"]}, {"department": ["Поддержка"]}, {"department": ["Поддержка"], "include_dismissed": True},
+    {"department": ["Продажи"]}, {"department": ["Поддержка"]},
+    {"department": ["Поддержка"], "include_dismissed": True},
     {"pipeline": ["Тендеры"]}, {"stage": ["Лид"]}, {"pipeline": ["Продажи"], "stage": ["Лид", "Переговоры"]},
     {"stage": ["Неразобранное"]}, {"tag": ["vip"]}, {"tag": ["опт", "тендер"]},
     {"needs_callback": True}, {"needs_callback": False},
@@ -72,7 +73,8 @@ def test_single_filters_have_the_designed_counts(journal_store: Journal, f: dict
     {"from": datetime.fromisoformat("2024-03-05T10:30:00+03:00"), "to": datetime.fromisoformat("2024-03-06T12:00")},
     {"by": "taken", "from": date(2024, 3, 5), "to": date(2024, 3, 9)},
     {"q": "камаз"}, {"q": "КАМАЗ"}, {"q": "Hello"}, {"q": "ivanova_x"}, {"q": "ivanova%"}, {"q": "Заявка номер 1"},
-    {"q": "example1.ru"}, {"q": "example2.ru"}, {"q": "CLIENT3@EXAMPLE0.RU"}, {"q": "8 (495) 100-00-74"}, {"q": "4951000"},
+    {"q": "example1.ru"}, {"q": "example2.ru"}, {"q": "CLIENT3@EXAMPLE0.RU"}, {"q": "8 (495) 100-00-74"},
+    {"q": "4951000"},
     {"q": "иван"}, {"sort": "score"}, {"sort": "score", "channel": ["vk"]},
 ])
 def test_each_filter_matches_the_reference(journal_store: Journal, f: dict[str, Any]) -> None:
