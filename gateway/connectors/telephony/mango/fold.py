@@ -124,8 +124,7 @@ def _outline_from_legs(legs: list[Leg]) -> Outline:
     talks = [leg for leg in legs if leg.connected_at is not None]
     start = min(leg.started_at for leg in legs)
     ended = sorted(legs, key=lambda leg: (leg.ended_at or 0, leg.call_id))
-    reason = next((leg.describe()["disconnect_reason"] for leg in reversed(ended)
-                   if leg.describe()["disconnect_reason"] is not None), None)
+    reason = next((leg.reason for leg in reversed(ended) if leg.reason is not None), None)
     outline = Outline(answered=bool(talks) or (None if in_progress else False), in_progress=in_progress,
                       reason=None if in_progress else reason)
     if talks:
@@ -151,11 +150,9 @@ def _employee(group: CallGroup, direction: Direction, outline: Outline) -> str |
             return max(talks, key=lambda leg: (leg.depth, leg.connected_at or 0, leg.call_id)).answered_by()
         ext = s.to.extension if s else None
         return ext if ext not in groups else None
-    if group.legs and (ext := group.legs[0].first("extension", "from")):
-        return ext
-    if s and s.from_.extension:
-        return s.from_.extension
-    return next((leg.first("extension", "to") for leg in group.legs if leg.first("extension", "to")), None)
+    found = [s.from_.extension if s else None, *(leg.first("extension", "from") for leg in group.legs),
+             *(leg.first("extension", "to") for leg in group.legs)]  # the caller, else whom the PBX rang first
+    return next((ext for ext in found if ext), None)
 
 
 def _client(group: CallGroup, direction: Direction) -> str | None:

@@ -53,6 +53,11 @@ class Leg:
         talks = self.talks
         return min(e.timestamp for e in talks) if talks else None
 
+    @property
+    def reason(self) -> int | None:
+        """The last `disconnect_reason` the leg reported."""
+        return next((e.disconnect_reason for e in reversed(self.events) if e.disconnect_reason is not None), None)
+
     def first(self, attr: str, side: str) -> str | None:
         """The first non-empty `from`/`to` attribute over the leg's notifications."""
         for e in self.events:
@@ -71,7 +76,6 @@ class Leg:
     def describe(self) -> dict[str, Any]:
         """What CallInfo.legs keeps: states and extensions, never client numbers."""
         final = self.final
-        reason = next((e.disconnect_reason for e in reversed(self.events) if e.disconnect_reason is not None), None)
         return {
             "call_id": self.call_id,
             "state": final.call_state,
@@ -82,7 +86,7 @@ class Leg:
             "started_at": self.started_at,
             "connected_at": self.connected_at,
             "ended_at": self.ended_at,
-            "disconnect_reason": reason,
+            "disconnect_reason": self.reason,
             "taken_from_call_id": self.taken_from,
             "transfer": next((e.transfer for e in reversed(self.events) if e.transfer), None),
             "depth": self.depth,
