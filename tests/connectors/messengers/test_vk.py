@@ -211,7 +211,8 @@ def test_photo_largest_size_is_fetched(log: EventLog, files: FileStore, respx_mo
 
 @pytest.mark.parametrize(("name", "url", "file_name"), [
     ("message_new_doc.json", "https://vk.com/doc745000001_671000001", "Прайс.xlsx"),
-    ("message_new_audio_message.json", "https://psv4.userapi.com/s/v1/amsg/681000001.ogg", "voice_745000001_681000001.ogg"),
+    ("message_new_audio_message.json", "https://psv4.userapi.com/s/v1/amsg/681000001.ogg",
+     "voice_745000001_681000001.ogg"),
 ])
 def test_documents_and_voice(files: FileStore, http: OutboundClient, respx_mock: respx.MockRouter, name: str,
                              url: str, file_name: str) -> None:
