@@ -44,7 +44,7 @@ def omitted(media: PendingMedia, reason: str) -> AttachmentRef:
 
 
 def too_large(limit: int) -> str:
-    return f"larger than {limit / (1024 * 1024):.3g} MB"
+    return f"larger than {round(limit / (1024 * 1024), 4):g} MB"
 
 
 def stored(files: Any, data: bytes, media: PendingMedia, limit: int) -> AttachmentRef:
