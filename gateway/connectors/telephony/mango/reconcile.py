@@ -93,6 +93,9 @@ class _EventLogStore:
         with self.engine.begin() as conn:
             return [event_id for event_id, _ in event_log.append(conn, events)]
 
+    def close(self) -> None:
+        self.engine.dispose()
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gateway mango", description="Mango Office VPBX tools")
@@ -106,6 +109,29 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _run(args: argparse.Namespace, settings: Settings, store: ServiceContext | None, http: Any,
+         now: datetime, sleep: Callable[[float], None]) -> ReconcileReport:
+    conf = next((m for m in settings.telephony.mango if m.account == args.account), None)
+    if conf is None:
+        raise ConfigError(f"no [[telephony.mango]] account {args.account!r}")
+    start, end = parse_since(args.since, now), parse_since(args.until, now) if args.until else now
+    own_http = http is None
+    if own_http:
+        from gateway.outbound import OutboundClient, OutboundPolicy
+
+        http = OutboundClient(OutboundPolicy(timeout_s=settings.http.outbound_timeout_seconds,
+                                             allow_private=settings.http.allow_private_outbound))
+    log_store = _EventLogStore(settings) if store is None else None
+    try:
+        return reconcile(conf, store or log_store, http, start=start, end=end, now=now,
+                         timezone=settings.timezone, sleep=sleep, poll_seconds=args.poll_seconds)
+    finally:
+        if own_http:
+            http.close()
+        if log_store is not None:
+            log_store.close()
+
+
 def main(argv: list[str], *, store: ServiceContext | None = None, settings: Settings | None = None,
          http: Any = None, now: datetime | None = None, sleep: Callable[[float], None] = time.sleep) -> int:
     """`gateway mango reconcile ...`; `store`, `settings`, `http` default to the real ones."""
@@ -117,23 +143,7 @@ def main(argv: list[str], *, store: ServiceContext | None = None, settings: Sett
 
             settings = load_settings(args.config)
             configure_logging(settings.log_format, settings.log_level)
-        conf = next((m for m in settings.telephony.mango if m.account == args.account), None)
-        if conf is None:
-            raise ConfigError(f"no [[telephony.mango]] account {args.account!r}")
-        now = now or datetime.now(UTC)
-        start, end = parse_since(args.since, now), parse_since(args.until, now) if args.until else now
-        own_http = http is None
-        if own_http:
-            from gateway.outbound import OutboundClient, OutboundPolicy
-
-            http = OutboundClient(OutboundPolicy(timeout_s=settings.http.outbound_timeout_seconds,
-                                                 allow_private=settings.http.allow_private_outbound))
-        try:
-            report = reconcile(conf, store or _EventLogStore(settings), http, start=start, end=end, now=now,
-                               timezone=settings.timezone, sleep=sleep, poll_seconds=args.poll_seconds)
-        finally:
-            if own_http:
-                http.close()
+        report = _run(args, settings, store, http, now or datetime.now(UTC), sleep)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2

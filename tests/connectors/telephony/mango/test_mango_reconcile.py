@@ -133,3 +133,24 @@ def test_reconcile_unknown_account_and_bad_period(capsys) -> None:
 )
 def test_parse_since(value: str, expected: datetime) -> None:
     assert parse_since(value, NOW) == expected
+
+
+@respx.mock
+def test_reconcile_into_the_real_event_log(http, tmp_path) -> None:
+    from sqlalchemy import func, select
+
+    from gateway.store.db import make_engine
+    from gateway.store.schema import events
+
+    conf = settings().model_copy(update={"database_url": f"sqlite:///{tmp_path}/gateway.db"})
+    mock_mango()
+    argv = ["reconcile", "--account", "main", "--since", "2h"]
+    assert main(argv, settings=conf, http=http, now=NOW, sleep=lambda s: None) == 0
+    assert main(argv, settings=conf, http=http, now=NOW, sleep=lambda s: None) == 0
+    engine = make_engine(conf.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(events.c.key, events.c.name, events.c.group_key, events.c.status)).all()
+        assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 2
+    engine.dispose()
+    assert sorted(rows) == [("stats:MTAwMDAwMDAwMTpBOjE=", "stats", "MTAwMDAwMDAwMTpBOjE=", "pending"),
+                            ("stats:MTAwMDAwMDAwOTpSOjE=", "stats", "MTAwMDAwMDAwOTpSOjE=", "pending")]
