@@ -25,6 +25,12 @@ def _blank_to_none(value: Any) -> Any:
 
 
 OptStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
+_LATIN = str.maketrans("СсОоАаЕеРрМТВК", "CcOoAaEePpMTBK")
+
+
+def _latin(value: Any) -> Any:
+    """The PDF spells `CC` and `MissGroupСallCallback` with Cyrillic letters: compare in Latin."""
+    return value.translate(_LATIN) if isinstance(value, str) else value
 OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
 
 
@@ -73,7 +79,7 @@ class CallEvent(_Payload):
     transfer: OptStr = None
     command_id: OptStr = None
     task_id: OptInt = None
-    callback_initiator: OptStr = None
+    callback_initiator: Annotated[OptStr, BeforeValidator(_latin)] = None
 
 
 class SummaryEvent(_Payload):

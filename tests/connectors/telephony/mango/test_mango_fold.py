@@ -196,3 +196,12 @@ def test_invalid_event_is_skipped_not_fatal() -> None:
     with_broken.pop("revision", None)
     clean.pop("revision", None)
     assert with_broken == clean
+
+
+def test_cyrillic_lookalikes_in_callback_initiator_are_latin() -> None:
+    from gateway.connectors.telephony.mango.payloads import CallEvent
+
+    base = {"entry_id": "e", "call_id": "c", "timestamp": 1, "seq": 1, "call_state": "Appeared"}
+    assert CallEvent.model_validate({**base, "callback_initiator": "СС"}).callback_initiator == "CC"
+    event = CallEvent.model_validate({**base, "callback_initiator": "MissGroupСallCallback"})
+    assert event.callback_initiator == "MissGroupCallCallback"
