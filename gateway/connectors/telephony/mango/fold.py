@@ -238,7 +238,6 @@ def fold_call(account: str, group: CallGroup, conf: MangoSettings) -> Interactio
         recording_ids=sorted(group.recording_ids), legs=[leg.describe() for leg in group.legs],
     )
     manager = conf.extensions.get(employee) if employee else None
-    extra: dict[str, Any] = {"revision": group.revision} if "revision" in Interaction.model_fields else {}
     return Interaction(
         key=interaction_key(account, group.entry_id), channel=Channel.MANGO, kind=Kind.CALL,
         direction=direction, occurred_at=_occurred_at(group), account=account,
@@ -248,5 +247,5 @@ def fold_call(account: str, group: CallGroup, conf: MangoSettings) -> Interactio
         custom=_custom(group), manager=manager, manager_extension=None if manager else employee,
         call=call, attachments=_attachments(group),
         non_target_reason="internal" if direction is Direction.INTERNAL else None,
-        recovered=group.stats is not None and not group.webhook_seen, **extra,
+        recovered=group.stats is not None and not group.webhook_seen, revision=group.revision,
     )
