@@ -1,0 +1,270 @@
+"""Operators' API: triage of Unsorted (accept, decline, link, bulk), match hints, merging, users (admin)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, delete, select
+
+from gateway.api.auth import current_user
+from gateway.api.body import json_response, model_body
+from gateway.api.spec import ApiRoute, Param
+from gateway.config import Settings
+from gateway.core.errors import GatewayError, NotFound, PayloadError
+from gateway.http.keys import DB, SETTINGS
+from gateway.store import users as users_store
+from gateway.store.matching import matches_for_lead, merge_contacts
+from gateway.store.schema import audit_log, pipelines, stages, users, web_sessions
+from gateway.store.triage import (
+    AcceptRequest,
+    Actor,
+    DeclineRequest,
+    LinkRequest,
+    accept,
+    audit,
+    check_operator,
+    decline,
+    lead_row,
+    link,
+)
+
+__all__ = ["extend"]
+
+log = structlog.get_logger(__name__)
+ALL = ("admin", "manager", "operator")
+ADMIN = ("admin",)
+CONFLICT = {200: "Done (or the same decision repeated)", 400: "Malformed", 403: "Not allowed", 404: "No such lead",
+            409: "Another operator took it first: `taken_by`, `at`"}
+LEAD_ID = Param("lead_id", where="path", type="integer", required=True)
+
+
+class BulkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: str = Field(pattern="^(accept|decline)$")
+    ids: list[int] = Field(min_length=1, max_length=500)
+    pipeline: str | None = None
+    stage: str | None = None
+    responsible: str | None = None
+    reason: str | None = Field(default=None, max_length=1000)
+    block: bool = False
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: int
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[\w.@-]+$")
+    role: str = Field(pattern="^(admin|manager|operator)$")
+    extension: str | None = Field(default=None, max_length=16)
+    email: str | None = Field(default=None, max_length=320)
+    department: str | None = Field(default=None, max_length=255)
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class NewPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(max_length=1024)
+
+
+def _id(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise NotFound(f"no such {name}") from None
+
+
+def _decide(fn: Callable[..., dict[str, Any]], model: type[BaseModel]) -> Callable[[web.Request], Any]:
+    async def handler(request: web.Request) -> web.Response:
+        body = await model_body(request, model, allow_empty=True)
+        actor, settings = Actor.of(current_user(request)), request.app[SETTINGS]
+        lead_id = _id(request, "lead_id")
+        result = await request.app[DB].write(fn, lead_id, actor, body, now=datetime.now(UTC), settings=settings)
+        log.info("lead.decided", lead_id=lead_id, action=fn.__name__, user=actor.name, repeated=result["repeated"])
+        return json_response(result)
+
+    handler.__name__ = f"{fn.__name__}_lead"
+    return handler
+
+
+async def bulk(request: web.Request) -> web.Response:
+    body = await model_body(request, BulkRequest)
+    actor, settings, db = Actor.of(current_user(request)), request.app[SETTINGS], request.app[DB]
+    fn: Callable[..., dict[str, Any]]
+    if body.action == "accept":
+        fn, req = accept, AcceptRequest(pipeline=body.pipeline, stage=body.stage, responsible=body.responsible)
+    else:
+        fn, req = decline, DeclineRequest(reason=body.reason, block=body.block)  # type: ignore[assignment]
+    items: list[dict[str, Any]] = []
+    for lead_id in dict.fromkeys(body.ids):
+        try:
+            res = await db.write(fn, lead_id, actor, req, now=datetime.now(UTC), settings=settings)
+            items.append({"id": lead_id, "status": 200, "ok": True, "repeated": res["repeated"],
+                          "deal_id": res["deal_id"], "contact_id": res["contact_id"]})
+        except GatewayError as exc:
+            items.append({"id": lead_id, "status": exc.status, "ok": False, "error": exc.message,
+                          **{k: v for k, v in exc.details.items() if k in ("taken_by", "at")}})
+    done = sum(1 for i in items if i["ok"])
+    return json_response({"items": items, "done": done, "failed": len(items) - done})
+
+
+async def matches(request: web.Request) -> web.Response:
+    lead_id, actor = _id(request, "lead_id"), Actor.of(current_user(request))
+    region = request.app[SETTINGS].default_region
+
+    def run(conn: Connection) -> list[dict[str, Any]]:
+        check_operator(actor, lead_row(conn, lead_id))
+        return matches_for_lead(conn, lead_id, region=region)
+
+    return json_response({"items": await request.app[DB].read(run), "next_cursor": None})
+
+
+async def merge(request: web.Request) -> web.Response:
+    body = await model_body(request, MergeRequest)
+    actor = Actor.of(current_user(request))
+    result = await request.app[DB].write(merge_contacts, _id(request, "id"), body.into, actor, now=datetime.now(UTC))
+    return json_response(result)
+
+
+def triage_options(conn: Connection, settings: Settings) -> dict[str, Any]:
+    """Pipelines with their stages, active users, decline reasons: what the triage forms offer."""
+    rows = conn.execute(select(pipelines.c.name, stages.c.name, stages.c.kind)
+                        .join(stages, stages.c.pipeline_id == pipelines.c.id)
+                        .order_by(pipelines.c.position, pipelines.c.id, stages.c.position)).all()
+    out: dict[str, list[dict[str, str]]] = {}
+    for pipe, stage, kind in rows:
+        out.setdefault(pipe, []).append({"name": stage, "kind": kind})
+    names = conn.execute(select(users.c.name, users.c.role).where(users.c.disabled.is_(False))
+                         .order_by(users.c.name)).all()
+    return {"pipelines": [{"name": p, "stages": s} for p, s in out.items()],
+            "users": [{"name": n, "role": r} for n, r in names],
+            "decline_reasons": list(settings.quality.decline_reasons)}
+
+
+async def options(request: web.Request) -> web.Response:
+    return json_response(await request.app[DB].read(triage_options, request.app[SETTINGS]))
+
+
+async def me(request: web.Request) -> web.Response:
+    user = current_user(request)
+    return json_response({k: user.get(k) for k in ("id", "name", "role", "extension", "email", "department")})
+
+
+# --- users (admin) -----------------------------------------------------------------------------
+async def list_users(request: web.Request) -> web.Response:
+    return json_response({"items": await request.app[DB].read(users_store.list_users), "next_cursor": None})
+
+
+async def add_user(request: web.Request) -> web.Response:
+    from gateway.web.passwords import set_password
+
+    body = await model_body(request, NewUser)
+    actor = Actor.of(current_user(request))
+
+    def run(conn: Connection) -> dict[str, Any]:
+        user_id, token = users_store.create_user(conn, body.name, body.role, extension=body.extension,
+                                                 email=body.email, department=body.department)
+        if body.password:
+            set_password(conn, body.name, body.password)
+        _audit_user(conn, actor, "user.add", body.name, role=body.role)
+        return {"id": user_id, "name": body.name, "role": body.role, "token": token}
+
+    return json_response(await request.app[DB].write(run), status=201)
+
+
+def _audit_user(conn: Connection, actor: Actor, action: str, name: str, **data: Any) -> None:
+    audit(conn, actor, action, datetime.now(UTC), user=name, **data)
+
+
+async def user_action(request: web.Request) -> web.Response:
+    name, action = request.match_info["name"], request.match_info["action"]
+    actor = Actor.of(current_user(request))
+    password = (await model_body(request, NewPassword)).password if action == "password" else None
+
+    def run(conn: Connection) -> dict[str, Any]:
+        from gateway.web.passwords import set_password
+
+        out: dict[str, Any] = {"ok": True, "name": name}
+        if action in ("disable", "enable"):
+            users_store.set_disabled(conn, name, action == "disable")
+        elif action == "token":
+            out["token"] = users_store.issue_token(conn, name)
+        elif action == "password":
+            set_password(conn, name, password or "")
+        else:
+            raise NotFound("no such action")
+        if action in ("disable", "password"):  # open web sessions end with it
+            user_id = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
+            conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+        _audit_user(conn, actor, f"user.{action}", name)
+        return out
+
+    return json_response(await request.app[DB].write(run))
+
+
+async def audit_entries(request: web.Request) -> web.Response:
+    try:
+        lead_id = int(request.query["lead_id"]) if "lead_id" in request.query else None
+        limit = min(500, max(1, int(request.query.get("limit", 100))))
+    except ValueError:
+        raise PayloadError("lead_id and limit must be integers") from None
+
+    def run(conn: Connection) -> list[dict[str, Any]]:
+        q = select(audit_log, users.c.name.label("user")).outerjoin(users, users.c.id == audit_log.c.user_id)
+        if lead_id is not None:
+            q = q.where(audit_log.c.lead_id == lead_id)
+        rows = conn.execute(q.order_by(audit_log.c.id.desc()).limit(limit)).mappings()
+        return [{**dict(r), "at": r["at"].isoformat()} for r in rows]
+
+    return json_response({"items": await request.app[DB].read(run), "next_cursor": None})
+
+
+def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
+    """The triage and administration routes."""
+    lead = (LEAD_ID,)
+    return [
+        ApiRoute("POST", "/api/v1/unsorted/bulk", bulk, "Accept or decline a selection; a result per item",
+                 body=BulkRequest, responses={200: "Per-item results", 400: "Malformed"}, tag="triage"),
+        ApiRoute("POST", "/api/v1/unsorted/{lead_id}/accept", _decide(accept, AcceptRequest),
+                 "Accept: contact created or reused, deal created, responsible set", params=lead,
+                 body=AcceptRequest, responses=CONFLICT, tag="triage"),
+        ApiRoute("POST", "/api/v1/unsorted/{lead_id}/decline", _decide(decline, DeclineRequest),
+                 "Decline: non-target; `block` adds its phone and e-mail to the blocklist", params=lead,
+                 body=DeclineRequest, responses=CONFLICT, tag="triage"),
+        ApiRoute("POST", "/api/v1/unsorted/{lead_id}/link", _decide(link, LinkRequest),
+                 "Link the lead to an existing deal", params=lead, body=LinkRequest, responses=CONFLICT,
+                 tag="triage"),
+        ApiRoute("GET", "/api/v1/unsorted/{lead_id}/matches", matches,
+                 "Contacts and deals the lead might belong to, with reasons, strongest first", params=lead,
+                 responses={200: "OK", 403: "Not allowed", 404: "No such lead"}, tag="triage"),
+        ApiRoute("POST", "/api/v1/contacts/{id}/merge", merge, "Merge this contact into another",
+                 roles=("admin", "manager"), body=MergeRequest,
+                 params=(Param("id", where="path", type="integer", required=True),),
+                 responses={200: "Merged (or already)", 400: "Malformed", 404: "No such contact",
+                            409: "Merged elsewhere meanwhile"}, tag="triage"),
+        ApiRoute("GET", "/api/v1/triage/options", options, "Pipelines and stages, active users, decline reasons",
+                 tag="triage"),
+        ApiRoute("GET", "/api/v1/me", me, "The calling user", tag="users"),
+        ApiRoute("GET", "/api/v1/users", list_users, "Users and roles", roles=ADMIN, tag="users"),
+        ApiRoute("POST", "/api/v1/users", add_user, "Create a user; its API token is shown once", roles=ADMIN,
+                 body=NewUser, responses={201: "Created", 400: "Malformed", 409: "Name taken"}, tag="users"),
+        ApiRoute("POST", "/api/v1/users/{name}/{action}", user_action,
+                 "disable | enable | token (a new API token) | password (body {password})", roles=ADMIN,
+                 params=(Param("name", where="path", required=True),
+                         Param("action", where="path", required=True,
+                               enum=("disable", "enable", "token", "password"))),
+                 responses={200: "Done", 400: "Malformed", 404: "No such user"}, tag="users"),
+        ApiRoute("GET", "/api/v1/audit", audit_entries, "Who did what, newest first", roles=("admin", "manager"),
+                 params=(Param("lead_id", type="integer"), Param("limit", type="integer")), tag="users"),
+    ]

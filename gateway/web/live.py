@@ -1,0 +1,162 @@
+"""Live updates by server-sent events: one poller per process watches the store for changed leads.
+
+The store is the only thing shared by every process (HTTP, rq workers, the mail poller), so
+the poller reads `leads.updated_at` every half second instead of listening to an in-process
+signal. It re-reads a short window behind its mark (a transaction may commit a little after the
+time it stamped) and sends each change once. Under a burst of more than `batch` changes
+inside that window only the newest are sent; the page then resyncs on its next load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from aiohttp import web
+from sqlalchemy import Connection, func, select
+
+from gateway.http.database import Database
+from gateway.http.keys import DB, EXTRAS
+from gateway.store.schema import leads
+
+__all__ = ["LiveHub", "changed_leads", "live_stream"]
+
+log = structlog.get_logger(__name__)
+HUB = "live_hub"
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def changed_leads(conn: Connection, since: datetime | None, batch: int) -> tuple[list[dict[str, Any]], datetime | None]:
+    """Leads updated at or after `since` (newest `batch`), and the store's newest mark."""
+    newest = conn.execute(select(func.max(leads.c.updated_at))).scalar()
+    if since is None or newest is None:
+        return [], newest
+    rows = conn.execute(
+        select(leads.c.id, leads.c.status, leads.c.channel, leads.c.kind, leads.c.updated_at)
+        .where(leads.c.updated_at >= since).order_by(leads.c.updated_at.desc()).limit(batch)
+    ).mappings().all()
+    return [dict(r) for r in reversed(rows)], newest
+
+
+class LiveHub:
+    """Polls while anyone listens; fans each batch of changes out to the listeners' queues."""
+
+    def __init__(self, *, interval: float = 0.5, lookback: timedelta = timedelta(seconds=30),
+                 batch: int = 1000) -> None:
+        self.interval, self.lookback, self.batch = interval, lookback, batch
+        self._queues: set[asyncio.Queue[list[dict[str, Any]] | None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._sent: dict[int, tuple[str, str]] = {}
+        self._mark: datetime | None = None
+        self.closed = False
+
+    def subscribe(self, db: Database) -> asyncio.Queue[list[dict[str, Any]] | None]:
+        queue: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=200)
+        self._queues.add(queue)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(db), name="live-hub")
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[list[dict[str, Any]] | None]) -> None:
+        self._queues.discard(queue)
+
+    async def close(self) -> None:
+        self.closed = True
+        for queue in list(self._queues):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self, db: Database) -> None:
+        while self._queues and not self.closed:
+            try:
+                if self._mark is None:
+                    _, self._mark = await db.read(changed_leads, None, self.batch)
+                if self._mark is not None:
+                    rows, newest = await db.read(changed_leads, _aware(self._mark) - self.lookback, self.batch)
+                    self._mark = max(_aware(newest), _aware(self._mark)) if newest else self._mark
+                    if changes := self._fresh(rows):
+                        self._broadcast(changes)
+            except Exception:  # a process boundary: keep the page's live view going through store hiccups
+                log.exception("live.poll_failed")
+            await asyncio.sleep(self.interval)
+        self._task = None
+
+    def _fresh(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for r in rows:
+            stamp = _aware(r["updated_at"]).isoformat()
+            sig = (stamp, r["status"])
+            if self._sent.get(r["id"]) != sig:
+                self._sent[r["id"]] = sig
+                out.append({"id": r["id"], "status": r["status"], "channel": r["channel"], "kind": r["kind"],
+                            "updated_at": stamp})
+        if len(self._sent) > 4 * self.batch:  # forget what fell out of the window
+            keep = {r["id"] for r in rows}
+            self._sent = {k: v for k, v in self._sent.items() if k in keep}
+        return out
+
+    def _broadcast(self, changes: list[dict[str, Any]]) -> None:
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(changes)
+            except asyncio.QueueFull:  # a stalled listener: tell it to reload instead of growing
+                self._queues.discard(queue)
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+                queue.put_nowait([{"resync": True}])
+
+
+def _since(request: web.Request) -> datetime:
+    """Changes at or after the page was drawn (`?since=` ISO time), else the last few seconds."""
+    try:
+        return _aware(datetime.fromisoformat(request.query["since"]))
+    except (KeyError, ValueError):
+        return datetime.now(UTC) - timedelta(seconds=5)
+
+
+def hub_of(app: web.Application) -> LiveHub:
+    return app[EXTRAS][HUB]
+
+
+async def live_stream(request: web.Request) -> web.StreamResponse:
+    """`text/event-stream`: an event `leads` with the changed leads' ids and statuses; a ping every 15 s."""
+    hub = hub_of(request.app)
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
+                                       "X-Accel-Buffering": "no"})
+    await resp.prepare(request)
+    since = _since(request)
+    queue = hub.subscribe(request.app[DB])
+    try:
+        await resp.write(b"retry: 2000\n\n")
+        while not hub.closed:
+            try:
+                changes = await asyncio.wait_for(queue.get(), timeout=15)
+            except TimeoutError:
+                await resp.write(b": ping\n\n")
+                continue
+            if changes is None:
+                break
+            kind = "resync" if changes and changes[0].get("resync") else "leads"
+            if kind == "leads":
+                changes = [c for c in changes if datetime.fromisoformat(c["updated_at"]) >= since]
+            if not changes:
+                continue
+            await resp.write(f"event: {kind}\ndata: {json.dumps(changes)}\n\n".encode())
+            if kind == "resync":
+                break
+    except (ConnectionResetError, ConnectionError):
+        pass
+    finally:
+        hub.unsubscribe(queue)
+    return resp

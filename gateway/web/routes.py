@@ -1,0 +1,67 @@
+"""The operators' web page: pages, fragments, static files, cookie sessions, live updates."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.api.body import json_response
+from gateway.api.spec import ApiRoute, Param
+from gateway.config import Settings
+from gateway.http.keys import DB, EXTRAS, SETTINGS
+from gateway.web import login, pages
+from gateway.web.health import health_report
+from gateway.web.live import HUB, LiveHub, hub_of, live_stream
+from gateway.web.passwords import LoginThrottle
+from gateway.web.render import JINJA, add_security_headers, make_environment
+from gateway.web.sessions import session_auth
+
+__all__ = ["extend"]
+
+STATIC = Path(__file__).parent / "static"
+
+
+async def health(request: web.Request) -> web.Response:
+    return json_response(await request.app[DB].read(health_report, request.app[SETTINGS], datetime.now(UTC)))
+
+
+async def _close_live(app: web.Application) -> None:
+    await hub_of(app).close()
+
+
+def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
+    """Register the page routes and the cookie session; return the documented API routes of the page."""
+    app[JINJA] = make_environment()
+    app[EXTRAS]["session_auth"] = session_auth
+    app[EXTRAS][HUB] = LiveHub()
+    app[EXTRAS][login.THROTTLE] = LoginThrottle(time.monotonic)
+    app.on_response_prepare.append(add_security_headers)
+    app.on_shutdown.append(_close_live)
+    app.router.add_static("/static", STATIC, append_version=False)
+    for method, path, handler in (
+        ("GET", "/", pages.unsorted_page),
+        ("GET", "/login", login.login_form),
+        ("POST", "/login", login.login_submit),
+        ("POST", "/logout", login.logout),
+        ("GET", "/leads/{id}", pages.lead_page),
+        ("GET", "/deals/{id}", pages.deal_page),
+        ("GET", "/journal", pages.journal_page),
+        ("GET", "/admin/events", pages.events_page),
+        ("GET", "/admin/health", pages.health_page),
+        ("GET", "/ui/leads/{id}/row", pages.row_fragment),
+        ("GET", "/ui/leads/{id}/card", pages.card_fragment),
+        ("POST", "/ui/leads/{id:\\d+}/{action}", login.form_action),
+    ):
+        app.router.add_route(method, path, handler)
+    return [
+        ApiRoute("GET", "/api/v1/live", live_stream,
+                 "Server-sent events: `leads` with the ids and statuses of leads that changed",
+                 params=(Param("since", description="ISO time: only changes from then on"),),
+                 content="text/event-stream", tag="operators"),
+        ApiRoute("GET", "/api/v1/health", health,
+                 "Connectors' last events and errors, mailboxes' last polls, sources gone silent",
+                 roles=("admin",), tag="operations"),
+    ]
