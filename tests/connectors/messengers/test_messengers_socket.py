@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import respx
 
 from gateway.connectors import registry
 from gateway.connectors.messengers import simulate
@@ -21,6 +22,7 @@ from tests.connectors.messengers.messenger_harness import (
     WA_APP_SECRET,
     WA_VERIFY,
     fixture_bytes,
+    fixture_json,
     vk_body,
     wa_signature,
 )
@@ -31,6 +33,11 @@ bot = "sales_bot"
 token = "{TG_TOKEN}"
 secret_token = "{TG_SECRET}"
 fetch_media = false
+
+[[messengers.telegram]]
+bot = "media_bot"
+token = "{TG_TOKEN}"
+secret_token = "{TG_SECRET}"
 
 [[messengers.vk]]
 group = "shop"
@@ -98,10 +105,19 @@ async def lead(server: Any, lead_id: Any) -> dict:
         return await r.json()
 
 
+async def lead_with_attachment(server: Any, lead_id: Any) -> dict:
+    deadline = time.monotonic() + 20
+    found = await lead(server, lead_id)
+    while not found["attachments"] and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        found = await lead(server, lead_id)
+    return found
+
+
 async def test_telegram_message_becomes_a_lead(server: Any) -> None:
     hdr = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
-    status, body = await send(server, "POST", "/hooks/telegram/sales_bot",
-                              fixture_bytes("telegram", "message_from_new_person.json"), **hdr)
+    status, _ = await send(server, "POST", "/hooks/telegram/sales_bot",
+                           fixture_bytes("telegram", "message_from_new_person.json"), **hdr)
     assert status == 200
     (item,) = await leads(server, "telegram")
     assert item["phone"] == "+79161234567" and item["name"] == "Иван Петров" and item["kind"] == "chat"
@@ -115,6 +131,26 @@ async def test_telegram_message_becomes_a_lead(server: Any) -> None:
     assert len(await stored(server, "telegram")) == 5
     await asyncio.sleep(0.3)
     assert len(await leads(server, "telegram")) == 1  # later messages joined the conversation
+    conversation = (await lead(server, item["id"]))["conversation"]
+    assert [(m["key"], m["edited"]) for m in conversation] == [
+        ("telegram:sales_bot:123456789:17", True), ("telegram:sales_bot:123456789:18", False)]
+    assert "Новосибирск" in conversation[0]["text"]
+
+
+async def test_telegram_photo_is_fetched_and_served(server: Any, respx_mock: respx.MockRouter) -> None:
+    api = f"https://api.telegram.org/bot{TG_TOKEN}"
+    respx_mock.post(f"{api}/getFile").respond(json=fixture_json("telegram", "api_get_file.json"))
+    photo = fixture_bytes("telegram", "photo_file_21.jpg")
+    respx_mock.get(f"https://api.telegram.org/file/bot{TG_TOKEN}/photos/file_21.jpg").respond(content=photo)
+    status, _ = await send(server, "POST", "/hooks/telegram/media_bot",
+                           fixture_bytes("telegram", "photo_with_caption.json"),
+                           **{"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+    assert status == 200
+    (item,) = await leads(server, "telegram")
+    (att,) = (await lead_with_attachment(server, item["id"]))["attachments"]
+    assert att["name"] == "photo_AQADphotoL.jpg" and att["size"] == len(photo)
+    async with aiohttp.ClientSession() as http, http.get(server.url + att["url"], headers=server.headers()) as r:
+        assert r.status == 200 and await r.read() == photo
 
 
 async def test_telegram_wrong_secret_stores_nothing(server: Any) -> None:
@@ -145,8 +181,8 @@ async def test_whatsapp_handshake_and_signed_delivery(server: Any) -> None:
     status, body = await send(server, "GET", "/hooks/whatsapp/main?hub.mode=subscribe"
                               f"&hub.verify_token={WA_VERIFY}&hub.challenge=8842")
     assert (status, body) == (200, b"8842")
-    assert (await send(server, "GET", "/hooks/whatsapp/main?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1"))[0] \
-        == 403
+    refused = await send(server, "GET", "/hooks/whatsapp/main?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1")
+    assert refused[0] == 403
     delivery = fixture_bytes("whatsapp", "two_messages_one_delivery.json")
     tampered = delivery.replace("Алматы".encode(), "Астана".encode())
     assert (await send(server, "POST", "/hooks/whatsapp/main", tampered,
