@@ -1,0 +1,106 @@
+"""Properties of the shared pieces: no input crashes a reader or an edge, names stay names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from gateway.connectors.base import StoredEvent
+from gateway.connectors.messengers.conversation import phones_in_text, source_for
+from gateway.connectors.messengers.media import safe_name
+from gateway.connectors.messengers.telegram import TelegramConnector
+from gateway.connectors.messengers.vk import VkConnector
+from gateway.connectors.messengers.vk.messages import read_callback
+from gateway.connectors.messengers.whatsapp import WhatsAppConnector
+from gateway.connectors.messengers.whatsapp.messages import read_delivery
+from gateway.core.errors import PayloadError, SignatureError
+from tests.connectors.messengers.messenger_harness import (
+    RECEIVED,
+    TG_SECRET,
+    inbound,
+    messenger_settings,
+    vk_body,
+    wa_signature,
+)
+
+SETTINGS = messenger_settings()
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**40), max_value=2**40) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=15)
+
+
+def event(connector: str, account: str, key: str, body: bytes) -> StoredEvent:
+    return StoredEvent(id="1", connector=connector, account=account, key=key, name="x", group_key=None,
+                       received_at=RECEIVED, headers={}, body=body)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.fixed_dictionaries({"type": st.sampled_from(["message_new", "message_edit", "lead_forms_new", "other"]),
+                              "event_id": st.text(min_size=1, max_size=5)},
+                             optional={"object": json_values, "group_id": json_values}))
+def test_vk_reader_never_crashes(callback: dict) -> None:
+    try:
+        read_callback(event("vk", "shop", "e", json.dumps(callback).encode()), SETTINGS.messengers.vk[0])
+    except PayloadError:
+        pass
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(json_values, st.sampled_from(["msg:a", "status:a:sent", "body:x"]))
+def test_whatsapp_reader_never_crashes(entry: object, key: str) -> None:
+    body = json.dumps({"object": "whatsapp_business_account", "entry": entry}).encode()
+    try:
+        read_delivery(event("whatsapp", "main", key, body), SETTINGS.messengers.whatsapp[0])
+    except PayloadError:
+        pass
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300) | json_values.map(lambda v: json.dumps(v).encode()))
+async def test_edges_refuse_only_with_our_errors(body: bytes) -> None:
+    tg = inbound("POST", "/hooks/telegram/sales_bot", {"bot": "sales_bot"}, body=body,
+                 headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+    wa = inbound("POST", "/hooks/whatsapp/main", {"account": "main"}, body=body,
+                 headers={"X-Hub-Signature-256": wa_signature(body)})
+    vk = inbound("POST", "/hooks/vk/shop", {"group": "shop"}, body=body)
+    for handler, request in ((TelegramConnector(SETTINGS).receive, tg), (WhatsAppConnector(SETTINGS).receive, wa),
+                             (VkConnector(SETTINGS).receive, vk)):
+        try:
+            await handler(request)
+        except (PayloadError, SignatureError):
+            pass
+
+
+async def test_vk_body_with_a_non_string_secret_is_refused() -> None:
+    data = json.loads(vk_body("message_new.json"))
+    data["secret"] = 12345
+    with pytest.raises(SignatureError):
+        await VkConnector(SETTINGS).receive(inbound("POST", "/hooks/vk/shop", {"group": "shop"},
+                                                    body=json.dumps(data).encode()))
+
+
+@given(st.text(max_size=400))
+def test_phones_in_any_text(text: str) -> None:
+    for phone in phones_in_text(text, "RU"):
+        assert phone.startswith("+") and phone[1:].isdigit()
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("../../etc/passwd", "passwd"), ("a\x00.pdf", "a.pdf"), ("C:\\Users\\x\\report.pdf", "report.pdf"),
+    ("...", "fallback"), ("", "fallback"), (None, "fallback"), ("x" * 300, "x" * 200), ("  .hidden ", "hidden"),
+])
+def test_safe_name(raw: str | None, expected: str) -> None:
+    assert safe_name(raw, "fallback") == expected
+
+
+def test_source_for() -> None:
+    bot = messenger_settings(telegram={"referral_sources": {"ya": "Яндекс"}}).messengers.telegram[0]
+    assert source_for(bot, "sales_bot") == "sales_bot"
+    assert source_for(bot, "sales_bot", "ya") == "Яндекс"
+    assert source_for(bot, "sales_bot", "summer_2026") == "summer_2026"
+    assert source_for(bot, "sales_bot", "<script>alert(1)</script>") == "sales_bot"  # not a plain referral
