@@ -23,7 +23,8 @@ class SubmissionIds:
     """Random 128-bit hex ids, drawn from the OS 256 at a time.
 
     One `os.urandom` call per id releases the GIL on the hot path; under load, with the
-    event writer's thread runnable, winning it back cost about 75 µs a request here.
+    event writer's thread runnable, winning it back averaged about 75 µs a call in a profile
+    of the gateway here (0.5 µs when idle).
     """
 
     def __init__(self, batch: int = 256) -> None:
