@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
@@ -93,7 +93,8 @@ class MessengerConnector(ABC, Generic[A]):
             for media in reading.media:
                 extras.attachments.setdefault(media.message_key, []).append(
                     omitted(media, "media fetching is turned off"))
-        interactions = [self._interaction(m, extras) for m in reading.messages] + reading.interactions
+        messages = [(self._latest(event, m.key, account, ctx) or m) if m.deleted else m for m in reading.messages]
+        interactions = [self._interaction(m, extras) for m in messages] + reading.interactions
         follow_ups = self._follow_ups(event, account, reading, extras, ctx)
         result = reading.result or {"messages": [m.key for m in reading.messages]}
         if not reading.messages and not reading.interactions:
@@ -126,9 +127,10 @@ class MessengerConnector(ABC, Generic[A]):
         return events
 
     def _latest(self, source: StoredEvent, message_key: str, account: A, ctx: ParseContext) -> ChatMessage | None:
-        """The latest known version of a message (an edit or a deletion may have followed it)."""
+        """The latest known version of a message (an edit may have followed it); a deletion keeps the content."""
         related = ctx.related(self.channel, source.account, source.group_key) if source.group_key else []
         latest: ChatMessage | None = None
+        deleted: ChatMessage | None = None
         for event in [source, *related]:
             if event.name in FOLLOW_UPS:
                 continue
@@ -137,18 +139,23 @@ class MessengerConnector(ABC, Generic[A]):
             except GatewayError:
                 continue
             for msg in reading.messages:
-                if msg.key == message_key:
+                if msg.key != message_key:
+                    continue
+                if msg.deleted:
+                    deleted = msg
+                else:
                     latest = msg
+        if deleted is not None:
+            return replace(latest, deleted=True) if latest is not None else deleted
         return latest
 
-    def _refreshed(self, event: StoredEvent, source: StoredEvent, message_key: str, account: A,
-                   ctx: ParseContext, extras: Extras) -> list[Interaction]:
+    def _refreshed(self, source: StoredEvent, message_key: str, account: A, ctx: ParseContext,
+                   extras: Extras) -> list[Interaction]:
         latest = self._latest(source, message_key, account, ctx)
         return [self._interaction(latest, extras)] if latest else []
 
     def _fetch_media(self, event: StoredEvent, account: A, ctx: ParseContext) -> Outcome:
         task = MediaTask.parse(event.body)
-        assert isinstance(task, MediaTask)
         if account.fetch_media:
             attachment = self.fetch(task.media, account, ctx)
         else:
@@ -157,17 +164,16 @@ class MessengerConnector(ABC, Generic[A]):
                  size=attachment.size, omitted=attachment.omitted, reason=attachment.reason)
         extras = self._extras(event, ctx, skip_id=event.id)
         extras.attachments.setdefault(task.message_key, []).append(attachment)
-        interactions = self._refreshed(event, task.source_event(event), task.message_key, account, ctx, extras)
+        interactions = self._refreshed(task.source_event(event), task.message_key, account, ctx, extras)
         return Outcome(interactions=interactions, result={
             "message_key": task.message_key, "attachment": attachment.model_dump(mode="json")})
 
     def _fetch_profile(self, event: StoredEvent, account: A, ctx: ParseContext) -> Outcome:
         task = ProfileTask.parse(event.body)
-        assert isinstance(task, ProfileTask)
         name = self.profile_name(task.person_id, account, ctx)
         extras = self._extras(event, ctx, skip_id=event.id)
         if name:
             extras.names[task.person_id] = name
-        interactions = self._refreshed(event, task.source_event(event), task.message_key, account, ctx, extras) \
+        interactions = self._refreshed(task.source_event(event), task.message_key, account, ctx, extras) \
             if name else []
         return Outcome(interactions=interactions, result={"person_id": task.person_id, "name": name})

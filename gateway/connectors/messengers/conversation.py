@@ -142,5 +142,5 @@ def to_interaction(msg: ChatMessage, region: str) -> Interaction:
         attachments=list(msg.attachments),
         messages=[ref],
         conversation_key=msg.conversation_key,
-        history_only=msg.deleted,  # a deletion never opens a lead of its own
+        history_only=msg.deleted and msg.text is None and not msg.attachments,  # an unknown deleted message
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -42,7 +43,7 @@ class _Task(BaseModel):
     source_body: str
 
     @classmethod
-    def parse(cls, body: bytes) -> _Task:
+    def parse(cls, body: bytes) -> Self:
         try:
             return cls.model_validate_json(body)
         except ValidationError as exc:

@@ -159,3 +159,17 @@ def test_arbitrary_updates_never_crash(update: dict) -> None:
         read_update(stored, bot)
     except PayloadError:
         pass
+
+
+def test_deletion_of_a_known_message_keeps_its_text(log: EventLog) -> None:
+    from gateway.connectors.base import NewEvent
+
+    ids = log.store([NewEvent("telegram", "sales_bot", e.key, e.body, RECEIVED, e.name, e.group_key) for e in (
+        event("message_from_new_person.json"), event("edited_message.json", "edited_message"),
+        event("business_messages_deleted.json", "deleted_business_messages"))])
+    for eid in ids[:2]:
+        log.process(eid)
+    known, unknown = log.process(ids[2]).interactions
+    assert known.key.endswith(":17") and known.messages[0].deleted and known.messages[0].edited
+    assert "Новосибирск" in known.text and known.history_only is False
+    assert unknown.key.endswith(":18") and unknown.messages[0].deleted and unknown.history_only is True
