@@ -12,7 +12,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from gateway.config import Settings
-from gateway.connectors.base import StoredEvent
+from gateway.connectors.base import NewEvent, StoredEvent
 from gateway.connectors.messengers.telegram import TelegramConnector
 from gateway.connectors.messengers.telegram.messages import read_update
 from gateway.core.errors import PayloadError
@@ -162,8 +162,6 @@ def test_arbitrary_updates_never_crash(update: dict) -> None:
 
 
 def test_deletion_of_a_known_message_keeps_its_text(log: EventLog) -> None:
-    from gateway.connectors.base import NewEvent
-
     ids = log.store([NewEvent("telegram", "sales_bot", e.key, e.body, RECEIVED, e.name, e.group_key) for e in (
         event("message_from_new_person.json"), event("edited_message.json", "edited_message"),
         event("business_messages_deleted.json", "deleted_business_messages"))])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import respx
 
+from gateway.cli import main as gateway_cli
 from gateway.config import Settings
 from gateway.connectors.messengers.reply import reply
 from gateway.connectors.messengers.telegram.api import send_reply
@@ -108,7 +109,7 @@ def test_set_webhook_registers_the_secret(tmp_path: Path, respx_mock: respx.Mock
 
 def test_webhook_info(tmp_path: Path, respx_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]) -> None:
     respx_mock.post(f"{API}/getWebhookInfo").respond(json=fixture_json("telegram", "api_get_webhook_info.json"))
-    assert main(["--config", str(config(tmp_path)), "webhook-info", "--bot", "sales_bot"]) == 0
+    assert gateway_cli(["telegram", "webhook-info", "--bot", "sales_bot", "--config", str(config(tmp_path))]) == 0
     assert "pending_update_count" in capsys.readouterr().out
 
 

@@ -21,8 +21,10 @@ __all__ = ["main", "webhook_url"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway telegram", description="Manage a Telegram bot's webhook.")
     parser.add_argument("--config", help="the TOML file (default: GATEWAY_CONFIG or ./gateway.toml)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help="the TOML file")
     sub = parser.add_subparsers(dest="command", required=True)
-    hook = sub.add_parser("set-webhook", help="point the bot at this gateway, with its secret_token")
+    hook = sub.add_parser("set-webhook", parents=[common], help="point the bot at this gateway, with its secret_token")
     hook.add_argument("--bot", required=True, help="the bot's name in [[messengers.telegram]]")
     hook.add_argument("--url", required=True,
                       help="the gateway's public HTTPS base URL, or the full /hooks/telegram/{bot} URL")
@@ -31,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     hook.add_argument("--allowed-updates", help=f"comma-separated (default: {','.join(ALLOWED_UPDATES)})")
     for name, text in (("webhook-info", "show what Telegram knows of the webhook"),
                        ("delete-webhook", "stop sending updates to the gateway")):
-        cmd = sub.add_parser(name, help=text)
+        cmd = sub.add_parser(name, parents=[common], help=text)
         cmd.add_argument("--bot", required=True)
     return parser
 
