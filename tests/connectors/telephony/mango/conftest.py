@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ def files(tmp_path: Path) -> FileStore:
 
 
 @pytest.fixture
-def http() -> OutboundClient:
+def http() -> Iterator[OutboundClient]:
     client = OutboundClient(OutboundPolicy(allow_private=True, attempts=1))
     yield client
     client.close()
