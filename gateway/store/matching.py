@@ -130,17 +130,20 @@ def _collect(conn: Connection, lead: dict[str, Any], region: str) -> dict[int, _
     if lead.get("name"):
         target = _tokens(lead["name"])
         add([cid for cid, cname in _by_name(conn, lead["name"]) if _tokens(cname) == target], "same name")
-    if own is not None and own in found and found[own].reasons == {"same contact"} and not _deals(conn, own):
-        del found[own]  # the lead's own new contact, with nothing to link to
+    if own is not None and own in found and found[own].reasons == {"same contact"} \
+            and not _deals(conn, own, exclude=lead["deal_id"]):
+        del found[own]  # the lead's own contact, with nothing else to link to
     return found
 
 
-def _deals(conn: Connection, contact_id: int, limit: int = 5) -> list[dict[str, Any]]:
+def _deals(conn: Connection, contact_id: int, limit: int = 5, exclude: int | None = None) -> list[dict[str, Any]]:
     q = (select(deals.c.id, deals.c.name, deals.c.status, deals.c.updated_at, pipelines.c.name.label("pipeline"),
                 stages.c.name.label("stage"), users.c.name.label("responsible"))
          .join(pipelines, pipelines.c.id == deals.c.pipeline_id).join(stages, stages.c.id == deals.c.stage_id)
          .outerjoin(users, users.c.id == deals.c.responsible_id).where(deals.c.contact_id == contact_id)
          .order_by((deals.c.status == "open").desc(), deals.c.updated_at.desc()).limit(limit))
+    if exclude is not None:
+        q = q.where(deals.c.id != exclude)
     return [{k: v for k, v in dict(r).items() if k != "updated_at"} for r in conn.execute(q).mappings()]
 
 
@@ -157,7 +160,7 @@ def matches_for_lead(conn: Connection, lead_id: int, *, region: str, limit: int 
             continue
         out.append({
             "contact": {k: contact[k] for k in ("id", "name", "phones", "emails")},
-            "deals": _deals(conn, m.contact_id),
+            "deals": _deals(conn, m.contact_id, exclude=row["deal_id"]),
             "reasons": sorted(m.reasons, key=lambda r: -REASONS[r]),
             "score": m.score,
             "strength": "strong" if m.score >= 80 else "medium" if m.score >= 40 else "weak",

@@ -242,7 +242,8 @@ def link(conn: Connection, lead_id: int, actor: Actor, req: LinkRequest, *, now:
          settings: Any = None) -> dict[str, Any]:
     """Any lead waiting in Unsorted (or attached to a contact) → an existing deal."""
     lead = lead_row(conn, lead_id)
-    check_operator(actor, lead)
+    if lead["status"] == "attached":
+        check_operator(actor, lead)
     deal = conn.execute(select(deals).where(deals.c.id == req.deal_id)).mappings().first()
     if deal is None:
         raise PayloadError(f"deal_id: no deal {req.deal_id}")

@@ -15,7 +15,8 @@ from gateway.web.sessions import request_session
 __all__ = ["ALL", "PageHandler", "page"]
 
 ALL = ("admin", "manager", "operator")
-PAGE_USER, PAGE_CSRF = "page_user", "page_csrf"
+PAGE_USER: web.RequestKey[dict[str, Any]] = web.RequestKey("page_user", dict)
+PAGE_CSRF: web.RequestKey[str] = web.RequestKey("page_csrf", str)
 PageHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

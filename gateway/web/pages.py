@@ -82,14 +82,13 @@ async def _card(request: web.Request) -> dict[str, Any]:
 @page()
 async def card_fragment(request: web.Request) -> web.StreamResponse:
     data = await _card(request)
-    return render(request, "card.html", remote_images=data["remote_images"], **data, **chrome(request))
+    return render(request, "card.html", **data, **chrome(request))
 
 
 @page()
 async def lead_page(request: web.Request) -> web.StreamResponse:
     data = await _card(request)
-    return render(request, "lead.html", remote_images=data["remote_images"], message=request.query.get("error"),
-                  **data, **chrome(request))
+    return render(request, "lead.html", message=request.query.get("error"), **data, **chrome(request))
 
 
 @page()

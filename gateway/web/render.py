@@ -89,7 +89,7 @@ def render(request: web.Request, template: str, *, status: int = 200, remote_ima
     env = request.app[JINJA]
     body = env.get_template(template).render(
         t=t, lang=lang, when=lambda v: _when(v, tz), request_path=request.path, lang_links=_lang_links(request),
-        **context)
+        remote_images=remote_images, **context)
     resp = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
     resp.headers["Content-Security-Policy"] = page_policy(remote_images=remote_images)
     resp.headers["Cache-Control"] = "no-store"

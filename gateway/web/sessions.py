@@ -23,7 +23,7 @@ COOKIE = "lg_session"
 CSRF_HEADER = "X-CSRF-Token"
 LIFETIME = timedelta(hours=12)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-SESSION = "web_session"  # request key: (user, csrf) once looked up
+SESSION: web.RequestKey[tuple[dict[str, Any], str] | None] = web.RequestKey("web_session")
 
 
 def _digest(token: str) -> str:
