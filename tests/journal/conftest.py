@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import Engine
 
 from gateway.config import Settings
+from gateway.store.bootstrap import bootstrap
 from gateway.store.db import make_engine
+from gateway.store.journal_search import create_search_index
 from tests.journal.journal_dataset import LeadSpec, populate, settings_for, specs
 
 
@@ -31,9 +33,9 @@ def module_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("journal")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", "sqlite+search", "postgresql+search"])
 def journal_store(request: pytest.FixtureRequest, module_tmp: Path) -> Iterator[Journal]:
-    """The generated journal, built once per module and database."""
+    """The generated journal, built once per module and database (+search: with the text search index)."""
     import uuid
 
     from sqlalchemy import create_engine, text
@@ -41,7 +43,7 @@ def journal_store(request: pytest.FixtureRequest, module_tmp: Path) -> Iterator[
     from tests.conftest import PG_ADMIN_URL
 
     name = None
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):
         url = f"sqlite:///{module_tmp}/journal-{uuid.uuid4().hex[:6]}.db"
     else:
         name = f"lg_journal_{uuid.uuid4().hex[:10]}"
@@ -53,6 +55,10 @@ def journal_store(request: pytest.FixtureRequest, module_tmp: Path) -> Iterator[
     engine = make_engine(url)
     items = specs()
     try:
+        if request.param.endswith("+search"):
+            bootstrap(engine, settings)
+            with engine.begin() as conn:
+                create_search_index(conn)
         yield Journal(engine, settings, items, populate(engine, settings, items))
     finally:
         engine.dispose()

@@ -177,15 +177,15 @@ def _bound(v: date | datetime, end: bool) -> datetime:
 
 
 def _text_hit(s: LeadSpec, q: str) -> bool:
+    """A whole phone or e-mail by equality; else `q` (or its digits) inside any searched field, any case."""
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 10 and "@" not in q:
         return s.phone == "+7" + digits[-10:]
     if "@" in q and "." in q.rsplit("@", 1)[-1]:
         return s.email == q.strip().lower()
-    hay = [s.name, s.email, s.subject, s.text]
-    if any(h and q.lower() in h.lower() for h in hay):
-        return True
-    return len(digits) >= 3 and bool(s.phone) and digits in (s.phone or "")
+    hay = [h.lower() for h in (s.name, s.email, s.phone, s.subject, (s.text or "")[:2000]) if h]
+    words = [q.lower()] + ([digits] if len(digits) >= 3 and digits != q else [])
+    return any(w in h for w in words for h in hay)
 
 
 def matches(s: LeadSpec, f: dict[str, Any]) -> bool:

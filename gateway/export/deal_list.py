@@ -1,0 +1,129 @@
+"""Deals for the export: filters, keyset pages (newest first), each deal with its contact and company."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from sqlalchemy import Connection, and_, func, or_, select
+
+from gateway.core.errors import PayloadError
+from gateway.store.journal_terms import json_list_has, period_bound
+from gateway.store.schema import companies, contacts, deals, identities, leads, pipelines, stages, users
+
+__all__ = ["DealFilters", "deal_page", "iter_deal_pages"]
+
+
+class DealFilters(BaseModel):
+    """Query parameters of `GET /api/v1/deals/export`."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    from_: date | datetime | None = Field(default=None, alias="from")  # created
+    to: date | datetime | None = None
+    pipeline: list[str] = Field(default_factory=list)
+    stage: list[str] = Field(default_factory=list)
+    responsible: list[str] = Field(default_factory=list)
+    status: list[str] = Field(default_factory=list)
+    tag: list[str] = Field(default_factory=list)
+    _tz: tzinfo = PrivateAttr(default=UTC)
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str] | Any, settings: Any = None) -> DealFilters:
+        multi = {n for n, f in cls.model_fields.items() if f.annotation == list[str]}
+        data: dict[str, Any] = {}
+        for key in set(query.keys()):
+            values = query.getall(key) if hasattr(query, "getall") else [query[key]]
+            data[key] = [v.strip() for raw in values for v in str(raw).split(",") if v.strip()] if key in multi \
+                else values[-1]
+        try:
+            f = cls.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise PayloadError(f"bad filter {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        if settings is not None:
+            f._tz = ZoneInfo(settings.timezone)
+        return f
+
+    @property
+    def tz(self) -> tzinfo:
+        return self._tz
+
+
+def _conditions(f: DealFilters) -> list[Any]:
+    conds: list[Any] = []
+    if f.from_ is not None:
+        conds.append(deals.c.created_at >= period_bound(f.from_, f.tz, end=False))
+    if f.to is not None:
+        conds.append(deals.c.created_at < period_bound(f.to, f.tz, end=True))
+    chosen = select(stages.c.id)
+    if f.pipeline:
+        chosen = chosen.where(stages.c.pipeline_id.in_(select(pipelines.c.id).where(pipelines.c.name.in_(f.pipeline))))
+    if f.stage:
+        chosen = chosen.where(stages.c.name.in_(f.stage))
+    if f.pipeline or f.stage:
+        conds.append(deals.c.stage_id.in_(chosen))
+    if f.responsible:
+        conds.append(deals.c.responsible_id.in_(select(users.c.id).where(users.c.name.in_(f.responsible))))
+    if f.status:
+        conds.append(deals.c.status.in_(f.status))
+    if f.tag:
+        conds.append(or_(*(json_list_has(deals.c.tags, t) for t in f.tag)))
+    return conds
+
+
+def _first_identities(conn: Connection, contact_ids: set[int]) -> dict[tuple[int, str], str]:
+    if not contact_ids:
+        return {}
+    rows = conn.execute(select(identities.c.contact_id, identities.c.kind, identities.c.value)
+                        .where(identities.c.contact_id.in_(contact_ids)).order_by(identities.c.id))
+    out: dict[tuple[int, str], str] = {}
+    for contact_id, kind, value in rows:
+        out.setdefault((contact_id, kind), value)
+    return out
+
+
+def deal_page(conn: Connection, f: DealFilters, *, limit: int, before_id: int | None) -> list[dict[str, Any]]:
+    """Up to `limit` deals with ids below `before_id`, newest first, as export rows."""
+    conds = _conditions(f)
+    if before_id is not None:
+        conds.append(deals.c.id < before_id)
+    q = (select(deals, contacts.c.name.label("contact"), companies.c.name.label("company"),
+                users.c.name.label("responsible"), stages.c.name.label("stage"), pipelines.c.name.label("pipeline"))
+         .select_from(deals.outerjoin(contacts, contacts.c.id == deals.c.contact_id)
+                      .outerjoin(companies, companies.c.id == func.coalesce(deals.c.company_id, contacts.c.company_id))
+                      .outerjoin(users, users.c.id == deals.c.responsible_id)
+                      .outerjoin(stages, stages.c.id == deals.c.stage_id)
+                      .outerjoin(pipelines, pipelines.c.id == deals.c.pipeline_id))
+         .where(and_(*conds)).order_by(deals.c.id.desc()).limit(limit))
+    rows = [dict(r) for r in conn.execute(q).mappings()]
+    ids = [r["id"] for r in rows]
+    counts = dict(conn.execute(select(leads.c.deal_id, func.count()).where(leads.c.deal_id.in_(ids))
+                               .group_by(leads.c.deal_id)).all()) if ids else {}
+    idents = _first_identities(conn, {r["contact_id"] for r in rows if r["contact_id"]})
+    for r in rows:
+        r["phone"] = idents.get((r["contact_id"], "phone"))
+        r["email"] = idents.get((r["contact_id"], "email"))
+        r["leads"] = counts.get(r["id"], 0)
+        for key in ("created_at", "updated_at", "closed_at"):
+            if r[key] is not None and r[key].tzinfo is None:
+                r[key] = r[key].replace(tzinfo=UTC)
+    return rows
+
+
+def iter_deal_pages(connect: Callable[[], AbstractContextManager[Connection]], f: DealFilters, *,
+                    page: int = 1000) -> Iterator[list[dict[str, Any]]]:
+    """Every matching deal, page by page, each page read in its own short transaction."""
+    before: int | None = None
+    while True:
+        with connect() as conn:
+            rows = deal_page(conn, f, limit=page, before_id=before)
+        if rows:
+            yield rows
+        if len(rows) < page:
+            return
+        before = rows[-1]["id"]

@@ -1,0 +1,84 @@
+"""Exports as they are produced: pages of rows read in short transactions, written as they come."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine
+
+from gateway.export.columns import DEAL_COLUMNS, LEAD_COLUMNS, Column, cell_values
+from gateway.export.deal_list import DealFilters, iter_deal_pages
+from gateway.export.writers import CsvWriter, XlsxFile
+from gateway.store.journal import JournalFilters, iter_lead_pages
+from gateway.store.journal_view import journal_items
+
+__all__ = ["Export", "csv_chunks", "deal_export", "lead_export", "write_csv", "write_xlsx"]
+
+Progress = Callable[[int], None]
+PAGE = 1000
+
+
+class Export:
+    """What to export: the columns and a generator of pages of cell values."""
+
+    def __init__(self, columns: Sequence[Column], pages: Iterator[list[list[Any]]], sheet: str) -> None:
+        self.columns, self.pages, self.sheet = columns, pages, sheet
+
+
+def lead_export(engine: Engine, f: JournalFilters, *, base_url: str = "", page: int = PAGE) -> Export:
+    """The journal with filter `f`, in its order, as export rows."""
+    def pages() -> Iterator[list[list[Any]]]:
+        def connect() -> Any:
+            return engine.connect()
+        for conn, rows in iter_lead_pages(connect, f, page=page):
+            items = journal_items(conn, rows, manager_mode=f.manager_mode)
+            yield [cell_values(LEAD_COLUMNS, item, f.tz, base_url) for item in items]
+
+    return Export(LEAD_COLUMNS, pages(), "Лиды")
+
+
+def deal_export(engine: Engine, f: DealFilters, *, page: int = PAGE) -> Export:
+    """Deals with filter `f`, newest first, with contact, company, responsible, stage, budget, dates, tags."""
+    def pages() -> Iterator[list[list[Any]]]:
+        for rows in iter_deal_pages(engine.connect, f, page=page):
+            yield [cell_values(DEAL_COLUMNS, r, f.tz) for r in rows]
+
+    return Export(DEAL_COLUMNS, pages(), "Сделки")
+
+
+def csv_chunks(export: Export, sep: str = ",", progress: Progress | None = None) -> Iterator[bytes]:
+    """The CSV file as byte chunks: the header, then one chunk per page."""
+    writer = CsvWriter(export.columns, sep)
+    yield writer.header()
+    for rows in export.pages:
+        yield writer.rows(rows)
+        if progress is not None:
+            progress(len(rows))
+
+
+def write_csv(export: Export, out: IO[bytes], sep: str = ",", progress: Progress | None = None) -> None:
+    for chunk in csv_chunks(export, sep, progress):
+        out.write(chunk)
+
+
+def write_xlsx(export: Export, path: Path, progress: Progress | None = None) -> None:
+    """Write the .xlsx file at `path` (its sheet data goes through temporary files beside it)."""
+    book = XlsxFile(path, export.columns, export.sheet, tmpdir=path.parent)
+    try:
+        for rows in export.pages:
+            book.add(rows)
+            if progress is not None:
+                progress(len(rows))
+    finally:
+        book.close()
+
+
+def temp_path(suffix: str, folder: Path | None = None) -> Path:
+    """A fresh file name for an export in progress (the caller removes it)."""
+    fd, name = tempfile.mkstemp(prefix="export-", suffix=suffix, dir=folder)
+    os.close(fd)
+    return Path(name)
