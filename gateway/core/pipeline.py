@@ -22,7 +22,7 @@ from gateway.core.scoring import score
 if TYPE_CHECKING:
     from gateway.store.crm import CrmRepo
 
-__all__ = ["PipelineConfig", "PipelineResult", "process_interaction"]
+__all__ = ["PipelineConfig", "PipelineResult", "identity_values", "process_interaction"]
 
 log = structlog.get_logger(__name__)
 OPERATOR_STATUSES = {LeadStatus.ACCEPTED.value, LeadStatus.DECLINED.value, LeadStatus.LINKED.value}
@@ -47,7 +47,8 @@ class PipelineResult:
     events: list[tuple[str, int]] = field(default_factory=list)  # (lead.created | deal.created, id)
 
 
-def _identities(ix: Interaction, region: str) -> list[tuple[str, str]]:
+def identity_values(ix: Interaction, region: str) -> list[tuple[str, str]]:
+    """The interaction's identities, normalised: (kind, value) pairs without repeats."""
     out: list[tuple[str, str]] = []
     for ref in ix.identities:
         value = normalise_identity(ref.kind, ref.value, region)
@@ -62,7 +63,7 @@ def _first(idents: Sequence[tuple[str, str]], kind: IdentityKind) -> str | None:
 
 def process_interaction(repo: CrmRepo, ix: Interaction, *, event_id: str | None,
                         cfg: PipelineConfig) -> PipelineResult:
-    idents = _identities(ix, cfg.region)
+    idents = identity_values(ix, cfg.region)
     existing = repo.lead_by_key(ix.key, lock=True)
     if existing is not None and ix.revision < existing["revision"]:
         return PipelineResult(existing["id"], contact_id=existing["contact_id"], outcome="stale")

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from gateway.config import Settings
 from gateway.connectors.base import Connector, Outcome, StoredEvent
 from gateway.core.errors import GatewayError, PermanentUpstreamError, TransientUpstreamError
-from gateway.core.pipeline import PipelineConfig, PipelineResult, process_interaction
+from gateway.core.pipeline import PipelineConfig, PipelineResult, identity_values, process_interaction
 from gateway.outbound import OutboundClient
 from gateway.store import event_log
 from gateway.store.crm import CrmRepo, Lookups
@@ -120,6 +120,9 @@ class Processor:
                report: BatchReport, count: bool = True) -> None:
         now = self.clock()
         repo = CrmRepo(conn, now, Lookups())
+        interactions = [ix for _, outcome in items for ix in outcome.interactions]
+        repo.prefetch([ix.key for ix in interactions],
+                      [v for ix in interactions for _, v in identity_values(ix, self.cfg.region)])
         results: dict[str, dict[str, Any]] = {}
         for ev, outcome in items:
             with structlog.contextvars.bound_contextvars(event_id=ev.id, connector=ev.connector):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from gateway.core.models import AttachmentRef, MessageRef
 from gateway.store.dialect import insert_ignore
@@ -29,6 +29,33 @@ __all__ = ["CrmRepo", "Lookups"]
 
 Ident = tuple[str, str]  # (kind, normalised value)
 
+# Statements are built once with bound parameters, so SQLAlchemy compiles each shape once.
+_CONTACTS_BY_VALUE = (
+    select(identities.c.kind, identities.c.value, contacts.c.id, contacts.c.merged_into)
+    .join(contacts, identities.c.contact_id == contacts.c.id)
+    .where(identities.c.value.in_(bindparam("values", expanding=True)))
+    .order_by(contacts.c.id)
+)
+_BLOCKED_BY_VALUE = select(blocklist.c.kind, blocklist.c.value).where(
+    blocklist.c.value.in_(bindparam("values", expanding=True)))
+_ANY_BLOCKED = select(blocklist.c.id).limit(1)
+_LEAD_BY_KEY = select(leads).where(leads.c.key == bindparam("k"))
+_LEAD_BY_ID = select(leads).where(leads.c.id == bindparam("i"))
+_LEADS_BY_KEYS = select(leads).where(leads.c.key.in_(bindparam("keys", expanding=True))).order_by(leads.c.id)
+_UPDATE_LEAD = update(leads).where(leads.c.id == bindparam("_lead_id"))
+_INSERT_CONTACT = insert(contacts).returning(contacts.c.id)
+_OPEN_DEAL = (select(deals.c.id).where(deals.c.contact_id == bindparam("c"), deals.c.status == "open")
+              .order_by(deals.c.updated_at.desc(), deals.c.id.desc()).limit(1))
+_DIALECT_STMTS: dict[tuple[str, str], Any] = {}
+
+
+def _ignore(conn: Connection, table: Any, conflict: list[str], returning: Any = None) -> Any:
+    key = (conn.dialect.name, table.name)
+    if key not in _DIALECT_STMTS:
+        stmt = insert_ignore(conn, table, conflict)
+        _DIALECT_STMTS[key] = stmt.returning(returning) if returning is not None else stmt
+    return _DIALECT_STMTS[key]
+
 
 class Lookups:
     """Small caches that live as long as one batch: pipelines, stages, sources, users."""
@@ -37,6 +64,7 @@ class Lookups:
         self.stage: dict[tuple[str, str | None], tuple[int, int]] = {}
         self.source: dict[str, tuple[int, bool]] = {}
         self.user: dict[tuple[str, str], int | None] = {}
+        self.any_blocked: bool | None = None
 
 
 class CrmRepo:
@@ -44,6 +72,23 @@ class CrmRepo:
         self.conn = conn
         self.now = now
         self.cache = lookups or Lookups()
+        self._leads: dict[str, dict[str, Any] | None] = {}  # prefetched leads by key (None: no such lead)
+        self._owners: dict[Ident, int] = {}  # identity -> contact, for prefetched and created identities
+        self._looked_up: set[str] = set()  # identity values whose owners are all in _owners
+
+    def prefetch(self, keys: Sequence[str], values: Sequence[str]) -> None:
+        """Load in two queries the leads and identities a batch will ask for (PostgreSQL: lock the leads)."""
+        keys = list(dict.fromkeys(keys))
+        if keys:
+            q = _LEADS_BY_KEYS.with_for_update() if self.conn.dialect.name == "postgresql" else _LEADS_BY_KEYS
+            self._leads = dict.fromkeys(keys)
+            for row in self.conn.execute(q, {"keys": keys}).mappings():
+                self._leads[row["key"]] = dict(row)
+        values = list(dict.fromkeys(values))
+        if values:
+            for kind, value, cid, merged in self.conn.execute(_CONTACTS_BY_VALUE, {"values": values}):
+                self._owners.setdefault((kind, value), int(merged or cid))
+            self._looked_up.update(values)
 
     # --- pipelines, stages, sources, users ---------------------------------------------
     def stage_ids(self, pipeline: str, stage: str | None) -> tuple[int, int]:
@@ -92,38 +137,41 @@ class CrmRepo:
         """Contacts owning any of the identities, oldest first, merged contacts resolved."""
         if not idents:
             return []
-        cond = or_(*(and_(identities.c.kind == k, identities.c.value == v) for k, v in idents))
-        rows = self.conn.execute(
-            select(contacts.c.id, contacts.c.merged_into).join(identities, identities.c.contact_id == contacts.c.id)
-            .where(cond).order_by(contacts.c.id)
-        ).all()
+        if all(v in self._looked_up for _, v in idents):
+            return sorted({self._owners[i] for i in idents if i in self._owners})
+        wanted = set(idents)
         out: list[int] = []
-        for cid, merged in rows:
+        for kind, value, cid, merged in self.conn.execute(_CONTACTS_BY_VALUE, {"values": [v for _, v in idents]}):
             target = int(merged or cid)
-            if target not in out:
+            if (kind, value) in wanted and target not in out:
                 out.append(target)
         return out
 
     def create_contact(self, name: str | None, idents: Sequence[Ident]) -> tuple[int, bool]:
         """Create a contact owning `idents`; if another worker got there first, return theirs (id, created)."""
         cid = int(self.conn.execute(
-            insert(contacts).values(name=name, created_at=self.now, updated_at=self.now).returning(contacts.c.id)
-        ).scalar_one())
+            _INSERT_CONTACT, {"name": name, "created_at": self.now, "updated_at": self.now}).scalar_one())
         first_kind, first_value = idents[0]
-        won = self.conn.execute(insert_ignore(self.conn, identities, ["kind", "value"]).values(
-            contact_id=cid, kind=first_kind, value=first_value, created_at=self.now).returning(identities.c.id)
-        ).first() is not None
+        stmt = _ignore(self.conn, identities, ["kind", "value"], identities.c.id)
+        won = self.conn.execute(stmt, {"contact_id": cid, "kind": first_kind, "value": first_value,
+                                       "created_at": self.now}).first() is not None
         if not won:
             self.conn.execute(contacts.delete().where(contacts.c.id == cid))
+            self._looked_up.discard(first_value)
             existing = self.find_contacts([idents[0]])
+            self._owners[idents[0]] = existing[0]
             return existing[0], False
+        self._owners[idents[0]] = cid
         self.add_identities(cid, idents[1:])
         return cid, True
 
     def add_identities(self, contact_id: int, idents: Iterable[Ident]) -> None:
-        for kind, value in idents:
-            self.conn.execute(insert_ignore(self.conn, identities, ["kind", "value"]).values(
-                contact_id=contact_id, kind=kind, value=value, created_at=self.now))
+        new = [i for i in idents if i not in self._owners]
+        if new:
+            rows = [{"contact_id": contact_id, "kind": k, "value": v, "created_at": self.now} for k, v in new]
+            self.conn.execute(_ignore(self.conn, identities, ["kind", "value"]), rows)
+            for ident in new:
+                self._owners[ident] = contact_id
 
     def fill_contact(self, contact_id: int, *, name: str | None, position: str | None) -> None:
         values: dict[str, Any] = {}
@@ -138,14 +186,15 @@ class CrmRepo:
     def is_blocked(self, idents: Sequence[Ident]) -> bool:
         if not idents:
             return False
-        cond = or_(*(and_(blocklist.c.kind == k, blocklist.c.value == v) for k, v in idents))
-        return self.conn.execute(select(blocklist.c.id).where(cond).limit(1)).first() is not None
+        if self.cache.any_blocked is None:
+            self.cache.any_blocked = self.conn.execute(_ANY_BLOCKED).first() is not None
+        if not self.cache.any_blocked:
+            return False
+        found = set(self.conn.execute(_BLOCKED_BY_VALUE, {"values": [v for _, v in idents]}).tuples())
+        return bool(found & set(idents))
 
     def open_deal(self, contact_id: int) -> int | None:
-        return self.conn.execute(
-            select(deals.c.id).where(deals.c.contact_id == contact_id, deals.c.status == "open")
-            .order_by(deals.c.updated_at.desc(), deals.c.id.desc()).limit(1)
-        ).scalar()
+        return self.conn.execute(_OPEN_DEAL, {"c": contact_id}).scalar()
 
     def create_deal(self, *, name: str, contact_id: int | None, pipeline_id: int, stage_id: int,
                     responsible_id: int | None, budget: float | None) -> int:
@@ -157,27 +206,28 @@ class CrmRepo:
 
     # --- leads ----------------------------------------------------------------------------
     def lead_by_key(self, key: str, *, lock: bool = False) -> dict[str, Any] | None:
-        q = select(leads).where(leads.c.key == key)
-        if lock and self.conn.dialect.name == "postgresql":
-            q = q.with_for_update()
-        row = self.conn.execute(q).mappings().first()
+        if key in self._leads:
+            cached = self._leads[key]
+            return dict(cached) if cached is not None else None
+        q = _LEAD_BY_KEY.with_for_update() if lock and self.conn.dialect.name == "postgresql" else _LEAD_BY_KEY
+        row = self.conn.execute(q, {"k": key}).mappings().first()
         return dict(row) if row else None
 
     def lead_by_id(self, lead_id: int) -> dict[str, Any] | None:
-        row = self.conn.execute(select(leads).where(leads.c.id == lead_id)).mappings().first()
+        row = self.conn.execute(_LEAD_BY_ID, {"i": lead_id}).mappings().first()
         return dict(row) if row else None
 
     def insert_lead(self, values: dict[str, Any]) -> int | None:
         """Insert a lead; None when a lead with the same key appeared meanwhile."""
-        row = self.conn.execute(
-            insert_ignore(self.conn, leads, ["key"]).values(**values, created_at=self.now, updated_at=self.now)
-            .returning(leads.c.id)
-        ).first()
+        stmt = _ignore(self.conn, leads, ["key"], leads.c.id)
+        self._leads.pop(values["key"], None)
+        row = self.conn.execute(stmt, {**values, "created_at": self.now, "updated_at": self.now}).first()
         return None if row is None else int(row[0])
 
     def update_lead(self, lead_id: int, values: dict[str, Any]) -> None:
         if values:
-            self.conn.execute(update(leads).where(leads.c.id == lead_id).values(**values, updated_at=self.now))
+            self._leads = {k: v for k, v in self._leads.items() if v is None or v["id"] != lead_id}
+            self.conn.execute(_UPDATE_LEAD, {**values, "updated_at": self.now, "_lead_id": lead_id})
 
     def open_conversation(self, conversation_key: str) -> dict[str, Any] | None:
         row = self.conn.execute(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from gateway.connectors.base import NewEvent, StoredEvent
 from gateway.store.dialect import insert_ignore
@@ -106,22 +106,22 @@ def claim_batch(conn: Connection, *, limit: int, lease_s: float, now: datetime, 
     return Claim(owner, [_to_stored(r) for r in rows])
 
 
+_COMPLETE = update(events).where(events.c.id == bindparam("_id"))
+_COMPLETE_OWNED = _COMPLETE.where(events.c.claimed_by == bindparam("_owner"))
+
+
 def complete(conn: Connection, event_ids: Sequence[str], *, now: datetime, owner: str | None = None,
              results: dict[str, dict[str, Any]] | None = None) -> None:
     """Mark events done (only while we still hold them, when `owner` is given)."""
     results = results or {}
-    plain = [i for i in event_ids if i not in results]
-    cond = [events.c.claimed_by == owner] if owner else []
-    if plain:
-        conn.execute(
-            update(events).where(events.c.id.in_(plain), *cond)
-            .values(status="done", processed_at=now, lease_until=None, last_error=None)
-        )
-    for event_id, result in results.items():
-        conn.execute(
-            update(events).where(events.c.id == event_id, *cond)
-            .values(status="done", processed_at=now, lease_until=None, last_error=None, result=result)
-        )
+    stmt = _COMPLETE_OWNED if owner else _COMPLETE
+    rows = [{"_id": i, "_owner": owner, "status": "done", "processed_at": now, "lease_until": None,
+             "last_error": None, "result": results.get(i)} for i in event_ids]
+    if not owner:
+        for row in rows:
+            del row["_owner"]
+    if rows:
+        conn.execute(stmt, rows)
 
 
 def fail(conn: Connection, event_id: str, *, error: str, now: datetime, max_attempts: int,

@@ -34,9 +34,10 @@ class Gateway:
     def engine(self) -> Engine:
         return self.app[DB].engine
 
-    def client(self, who: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
-        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=20, **kwargs)
+    def client(self, who: str | None = None, *, headers: dict[str, str] | None = None,
+               **kwargs: Any) -> httpx.AsyncClient:
+        sent = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return httpx.AsyncClient(base_url=self.url, headers={**sent, **(headers or {})}, timeout=20, **kwargs)
 
     async def lead(self, who: str = "anna", **body: Any) -> dict[str, Any]:
         """A manual lead through the real pipeline; the processed lead."""

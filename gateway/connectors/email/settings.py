@@ -25,6 +25,10 @@ class MailboxSettings(BaseModel):
     source: str | None = None
     max_attachment_mb: float = Field(default=25, gt=0)
     max_message_mb: float = Field(default=50, gt=0)
+    sent_folder: str | None = None  # the Sent folder's name when the server marks none and the usual names miss
+    batch_size: int = Field(default=200, ge=1, le=5000)  # messages per FETCH of sizes; bodies go by batch_mb
+    batch_mb: float = Field(default=8, gt=0)  # bodies fetched (and events stored) per round trip
+    timeout_seconds: float = Field(default=60, gt=0)  # socket timeout for every IMAP read and write
 
     @model_validator(mode="after")
     def _one_password(self) -> MailboxSettings:
