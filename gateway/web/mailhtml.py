@@ -147,9 +147,7 @@ def sanitise(raw: str, *, allow_remote_images: bool = False) -> Sanitised:
 def srcdoc(body: str, *, allow_remote_images: bool = False) -> str:
     """A whole document for an iframe's srcdoc, with a policy of its own."""
     img = "data: https: http:" if allow_remote_images else "data:"
-    policy = f"default-src 'none'; img-src {img}; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+    policy = f"default-src 'none'; img-src {img}; base-uri 'none'; form-action 'none'"
     return ('<!doctype html><html><head><meta charset="utf-8">'
-            f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
-            '<style>body{font:14px/1.45 system-ui,sans-serif;margin:8px;color:#222;word-wrap:break-word}'
-            'img{max-width:100%;height:auto}</style></head>'
+            f'<meta http-equiv="Content-Security-Policy" content="{policy}"></head>'
             f'<body>{body}</body></html>')

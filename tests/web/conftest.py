@@ -1,0 +1,80 @@
+"""The web page's fixtures: the gateway with known operators, Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.core.models import Channel, Direction, IdentityKind, IdentityRef, Interaction, Kind, MessageRef
+from gateway.core.pipeline import PipelineConfig, process_interaction
+from gateway.store.crm import CrmRepo
+from tests.api.conftest import Gateway, serve
+from tests.conftest import make_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
+    runner, gw = await serve(make_settings(tmp_path))
+    try:
+        yield gw
+    finally:
+        await runner.cleanup()
+
+
+def mail_lead(gw: Gateway, *, subject: str, text: str, html: str | None, author: str, email: str,
+              key: str = "imap:sales:<1@example>") -> int:
+    """An incoming mail from a new sender, through the real pipeline (as the mail connector would hand it)."""
+    now = datetime.now(UTC)
+    message = MessageRef(key=key, at=now, author=author, subject=subject, text=text, html=html)
+    ix = Interaction(key=f"lead:{key}", channel=Channel.IMAP, kind=Kind.MAIL, direction=Direction.IN,
+                     occurred_at=now, account="sales", name=author, subject=subject, text=text,
+                     identities=[IdentityRef(kind=IdentityKind.EMAIL, value=email)], messages=[message])
+    cfg = PipelineConfig(region="RU", short_call_seconds=10, default_pipeline="Продажи")
+    with gw.engine.begin() as conn:
+        result = process_interaction(CrmRepo(conn, now), ix, event_id=None, cfg=cfg)
+    assert result.lead_id is not None
+    return result.lead_id
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium (Playwright's own download cannot run here); installed with apt-get when missing."""
+    if not CHROMIUM.exists():
+        apt = shutil.which("apt-get")
+        if apt is None:
+            pytest.skip("no /usr/bin/chromium and no apt-get to install it")
+        subprocess.run([apt, "update", "-qq"], check=False, capture_output=True, timeout=600)
+        done = subprocess.run([apt, "install", "-y", "-qq", "chromium"], check=False, capture_output=True,
+                              timeout=900, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/bin:/bin:/usr/sbin"})
+        if done.returncode != 0 or not CHROMIUM.exists():
+            pytest.fail(f"could not install chromium: {done.stderr.decode(errors='replace')[-500:]}")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        instance = await pw.chromium.launch(executable_path=str(chromium), args=BROWSER_ARGS)
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
