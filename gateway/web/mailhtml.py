@@ -74,6 +74,8 @@ class _Cleaner(HTMLParser):
         if tag not in ALLOWED:
             if any(name.startswith("on") for name, _ in attrs):
                 self.removed.add("event handlers")
+            if tag == "form":
+                self.removed.add(tag)
             return  # unknown wrapper (form, body, center-like tags): keep its text, lose the tag
         kept = self._attrs(tag, attrs)
         if kept is None:

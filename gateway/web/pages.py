@@ -138,7 +138,7 @@ async def events_page(request: web.Request) -> web.StreamResponse:
         raise PayloadError("status must be failed, dead or pending")
     rows = await request.app[DB].read(event_log.list_events, status=status, limit=200,
                                       cursor=request.query.get("cursor"))
-    return render(request, "events.html", events=rows, status=status, **chrome(request))
+    return render(request, "events.html", events=rows, event_status=status, **chrome(request))
 
 
 @page("admin")

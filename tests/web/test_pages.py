@@ -1,0 +1,160 @@
+"""The server-rendered pages over real sockets: who sees what, escaping, language, forms without JavaScript."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from sqlalchemy import insert
+
+from gateway.store.schema import events
+from gateway.web.passwords import LoginThrottle
+from tests.api.conftest import PASSWORD, Gateway
+from tests.web.conftest import mail_lead
+
+
+@asynccontextmanager
+async def browser_like(gw: Gateway, name: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with gw.client(follow_redirects=False) as client:
+        form = await client.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+        resp = await client.post("/login", data={"name": name, "password": PASSWORD, "csrf": token})
+        assert resp.status_code == 302
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+
+
+async def test_pages_send_you_to_log_in_first(gateway: Gateway) -> None:
+    async with gateway.client(follow_redirects=False) as c:
+        resp = await c.get("/journal?channel=manual")
+        where = urlsplit(resp.headers["location"])
+        assert resp.status_code == 302 and where.path == "/login"
+        assert parse_qs(where.query)["next"] == ["/journal?channel=manual"]
+        assert (await c.get("/ui/leads/1/card")).status_code == 401
+
+
+async def test_login_goes_back_only_to_this_site(gateway: Gateway) -> None:
+    async with gateway.client(follow_redirects=False) as c:
+        form = await c.get("/login?next=//evil.example/")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+        assert 'name="next" value="/"' in form.text
+        resp = await c.post("/login", data={"name": "vera", "password": PASSWORD, "csrf": token,
+                                            "next": "https://evil.example/"})
+    assert resp.headers["location"] == "/"
+
+
+async def test_admin_pages_are_for_admins(gateway: Gateway) -> None:
+    async with browser_like(gateway, "anna") as anna:
+        assert (await anna.get("/admin/events")).status_code == 403
+        assert (await anna.get("/admin/health")).status_code == 403
+        assert "/admin/events" not in (await anna.get("/")).text
+    async with browser_like(gateway, "root") as root:
+        assert (await root.get("/admin/health")).status_code == 200
+        assert "/admin/events" in (await root.get("/")).text
+
+
+async def test_event_log_page_and_replay_by_the_page(gateway: Gateway) -> None:
+    now = datetime.now(UTC)
+    with gateway.engine.begin() as conn:
+        conn.execute(insert(events).values(id="0000failed", connector="forms", account="site", key="k1",
+                                           received_at=now, headers={}, body=b"{}", status="dead", attempts=8,
+                                           next_attempt_at=now, last_error="Traceback\nValueError: <b>bad</b>"))
+    async with browser_like(gateway, "root") as root:
+        page = await root.get("/admin/events?status=dead")
+        assert 'data-replay="0000failed"' in page.text and "ValueError: &lt;b&gt;bad&lt;/b&gt;" in page.text
+        resp = await root.post("/api/v1/events/0000failed/replay", headers={"X-CSRF-Token": csrf_of(page.text)})
+        assert resp.status_code == 200 and resp.json()["requeued"] == 1
+
+
+async def test_the_card_escapes_what_a_sender_wrote(gateway: Gateway) -> None:
+    lead_id = mail_lead(gateway, subject="<script>alert(1)</script>", text="<img src=x onerror=alert(2)>",
+                        html="<p onclick=alert(3)>hi</p><script>alert(4)</script>", author="<b>Mallory</b>",
+                        email="m@evil.example")
+    async with browser_like(gateway, "anna") as anna:
+        card = (await anna.get(f"/ui/leads/{lead_id}/card")).text
+        framed = (await anna.get(f"/ui/leads/{lead_id}/card?html=1")).text
+        page = await anna.get(f"/leads/{lead_id}")
+    assert "<script>alert" not in card and "&lt;script&gt;alert(1)&lt;/script&gt;" in card
+    assert "<img src=x" not in card and "&lt;b&gt;Mallory&lt;/b&gt;" in card
+    assert "iframe" not in card  # text by default
+    frame = re.search(r'<iframe class="mail-html"[^>]*sandbox="([^"]*)"[^>]*srcdoc="([^"]*)"', framed)
+    assert frame is not None and "allow-scripts" not in frame.group(1)
+    assert "onclick" not in frame.group(2) and "script" not in frame.group(2) and "&lt;p&gt;hi" in frame.group(2)
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "object-src 'none'" in policy and "unsafe" not in policy
+    assert page.headers["X-Frame-Options"] == "DENY" and page.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_english_on_request_and_remembered(gateway: Gateway) -> None:
+    await gateway.lead("vera", name="Lang", phone="+79160007701")
+    async with browser_like(gateway, "anna") as anna:
+        assert "Неразобранное" in (await anna.get("/")).text
+        english = await anna.get("/?lang=en")
+        assert "Unsorted" in english.text and "Accept" not in english.text  # no card until one is chosen
+        assert "Unsorted" in (await anna.get("/")).text  # the cookie keeps the choice
+        journal = await anna.get("/journal")
+        assert "By hand" in journal.text and "Journal" in journal.text
+
+
+async def test_journal_filters_and_operator_scope(gateway: Gateway) -> None:
+    mine = await gateway.lead("anna", name="Мой лид", phone="+79160007702")
+    theirs = await gateway.lead("vera", name="Чужой лид", phone="+79160007703")
+    async with gateway.client("vera") as vera:
+        deal_id = (await vera.post(f"/api/v1/unsorted/{theirs['id']}/accept", json={})).json()["deal_id"]
+    async with browser_like(gateway, "anna") as anna:
+        page = (await anna.get("/journal")).text
+        assert f'data-lead-id="{mine["id"]}"' in page and f'data-lead-id="{theirs["id"]}"' not in page
+        assert (await anna.get(f"/leads/{theirs['id']}")).status_code == 403
+        assert (await anna.get(f"/deals/{deal_id}")).status_code == 404
+    async with browser_like(gateway, "vera") as vera_web:
+        both = (await vera_web.get("/journal")).text
+        accepted = (await vera_web.get("/journal?status=accepted&q=Чужой")).text
+        deal = await vera_web.get(f"/deals/{deal_id}")
+    assert f'data-lead-id="{mine["id"]}"' in both and f'data-lead-id="{theirs["id"]}"' in both
+    assert f'data-lead-id="{theirs["id"]}"' in accepted and f'data-lead-id="{mine["id"]}"' not in accepted
+    assert deal.status_code == 200 and f'data-lead-id="{theirs["id"]}"' in deal.text
+
+
+async def test_forms_work_without_javascript(gateway: Gateway) -> None:
+    lead = await gateway.lead("vera", name="Без скриптов", phone="+79160007704")
+    async with browser_like(gateway, "anna") as anna:
+        page = (await anna.get(f"/leads/{lead['id']}")).text
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        bad = await anna.post(f"/ui/leads/{lead['id']}/link", data={"csrf": token, "deal_id": "x"})
+        assert bad.status_code == 303 and "error=" in bad.headers["location"]
+        resp = await anna.post(f"/ui/leads/{lead['id']}/accept", data={"csrf": token, "pipeline": "Продажи"})
+        assert resp.status_code == 303 and resp.headers["location"] == f"/leads/{lead['id']}"
+        after = (await anna.get(resp.headers["location"])).text
+    assert 'class="deal-link"' in after and "anna" in after
+
+
+def test_login_backoff_grows_and_resets() -> None:
+    now = [1000.0]
+    throttle = LoginThrottle(lambda: now[0], free=3, max_wait=60)
+    for _ in range(3):
+        assert throttle.retry_after("Anna", "10.0.0.1") == 0
+        throttle.failed("Anna", "10.0.0.1")
+    assert throttle.retry_after("anna", "10.0.0.1") == 2  # names are compared case-blind
+    assert throttle.retry_after("anna", "10.0.0.2") == 0  # per name and address
+    now[0] += 2
+    throttle.failed("anna", "10.0.0.1")
+    assert throttle.retry_after("anna", "10.0.0.1") == 4
+    for _ in range(10):
+        throttle.failed("anna", "10.0.0.1")
+    assert throttle.retry_after("anna", "10.0.0.1") == 60
+    throttle.succeeded("anna", "10.0.0.1")
+    assert throttle.retry_after("anna", "10.0.0.1") == 0
+
+
+def test_login_backoff_memory_is_bounded() -> None:
+    throttle = LoginThrottle(lambda: 0.0, max_entries=100)
+    for i in range(1000):
+        throttle.failed(f"user{i}", "10.0.0.1")
+    assert len(throttle._seen) <= 100
