@@ -89,8 +89,10 @@ _SENT = """  mailbox Sent {
 class DovecotServer:
     """Dovecot on a free loopback port, with passwd-file users added on the fly."""
 
-    def __init__(self, root: Path, *, special_use: bool = True) -> None:
+    def __init__(self, root: Path, *, special_use: bool = True, users: int = 200) -> None:
         self.root = Path(root)
+        self._pool: list[Account] = []
+        self._users = users
         self.special_use = special_use
         self.port = 0
         self.conf = self.root / "dovecot.conf"
@@ -102,11 +104,16 @@ class DovecotServer:
         ensure_dovecot()
         (self.root / "mail").mkdir(parents=True, exist_ok=True)
         (self.root / "run").mkdir(parents=True, exist_ok=True)
-        os.chmod(self.root, 0o755)
-        os.chmod(self.root / "run", 0o755)
+        os.chmod(self.root, 0o755)  # noqa: S103 - Dovecot's own users must enter it
+        os.chmod(self.root / "run", 0o755)  # noqa: S103
         os.chown(self.root / "mail", self._uid, self._gid)
-        self.passwd.write_text("")
         self.port = _free_port()
+        lines = []
+        for _ in range(self._users):  # passwd-file is re-read at most once a second: create the users up front
+            name, password = f"u{secrets.token_hex(5)}", secrets.token_hex(8)
+            lines.append(f"{name}:{{PLAIN}}{password}:{self._uid}:{self._gid}::{self.root / 'mail' / name}\n")
+            self._pool.append(Account("127.0.0.1", self.port, name, password))
+        self.passwd.write_text("".join(lines))
         self.conf.write_text(_CONF.format(dir=self.root, uid=self._uid, gid=self._gid, port=self.port,
                                           sent=_SENT if self.special_use else ""))
         subprocess.run(["dovecot", "-c", str(self.conf)], check=True, stdin=subprocess.DEVNULL,
@@ -128,14 +135,11 @@ class DovecotServer:
         log = self.root / "dovecot.log"
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
 
-    def add_user(self, name: str | None = None) -> Account:
-        """A new user with an empty Maildir (passwd-file is re-read when it changes)."""
-        name = name or f"u{secrets.token_hex(5)}"
-        password = secrets.token_hex(8)
-        home = self.root / "mail" / name
-        with self.passwd.open("a") as fh:
-            fh.write(f"{name}:{{PLAIN}}{password}:{self._uid}:{self._gid}::{home}\n")
-        return Account("127.0.0.1", self.port, name, password)
+    def add_user(self) -> Account:
+        """A user with an empty Maildir, from the pool made at start."""
+        if not self._pool:
+            raise RuntimeError("no more test users: start the server with more")
+        return self._pool.pop()
 
     def maildir(self, account: Account) -> Path:
         return self.root / "mail" / account.username / "Maildir"

@@ -1,0 +1,57 @@
+"""Helpers for the mail tests: settings for a test mailbox, appending messages, the corpus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from imap_dovecot import Account
+from imapclient import IMAPClient
+
+from gateway.config import Settings
+from gateway.connectors.email.settings import MailboxSettings
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "email"
+NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def mailbox_settings(account: Account, **overrides: Any) -> MailboxSettings:
+    values: dict[str, Any] = {
+        "name": "sales", "host": account.host, "port": account.port, "ssl": False, "username": account.username,
+        "password": account.password, "poll_seconds": 1, "first_sync_days": 30, "timeout_seconds": 10,
+    }
+    values.update(overrides)
+    return MailboxSettings(**values)
+
+
+def gateway_settings(*mailboxes: MailboxSettings, **email: Any) -> Settings:
+    return Settings(config=Path("/nonexistent.toml"), email={"mailboxes": mailboxes, **email})
+
+
+def appender(client: IMAPClient) -> Callable[..., int]:
+    def append(raw: bytes, folder: str = "INBOX", when: datetime | None = None) -> int:
+        response = client.append(folder, raw, flags=(), msg_time=when)
+        return int(response.split(b"]")[0].split()[-1])  # [APPENDUID <validity> <uid>]
+    return append
+
+
+def corpus(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def message(n: int, *, sender: str = "client@customer.example", to: str = "sales@company.example",
+            subject: str | None = None, body: str | None = None, message_id: str | None = "auto",
+            date: str = "Thu, 29 Feb 2024 10:00:00 +0300") -> bytes:
+    """A small plain-text mail; `message_id=None` leaves the header out."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject or f"Заявка {n}"
+    msg["Date"] = date
+    if message_id:
+        msg["Message-ID"] = f"<msg-{n}@customer.example>" if message_id == "auto" else message_id
+    msg.set_content(body or f"Здравствуйте! Письмо номер {n}.\n")
+    return msg.as_bytes()

@@ -1,0 +1,90 @@
+"""The poller against a real Dovecot: first sync, increments, cursors, \\Seen, resyncs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from imap_dovecot import Account, DovecotServer
+from imap_store import StoreContext
+from imap_support import NOW, appender, gateway_settings, mailbox_settings, message
+from imapclient import IMAPClient
+from sqlalchemy import select
+
+from gateway.connectors.email import state
+from gateway.connectors.email.poller import poll_once
+from gateway.store.schema import mailbox_state
+
+
+def _cursor(store: StoreContext, folder: str = "INBOX") -> tuple[int | None, int]:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(mailbox_state.c.uidvalidity, mailbox_state.c.last_uid).where(
+            mailbox_state.c.mailbox == "sales", mailbox_state.c.folder == folder)).one()
+    return row.uidvalidity, row.last_uid
+
+
+def _poll(account: Account, store: StoreContext, **kw: object):
+    mb = mailbox_settings(account, **kw)
+    return poll_once(gateway_settings(mb), mb, store, now=NOW, sleep=lambda s: None)
+
+
+def test_first_sync_then_increment_never_sets_seen(account: Account, imap: IMAPClient, store: StoreContext) -> None:
+    append = appender(imap)
+    for n in range(5):
+        append(message(n), when=NOW - timedelta(days=1))
+    append(message(100, sender="sales@company.example", to="client@customer.example"), folder="Sent",
+           when=NOW - timedelta(days=1))
+    report = _poll(account, store)
+    assert report.ok, report.error
+    assert report.fetched == 6
+    assert {(f.role, f.folder) for f in report.folders} == {("inbox", "INBOX"), ("sent", "Sent")}
+    assert sorted(store.keys()) == sorted([f"msg-{n}@customer.example" for n in [*range(5), 100]])
+    names = {e.key: e.name for e in store.events()}
+    assert names["msg-100@customer.example"] == "sent" and names["msg-0@customer.example"] == "inbox"
+    assert _cursor(store)[1] == 5
+
+    append(message(5))
+    report = _poll(account, store)
+    assert report.fetched == 1 and store.count() == 7
+    assert _poll(account, store).fetched == 0
+
+    imap.select_folder("INBOX", readonly=True)
+    flags = imap.get_flags(imap.search("ALL"))
+    assert flags and all(b"\\Seen" not in f for f in flags.values())
+
+
+def test_first_sync_reaches_back_first_sync_days_only(account: Account, imap: IMAPClient, store: StoreContext) -> None:
+    append = appender(imap)
+    append(message(1), when=NOW - timedelta(days=40))
+    append(message(2), when=NOW - timedelta(days=3))
+    report = _poll(account, store, first_sync_days=30)
+    assert report.fetched == 1
+    assert store.keys() == ["msg-2@customer.example"]
+    assert _cursor(store)[1] == 2  # the old one is behind the cursor for good
+    assert _poll(account, store).fetched == 0
+
+
+def test_uidvalidity_change_resyncs_without_duplicates(account: Account, imap: IMAPClient, store: StoreContext,
+                                                        dovecot: DovecotServer) -> None:
+    append = appender(imap)
+    for n in range(3):
+        append(message(n), when=NOW - timedelta(days=1))
+    assert _poll(account, store).fetched == 3
+    old_validity, _ = _cursor(store)
+    dovecot.doveadm("mailbox", "update", "-u", account.username, "--uid-validity", str(old_validity + 7), "INBOX")
+    append(message(3), when=NOW - timedelta(hours=1))
+    report = _poll(account, store)
+    assert report.ok, report.error
+    inbox = next(f for f in report.folders if f.role == "inbox")
+    assert inbox.resynced == "uidvalidity changed"
+    assert store.count() == 4
+    assert sorted(store.keys()) == [f"msg-{n}@customer.example" for n in range(4)]
+    assert _cursor(store) == (old_validity + 7, 4)
+
+
+def test_lease_held_by_another_poller_skips_the_mailbox(account: Account, imap: IMAPClient,
+                                                         store: StoreContext) -> None:
+    appender(imap)(message(1))
+    state.ensure_rows(store.engine, "sales", [])
+    assert state.acquire_lease(store.engine, "sales", "other-host:1", now=NOW, lease_s=300)
+    report = _poll(account, store)
+    assert report.locked and store.count() == 0
