@@ -30,6 +30,7 @@ from gateway.config import Settings, load_settings
 from gateway.store.bootstrap import bootstrap
 from gateway.store.db import make_engine
 from gateway.store.journal import JournalFilters, count_leads, list_leads
+from gateway.store.journal_search import SEARCH_DDL, create_search_index, has_search_index
 from gateway.store.journal_view import journal_items
 from gateway.store.schema import deals, leads, sources, stages, users
 
@@ -41,6 +42,7 @@ PROPOSED_INDEXES = [
     Index("ix_leads_email", leads.c.email),
     Index("ix_leads_stage", leads.c.stage_id, leads.c.received_at, leads.c.id),
     Index("ix_leads_callback_received", leads.c.needs_callback, leads.c.received_at, leads.c.id),
+    Index("ix_leads_advertising", leads.c.advertising, leads.c.received_at, leads.c.id),
     Index("ix_deals_responsible", deals.c.responsible_id),
     Index("ix_deals_stage", deals.c.stage_id),
 ]
@@ -151,11 +153,15 @@ def generate(engine: Engine, settings: Settings, rows: int, batch: int = 10_000)
     return time.perf_counter() - t0
 
 
-def add_indexes(engine: Engine) -> None:
+def add_indexes(engine: Engine, search: bool) -> None:
+    t0 = time.perf_counter()
     with engine.begin() as conn:
         for ix in PROPOSED_INDEXES:
             ix.create(conn, checkfirst=True)
+        if search and (engine.dialect.name == "postgresql" or not has_search_index(conn)):
+            create_search_index(conn)
         conn.execute(text("ANALYZE"))
+    print(f"{engine.dialect.name}: indexes{' and text search' if search else ''} in {time.perf_counter() - t0:.0f} s")
 
 
 def cases(engine: Engine) -> list[tuple[str, dict[str, str]]]:
@@ -235,11 +241,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", default="sqlite,postgresql")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--no-indexes", action="store_true", help="measure with the initial schema's indexes only")
+    p.add_argument("--no-search", action="store_true", help="without the text search index")
     p.add_argument("--sqlite-file", help="reuse (or create) this SQLite file")
     args = p.parse_args(argv)
     print("indexes proposed for schema.py:")
     for ix in PROPOSED_INDEXES:
         print(f"  Index({ix.name!r}, {', '.join(f'{c.table.name}.c.{c.name}' for c in ix.columns)})")
+    print("text search index (gateway/store/journal_search.py SEARCH_DDL):")
+    for dialect, stmts in SEARCH_DDL.items():
+        print(f"  {dialect}: {len(stmts)} statements, first: {stmts[0][:90]}...")
     for kind in args.db.split(","):
         with database(kind, args.sqlite_file) as url:
             files = Path("/tmp") / "lg-bench-files"
@@ -251,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                 seconds = generate(engine, settings, args.rows)
                 print(f"{kind}: {args.rows:,} leads in {seconds:.0f} s ({args.rows / seconds:,.0f} rows/s)")
             if not args.no_indexes:
-                add_indexes(engine)
+                add_indexes(engine, search=not args.no_search)
             else:
                 with engine.begin() as conn:
                     conn.execute(text("ANALYZE"))

@@ -13,7 +13,7 @@ import xlsxwriter
 
 from gateway.export.columns import Column, safe_text
 
-__all__ = ["SEPARATORS", "CsvWriter", "XlsxFile"]
+__all__ = ["BOM", "SEPARATORS", "CsvWriter", "XlsxFile"]
 
 SEPARATORS = {",": ",", ";": ";", "comma": ",", "semicolon": ";", "tab": "\t", "\t": "\t"}
 BOM = "\ufeff".encode()

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
-from sqlalchemy import Connection, Select, and_, func, select, union_all
+from sqlalchemy import Connection, Select, and_, func, literal_column, select, union_all
 
 from gateway.core.errors import PayloadError
 from gateway.core.models import Channel, Direction, Kind, LeadStatus, Quality
@@ -102,27 +102,37 @@ def journal_query(f: JournalFilters, conn: Connection, *, columns: tuple[Any, ..
     return q.where(and_(*conds)) if conds else q
 
 
-def _resolve(conn: Connection, conds: list[Any], probe: int) -> list[Any]:
-    """Each probed term through its index when it matches few rows, else as a check on rows walked in order."""
-    out = []
+def _resolve(conn: Connection, conds: list[Any], probe: int) -> tuple[list[Any], bool]:
+    """Drive a branch by its sparsest indexed term (under `probe` rows), or walk the sort's order if none is.
+
+    Returns the conditions and whether the branch walks the sort's order.
+    """
+    best: Probed | None = None
+    fewest = probe
     for c in conds:
         if isinstance(c, Probed):
-            n = conn.execute(select(func.count()).select_from(c.probe.limit(probe).subquery())).scalar_one()
-            c = c.indexed if n < probe else c.scan
-        out.append(c)
-    return out
+            sample = (c.sample if c.sample is not None else select(leads.c.id).where(c.indexed)).limit(probe).subquery()
+            n = conn.execute(select(func.count()).select_from(sample)).scalar_one()
+            if n < fewest:
+                best, fewest = c, n
+    out = [(c.indexed if c is best else c.scan) if isinstance(c, Probed) else c for c in conds]
+    return out, best is None
 
 
 def _page_query(conn: Connection, f: JournalFilters, limit: int, cursor: str | None, probe: int) -> Select[Any]:
     pos = decode_cursor(cursor, f.sort) if cursor else None
+    n = literal_column(str(int(limit)))  # SQLite plans a bound LIMIT as if it were unbounded
     branches = []
     for conds in terms(f, conn).branches():
-        q = select(leads).where(and_(*_resolve(conn, conds, probe))) if conds else select(leads)
-        branches.append(order(after(q, pos) if pos else q, f.sort).limit(limit))
+        resolved, in_order = _resolve(conn, conds, probe)
+        # SQLite's planner may still prefer the sort's index over a sparse term's: hide the former then.
+        indexed = in_order or conn.dialect.name != "sqlite"
+        q = select(leads).where(and_(*resolved)) if resolved else select(leads)
+        branches.append(order(after(q, pos, indexed=indexed) if pos else q, f.sort, indexed=indexed).limit(n))
     if len(branches) == 1:
         return branches[0]
     merged = union_all(*(select(b.subquery().c) for b in branches)).subquery("page")
-    return select(merged).order_by(*(merged.c[c.name].desc() for c in SORTS[f.sort])).limit(limit)
+    return select(merged).order_by(*(merged.c[c.name].desc() for c in SORTS[f.sort])).limit(n)
 
 
 def list_leads(conn: Connection, f: JournalFilters, *, limit: int, cursor: str | None, probe: int = PROBE

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, literal_column, or_, select, text
+from sqlalchemy import Connection, Select, func, literal_column, or_, select, text
 
 __all__ = ["SEARCH_DDL", "create_search_index", "has_search_index", "search_terms"]
 
@@ -65,10 +65,11 @@ def _pg(words: list[str]) -> Any:
     return or_(*(doc.like(f"%{_like_escape(w.lower(), chr(92))}%") for w in words))
 
 
-def _fts(words: list[str]) -> Any:
+def _fts(words: list[str]) -> Select[Any]:
+    """The ids of the leads the index finds (rowid of the FTS table = the lead's id)."""
     phrase = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
-    return literal_column("leads.id").in_(select(literal_column("rowid")).select_from(text("leads_fts"))
-                                          .where(text("leads_fts MATCH :fts_query").bindparams(fts_query=phrase)))
+    return select(literal_column("rowid")).select_from(text("leads_fts")).where(
+        text("leads_fts MATCH :fts_query").bindparams(fts_query=phrase))
 
 
 def _like(words: list[str], leads: Any) -> Any:
@@ -82,16 +83,17 @@ def _like(words: list[str], leads: Any) -> Any:
     return or_(*conds)
 
 
-def search_terms(q: str, dialect: str, indexed: bool, leads: Any) -> tuple[Any, Any]:
-    """(the condition through the index, the same condition as a scan): the caller picks by density."""
+def search_terms(q: str, dialect: str, indexed: bool, leads: Any) -> tuple[Any, Any, Select[Any] | None]:
+    """(the condition through the index, the same as a scan, the matching ids): the caller picks by density."""
     words = [q]
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 3 and digits != q:
         words.append(digits)
     if dialect == "postgresql":
         cond = _pg(words)
-        return cond, cond
+        return cond, cond, None
     scan = _like(words, leads)
     if indexed and all(len(w) >= 3 for w in words):
-        return _fts(words), scan
-    return scan, scan
+        ids = _fts(words)
+        return leads.c.id.in_(ids), scan, ids
+    return scan, scan, None

@@ -30,16 +30,20 @@ PROBE = 2000  # a term matching fewer rows goes through its index; more, and the
 
 @dataclass(frozen=True, slots=True)
 class Probed:
-    """A condition with an index of its own: used when it matches few rows, else checked while walking in order."""
+    """A condition with an index of its own: used when its branch matches few rows, else checked in order."""
 
     indexed: Any
     scan: Any
-    probe: Select[Any]  # rows matching `indexed` (counted up to PROBE)
+    sample: Select[Any] | None = None  # rows `indexed` matches, when counting them another way is faster
 
 
 def _in(col: Any, values: Any) -> Probed:
-    indexed = col.in_(values)
-    return Probed(indexed, (col + 0).in_(values), select(leads.c.id).where(indexed))
+    return Probed(col.in_(values), (col + 0).in_(values))
+
+
+def _none(col: Any) -> Any:
+    """`col IS NULL`, never through an index (most leads have none: no planner should start there)."""
+    return (col + 0).is_(None)
 
 
 def plain(cond: Any) -> Any:
@@ -76,6 +80,11 @@ def period_bound(value: date | datetime, tz: tzinfo, end: bool) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
 
 
+def _ids(conn: Connection, q: Select[Any]) -> list[int]:
+    """A small lookup (users, sources, stages) resolved first: planners estimate literal values far better."""
+    return sorted(conn.execute(q).scalars())
+
+
 def _people(f: JournalFilters) -> Select[Any]:
     """The users a manager/department filter names (the dismissed ones only on request)."""
     q = select(users.c.id)
@@ -88,26 +97,27 @@ def _people(f: JournalFilters) -> Select[Any]:
     return q
 
 
-def _shown_manager_in(people: Select[Any], mode: str) -> list[Any]:
+def _shown_manager_in(people: list[int], mode: str) -> list[Any]:
     """The manager the journal shows is one of `people` (taken: who took it, else the deal's responsible)."""
     responsible_deals = select(deals.c.id).where(deals.c.responsible_id.in_(people))
     if mode == "taken":
         return [_in(leads.c.manager_id, people),
-                [leads.c.manager_id.is_(None), _in(leads.c.deal_id, responsible_deals)]]
+                [_none(leads.c.manager_id), _in(leads.c.deal_id, responsible_deals)]]
     ownerless_deals = select(deals.c.id).where(deals.c.responsible_id.is_(None))
     return [_in(leads.c.deal_id, responsible_deals),
-            [leads.c.deal_id.is_(None), _in(leads.c.manager_id, people)],
+            [_none(leads.c.deal_id), _in(leads.c.manager_id, people)],
             [leads.c.deal_id.in_(ownerless_deals), _in(leads.c.manager_id, people)]]
 
 
-def _in_stages(f: JournalFilters) -> list[Any]:
+def _in_stages(f: JournalFilters, conn: Connection) -> list[Any]:
     """The stage the journal shows (the deal's, else the lead's own) is among the named ones."""
-    chosen = select(stages.c.id)
+    q = select(stages.c.id)
     if f.pipeline:
-        chosen = chosen.where(stages.c.pipeline_id.in_(select(pipelines.c.id).where(pipelines.c.name.in_(f.pipeline))))
+        q = q.where(stages.c.pipeline_id.in_(select(pipelines.c.id).where(pipelines.c.name.in_(f.pipeline))))
     if f.stage:
-        chosen = chosen.where(stages.c.name.in_(f.stage))
-    return [[leads.c.deal_id.is_(None), _in(leads.c.stage_id, chosen)],
+        q = q.where(stages.c.name.in_(f.stage))
+    chosen = _ids(conn, q)
+    return [[_none(leads.c.deal_id), _in(leads.c.stage_id, chosen)],
             _in(leads.c.deal_id, select(deals.c.id).where(deals.c.stage_id.in_(chosen)))]
 
 
@@ -134,13 +144,13 @@ def _text_search(q: str, dialect: str, search_index: bool) -> Any:
     email = normalise_email(q) if "@" in q else None
     if email and "." in email.rsplit("@", 1)[-1]:
         return leads.c.email == email
-    indexed, scan = search_terms(q, dialect, search_index, leads)
+    indexed, scan, sample = search_terms(q, dialect, search_index, leads)
     if indexed is scan:
         return indexed
-    return Probed(indexed, scan, select(leads.c.id).where(indexed))
+    return Probed(indexed, scan, sample)
 
 
-def _plain(f: JournalFilters, dialect: str, search_index: bool) -> list[Any]:
+def _plain(f: JournalFilters, conn: Connection, search_index: bool) -> list[Any]:
     conds: list[Any] = []
     period = leads.c.received_at if f.by == "received" else leads.c.taken_at
     if f.from_ is not None:
@@ -156,28 +166,28 @@ def _plain(f: JournalFilters, dialect: str, search_index: bool) -> list[Any]:
         conds.append(or_(leads.c.quality.in_(plain), leads.c.status == "unsorted") if "unsorted" in f.quality
                      else leads.c.quality.in_(plain))
     if f.source:
-        conds.append(_in(leads.c.source_id, select(sources.c.id).where(sources.c.name.in_(f.source))))
+        conds.append(_in(leads.c.source_id, _ids(conn, select(sources.c.id).where(sources.c.name.in_(f.source)))))
     if f.source_group:
-        conds.append(_in(leads.c.source_id, select(sources.c.id).where(sources.c.group_name.in_(f.source_group))))
+        group = select(sources.c.id).where(sources.c.group_name.in_(f.source_group))
+        conds.append(_in(leads.c.source_id, _ids(conn, group)))
     if f.advertising is not None:
         conds.append(leads.c.advertising.is_(f.advertising))
     if f.needs_callback is not None:
         conds.append(leads.c.needs_callback.is_(f.needs_callback))
     if f.contact_id is not None:
         conds.append(leads.c.contact_id == f.contact_id)
-    if f.q and (text_cond := _text_search(f.q, dialect, search_index)) is not None:
+    if f.q and (text_cond := _text_search(f.q, conn.dialect.name, search_index)) is not None:
         conds.append(text_cond)
     return conds
 
 
 def terms(f: JournalFilters, conn: Connection) -> Terms:
     """Every condition of the filter; the two-place ones as disjoint alternatives."""
-    dialect = conn.dialect.name
-    t = Terms(common=_plain(f, dialect, bool(f.q) and has_search_index(conn)))
+    t = Terms(common=_plain(f, conn, bool(f.q) and has_search_index(conn)))
     if f.manager or f.department:
-        t.either.append(_shown_manager_in(_people(f), f.manager_mode))
+        t.either.append(_shown_manager_in(_ids(conn, _people(f)), f.manager_mode))
     if f.pipeline or f.stage:
-        t.either.append(_in_stages(f))
+        t.either.append(_in_stages(f, conn))
     if f.tag:
         t.either.append(_tagged(f.tag))
     return t

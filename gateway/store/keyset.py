@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, literal_column, tuple_
 
 from gateway.core.errors import PayloadError
 from gateway.store.schema import leads
@@ -66,13 +66,18 @@ def _value(col: Any, text: str) -> Any:
     return int(text)
 
 
-def order(q: Select[Any], sort: str) -> Select[Any]:
-    """Order by the sort's columns, newest (highest) first."""
-    return q.order_by(*(c.desc() for c in SORTS[sort]))
+def _cols(sort: str, indexed: bool) -> tuple[Any, ...]:
+    """The sort's columns; SQLite's unary + keeps a value as it is but stops the planner from using an index."""
+    cols = SORTS[sort]
+    return cols if indexed else tuple(literal_column(f"+{c.table.name}.{c.name}") for c in cols)
 
 
-def after(q: Select[Any], pos: Position) -> Select[Any]:
+def order(q: Select[Any], sort: str, *, indexed: bool = True) -> Select[Any]:
+    """Order by the sort's columns, newest (highest) first (`indexed=False`: SQLite only, sort the matches)."""
+    return q.order_by(*(c.desc() for c in _cols(sort, indexed)))
+
+
+def after(q: Select[Any], pos: Position, *, indexed: bool = True) -> Select[Any]:
     """Only the rows after `pos` in the sort's order (a row-value comparison an index can serve)."""
-    cols = SORTS[pos.sort]
     values = tuple(v.astimezone(UTC) if isinstance(v, datetime) else v for v in pos.values)
-    return q.where(tuple_(*cols) < tuple_(*values))
+    return q.where(tuple_(*_cols(pos.sort, indexed)) < tuple_(*values))
