@@ -90,11 +90,13 @@ def is_secure(request: web.Request) -> bool:
 
 
 def is_local(request: web.Request) -> bool:
-    """A browser on this machine talking to a loopback address: plain http is acceptable."""
+    """A browser on this machine or a private network (a container's bridge, an office LAN): plain http is
+    accepted there; from a public address a password is taken over HTTPS only."""
     try:
-        return ipaddress.ip_address(request.remote or "").is_loopback
+        addr = ipaddress.ip_address(client_address(request))
     except ValueError:
         return False
+    return addr.is_loopback or addr.is_private or addr.is_link_local
 
 
 def client_address(request: web.Request) -> str:

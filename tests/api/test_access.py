@@ -125,6 +125,21 @@ async def test_secure_cookie_behind_a_trusted_proxy(tmp_path: Path) -> None:
         await runner.cleanup()
 
 
+async def test_a_password_from_a_public_address_needs_https(tmp_path: Path) -> None:
+    runner, gw = await serve(make_settings(tmp_path, http={"trusted_proxies": ["127.0.0.1/32"]}))
+    try:
+        for proto, status in (("http", 403), ("https", 302)):
+            headers = {"X-Forwarded-For": "93.184.216.34", "X-Forwarded-Proto": proto}
+            async with gw.client(follow_redirects=False, headers=headers) as c:
+                form = await c.get("/login")
+                token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+                resp = await c.post("/login", data={"name": "vera", "password": PASSWORD, "csrf": token},
+                                    headers={"Cookie": form.headers["set-cookie"].split(";")[0]})
+            assert resp.status_code == status
+    finally:
+        await runner.cleanup()
+
+
 async def test_login_without_the_forms_token_is_refused(gateway: Gateway) -> None:
     async with gateway.client(follow_redirects=False) as c:
         resp = await c.post("/login", data={"name": "vera", "password": PASSWORD, "csrf": "x"})

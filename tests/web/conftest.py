@@ -40,9 +40,14 @@ def mail_lead(gw: Gateway, *, subject: str, text: str, html: str | None, author:
     ix = Interaction(key=f"lead:{key}", channel=Channel.IMAP, kind=Kind.MAIL, direction=Direction.IN,
                      occurred_at=now, account="sales", name=author, subject=subject, text=text,
                      identities=[IdentityRef(kind=IdentityKind.EMAIL, value=email)], messages=[message])
+    return pipeline_lead(gw, ix)
+
+
+def pipeline_lead(gw: Gateway, ix: Interaction) -> int:
+    """Any interaction through the real core pipeline into the gateway's store; the lead's id."""
     cfg = PipelineConfig(region="RU", short_call_seconds=10, default_pipeline="Продажи")
     with gw.engine.begin() as conn:
-        result = process_interaction(CrmRepo(conn, now), ix, event_id=None, cfg=cfg)
+        result = process_interaction(CrmRepo(conn, ix.occurred_at), ix, event_id=None, cfg=cfg)
     assert result.lead_id is not None
     return result.lead_id
 

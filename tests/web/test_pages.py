@@ -11,10 +11,20 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from sqlalchemy import insert
 
+from gateway.core.models import (
+    AttachmentRef,
+    CallInfo,
+    Channel,
+    IdentityKind,
+    IdentityRef,
+    Interaction,
+    Kind,
+    MessageRef,
+)
 from gateway.store.schema import events
 from gateway.web.passwords import LoginThrottle
 from tests.api.conftest import PASSWORD, Gateway
-from tests.web.conftest import mail_lead
+from tests.web.conftest import mail_lead, pipeline_lead
 
 
 @asynccontextmanager
@@ -158,3 +168,32 @@ def test_login_backoff_memory_is_bounded() -> None:
     for i in range(1000):
         throttle.failed(f"user{i}", "10.0.0.1")
     assert len(throttle._seen) <= 100
+
+
+async def test_each_kind_of_lead_has_its_card(gateway: Gateway) -> None:
+    now = datetime.now(UTC)
+    phone = [IdentityRef(kind=IdentityKind.PHONE, value="+79160008801")]
+    call = pipeline_lead(gateway, Interaction(
+        key="mango:main:call-1", channel=Channel.MANGO, kind=Kind.CALL, occurred_at=now, identities=phone,
+        source="Яндекс.Директ", call=CallInfo(answered=True, result="answered", duration_s=125, ring_s=7,
+                                              line="74951234567", complete=True),
+        attachments=[AttachmentRef(name="call.mp3", size=1000, content_type="audio/mpeg", file_id="a" * 64,
+                                   role="recording")]))
+    chat = pipeline_lead(gateway, Interaction(
+        key="telegram:bot:42", channel=Channel.TELEGRAM, kind=Kind.CHAT, occurred_at=now, name="Олег",
+        identities=[IdentityRef(kind=IdentityKind.TELEGRAM, value="42")], conversation_key="telegram:bot:42",
+        messages=[MessageRef(key="telegram:bot:42:1", at=now, author="Олег", text="Здравствуйте, есть доставка?")]))
+    form = pipeline_lead(gateway, Interaction(
+        key="forms:site:1", channel=Channel.FORMS, kind=Kind.FORM, occurred_at=now, name="Ирина",
+        identities=[IdentityRef(kind=IdentityKind.EMAIL, value="irina@shop.example")], text="Нужен опт",
+        utm={"utm_source": "yandex", "utm_campaign": "spring"}, custom={"page": "https://site.example/opt",
+                                                                      "city": "Казань"}))
+    async with browser_like(gateway, "anna") as anna:
+        call_card = (await anna.get(f"/ui/leads/{call}/card")).text
+        chat_card = (await anna.get(f"/ui/leads/{chat}/card")).text
+        form_card = (await anna.get(f"/ui/leads/{form}/card")).text
+    assert f'<audio controls preload="none" src="/api/v1/files/{"a" * 64}"' in call_card
+    assert "2:05" in call_card and "74951234567" in call_card and "Яндекс.Директ" in call_card
+    assert "Здравствуйте, есть доставка?" in chat_card and f'data-api="/api/v1/leads/{chat}/reply"' in chat_card
+    assert "<th>utm_campaign</th><td>spring</td>" in form_card and "<th>city</th><td>Казань</td>" in form_card
+    assert "https://site.example/opt" in form_card and "Нужен опт" in form_card
