@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -14,9 +15,10 @@ from sqlalchemy import Engine
 from gateway.api import events as events_api
 from gateway.api import leads as leads_api
 from gateway.api import ops as ops_api
+from gateway.api import reply as reply_api
 from gateway.api.auth import auth_middleware
 from gateway.api.openapi import openapi_route
-from gateway.api.spec import ApiRoute
+from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.connectors.base import Route
 from gateway.connectors.registry import build_connectors
@@ -41,9 +43,13 @@ Extension = Callable[[web.Application, Settings], list[ApiRoute]]
 
 
 def _hook_doc(route: Route, handler: Any) -> ApiRoute:
+    params = tuple(Param(name, where="path", required=True) for name in re.findall(r"\{(\w+)", route.path))
     return ApiRoute(route.method, route.path, handler, route.name or f"Provider webhook {route.path}", roles=None,
-                    responses={200: "Stored (or a duplicate)", 400: "Malformed", 403: "Bad signature or secret",
-                               404: "Unknown account or form", 413: "Too large"},
+                    params=params,
+                    responses={200: "Stored (or a duplicate)", 204: "CORS preflight answered",
+                               303: "Stored; redirect to the thank-you page", 400: "Malformed",
+                               403: "Bad signature or secret", 404: "Unknown account or form", 413: "Too large",
+                               415: "File type not allowed", 429: "Too many submissions"},
                     content="text/plain", tag="hooks")
 
 
@@ -78,7 +84,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
             app.router.add_route(route_def.method, route_def.path, route_def.handler)
             hook_defs.append(_hook_doc(route, route_def.handler))
 
-    api_routes: list[ApiRoute] = [*ops_api.ROUTES, *leads_api.ROUTES, *events_api.ROUTES]
+    api_routes: list[ApiRoute] = [*ops_api.ROUTES, *leads_api.ROUTES, *reply_api.ROUTES, *events_api.ROUTES]
     for extend in _extensions():
         api_routes.extend(extend(app, settings))
     documented = [*api_routes, *hook_defs]

@@ -12,6 +12,11 @@ __all__ = ["CONNECTORS", "build_connectors"]
 # channel -> "module:Class"
 CONNECTORS: dict[str, str] = {
     "manual": "gateway.connectors.manual.connector:ManualConnector",
+    "mango": "gateway.connectors.telephony.mango.connector:MangoConnector",
+    "forms": "gateway.connectors.webforms.connector:FormsConnector",
+    "telegram": "gateway.connectors.messengers.telegram:TelegramConnector",
+    "vk": "gateway.connectors.messengers.vk:VkConnector",
+    "whatsapp": "gateway.connectors.messengers.whatsapp:WhatsAppConnector",
 }
 
 

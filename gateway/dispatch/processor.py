@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 
 from gateway.config import Settings
 from gateway.connectors.base import Connector, Outcome, StoredEvent
-from gateway.core.errors import GatewayError, PermanentUpstreamError, TransientUpstreamError
+from gateway.core.errors import GatewayError, PayloadError, PermanentUpstreamError, TransientUpstreamError
 from gateway.core.pipeline import PipelineConfig, PipelineResult, identity_values, process_interaction
 from gateway.outbound import OutboundClient
 from gateway.store import event_log
@@ -151,8 +151,11 @@ class Processor:
         waiting = isinstance(exc, TransientUpstreamError) and exc.details.get("waiting") is True
         message = f"{exc.__class__.__name__}: {exc}" if isinstance(exc, GatewayError) else \
             "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        # A provider that refused for good is not asked again (Mango locks an account out after bad
+        # requests), and a body that cannot be parsed will not parse better: both wait for a replay.
+        max_attempts = 1 if isinstance(exc, PermanentUpstreamError | PayloadError) else d.max_attempts
         with self.engine.begin() as conn:
-            status = event_log.fail(conn, ev.id, error=message, now=self.clock(), max_attempts=d.max_attempts,
+            status = event_log.fail(conn, ev.id, error=message, now=self.clock(), max_attempts=max_attempts,
                                     base_s=d.retry_base_seconds, max_s=d.retry_max_seconds,
                                     retry_after=retry_after, count_attempt=not waiting)
         if status == "dead":

@@ -1,0 +1,112 @@
+"""Events processed per second by one worker process, against one rq job per event.
+
+    .venv/bin/python bench/process.py [--events 20000] [--baseline-jobs 1000]
+
+Our figure: one process claims batches from the event log and runs the whole pipeline
+(parse, identify, classify, route, store). The baseline, measured in the same run: the
+naive design, one rq job per event, drained by an rq SimpleWorker (`--burst`).
+Requires PostgreSQL on 127.0.0.1 and Redis on 127.0.0.1:6379 for the PostgreSQL and
+baseline parts (as the test set-up provides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import postgres_url, sqlite_url  # noqa: E402
+from gateway.config import load_settings  # noqa: E402
+from gateway.connectors.base import NewEvent  # noqa: E402
+from gateway.runtime import build_runtime  # noqa: E402
+from gateway.store import event_log  # noqa: E402
+from gateway.store.bootstrap import bootstrap  # noqa: E402
+
+
+def events(n: int, prefix: str) -> list[NewEvent]:
+    now = datetime.now(UTC)
+    out = []
+    for i in range(n):
+        # about a third of the leads come from people already seen: repeats attach to contacts
+        phone = f"+7916{(i % max(1, n * 2 // 3)):07d}"
+        body = {"name": f"Клиент {i}", "phone": phone, "text": "Хочу узнать цену"}
+        out.append(NewEvent(connector="manual", account="bench", key=f"{prefix}{i}", body=json.dumps(body).encode(),
+                            received_at=now))
+    return out
+
+
+def measure(url: str, n: int, files: Path) -> float:
+    settings = load_settings(None, database_url=url, files_dir=files)
+    rt = build_runtime(settings)
+    bootstrap(rt.engine, settings)
+    with rt.engine.begin() as conn:
+        event_log.append(conn, events(n, "p"))
+    start = time.perf_counter()
+    done = 0
+    while (report := rt.processor.run_batch("bench")).claimed:
+        done += report.done
+    elapsed = time.perf_counter() - start
+    rt.close()
+    assert done == n, f"{done} of {n} processed"
+    return n / elapsed
+
+
+def rq_baseline(url: str, jobs: int, files: Path) -> float:
+    """One rq job per event: each job builds nothing new but claims and processes exactly one event."""
+    from redis import Redis
+    from rq import Queue
+
+    settings = load_settings(None, database_url=url, files_dir=files)
+    rt = build_runtime(settings)
+    bootstrap(rt.engine, settings)
+    with rt.engine.begin() as conn:
+        event_log.append(conn, events(jobs, "b"))
+    rt.close()
+    redis = Redis.from_url("redis://127.0.0.1:6379/0")
+    qname = f"bench-{uuid.uuid4().hex[:6]}"
+    q = Queue(qname, connection=redis)
+    q.enqueue_many([Queue.prepare_data("bench.naive_job.process_one", args=(url, str(files))) for _ in range(jobs)])
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "rq.cli", "worker", "--burst", "-w", "rq.worker.SimpleWorker",
+                    "--url", "redis://127.0.0.1:6379/0", "-q", qname],
+                   check=True, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    q.delete(delete_jobs=True)
+    return jobs / elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=20000)
+    ap.add_argument("--baseline-jobs", type=int, default=1000)
+    args = ap.parse_args()
+    import tempfile
+
+    from gateway.logs import configure_logging
+
+    configure_logging("json", "warning")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = Path(tmp)
+        with sqlite_url() as url:
+            base = rq_baseline(url, args.baseline_jobs, files)
+        print(f"baseline: one rq job per event (SQLite)      {base:8.0f} events/s")
+        with sqlite_url() as url:
+            ours = measure(url, args.events, files)
+        print(f"gateway worker, batches, SQLite              {ours:8.0f} events/s  ratio {ours / base:5.1f}x")
+        with postgres_url() as url:
+            ours_pg = measure(url, args.events, files)
+        print(f"gateway worker, batches, PostgreSQL          {ours_pg:8.0f} events/s  ratio {ours_pg / base:5.1f}x")
+        print("goal: at least 2,000 events/s per worker process on each store")
+
+
+if __name__ == "__main__":
+    main()
