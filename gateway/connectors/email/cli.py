@@ -1,0 +1,164 @@
+"""`gateway poll-mail [--once]` and `gateway mail import --since 2024-01-01 --mailbox sales`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from gateway.connectors.base import NewEvent, ServiceContext
+from gateway.core.errors import ConfigError, GatewayError
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
+    from gateway.connectors.email.settings import MailboxSettings
+
+__all__ = ["EventLogContext", "mail_main", "main", "poll_main"]
+
+
+class EventLogContext:
+    """The real event log, engine and file store behind `ServiceContext`, for the command line."""
+
+    def __init__(self, settings: Settings) -> None:
+        from gateway.store.bootstrap import bootstrap
+        from gateway.store.db import make_engine
+        from gateway.store.files import FileStore
+
+        self.engine = make_engine(settings.database_url)
+        bootstrap(self.engine, settings)
+        self.files = FileStore(settings.files_dir)
+
+    def store_events(self, events: Sequence[NewEvent]) -> list[str]:
+        from gateway.store import event_log
+
+        with self.engine.begin() as conn:
+            return [event_id for event_id, _ in event_log.append(conn, events)]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _load(config: str | None) -> Settings:
+    from gateway.config import load_settings
+    from gateway.logs import configure_logging
+
+    settings = load_settings(config)
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def _mailboxes(settings: Settings, name: str | None) -> list[MailboxSettings]:
+    boxes = [m for m in settings.email.mailboxes if name is None or m.name == name]
+    if not boxes:
+        known = ", ".join(m.name for m in settings.email.mailboxes) or "none configured"
+        raise ConfigError(f"config error: email.mailboxes: no mailbox {name!r} (known: {known})" if name
+                          else "config error: email.mailboxes: no mailbox configured")
+    return boxes
+
+
+def _poll(args: argparse.Namespace, settings: Settings, ctx: ServiceContext) -> int:
+    from gateway.connectors.email.poller import poll_once
+
+    boxes = _mailboxes(settings, args.mailbox)
+    if args.once:
+        failed = 0
+        for mailbox in boxes:
+            report = poll_once(settings, mailbox, ctx, now=datetime.now(UTC))
+            status = "locked by another poller" if report.locked else (report.error or "ok")
+            print(f"{mailbox.name}: {report.fetched} messages stored; {status}")
+            failed += bool(report.error)
+        return 1 if failed else 0
+    scoped = settings.model_copy(update={"email": settings.email.model_copy(update={"mailboxes": boxes})})
+    asyncio.run(_serve(scoped, ctx))
+    return 0
+
+
+async def _serve(settings: Settings, ctx: ServiceContext) -> None:
+    from gateway.connectors.email.service import run_pollers
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run_pollers(settings, ctx, stop)
+
+
+def _import(args: argparse.Namespace, settings: Settings, ctx: ServiceContext) -> int:
+    from gateway.connectors.email.importer import import_history
+
+    mailbox = _mailboxes(settings, args.mailbox)[0]
+    report = import_history(settings, mailbox, ctx, since=args.since, until=args.until, now=datetime.now(UTC),
+                            stream=sys.stderr)
+    found = ", ".join(f"{folder} {count}" for folder, count in report.found.items()) or "no folders"
+    print(f"{mailbox.name}: {report.stored} messages offered to the event log ({found}); known ones ignored")
+    return 0
+
+
+def _run(args: argparse.Namespace, ctx: ServiceContext | None, settings: Settings | None) -> int:
+    own = ctx is None
+    try:
+        settings = settings or _load(args.config)
+        ctx = ctx or EventLogContext(settings)
+        return args.func(args, settings, ctx)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except GatewayError as exc:
+        print(f"mail: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        if own and isinstance(ctx, EventLogContext):
+            ctx.close()
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _poll_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gateway poll-mail", description="poll the configured mailboxes (IMAP)")
+    p.add_argument("--once", action="store_true", help="poll each mailbox once and exit")
+    p.add_argument("--mailbox", help="only this [[email.mailboxes]] name")
+    p.add_argument("--config", help="TOML file (default: $GATEWAY_CONFIG or ./gateway.toml)")
+    p.set_defaults(func=_poll)
+    return p
+
+
+def _mail_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gateway mail", description="mailbox tools")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser("import", help="import history as contact history (never Unsorted leads)")
+    i.add_argument("--since", type=_day, required=True, help="first day, YYYY-MM-DD")
+    i.add_argument("--until", type=_day, default=None, help="the day after the last one (default: up to now)")
+    i.add_argument("--mailbox", required=True, help="the [[email.mailboxes]] name")
+    i.add_argument("--config", help="TOML file (default: $GATEWAY_CONFIG or ./gateway.toml)")
+    i.set_defaults(func=_import)
+    return p
+
+
+def poll_main(argv: list[str], *, ctx: ServiceContext | None = None, settings: Settings | None = None) -> int:
+    """`gateway poll-mail [--once] [--mailbox NAME] [--config FILE]`."""
+    return _run(_poll_parser().parse_args(argv), ctx, settings)
+
+
+def mail_main(argv: list[str], *, ctx: ServiceContext | None = None, settings: Settings | None = None) -> int:
+    """`gateway mail import --since YYYY-MM-DD --mailbox NAME [--until YYYY-MM-DD] [--config FILE]`."""
+    return _run(_mail_parser().parse_args(argv), ctx, settings)
+
+
+def main(argv: list[str], **kwargs: Any) -> int:
+    """Either command with its name first: ["poll-mail", ...] or ["mail", "import", ...]."""
+    if argv[:1] == ["poll-mail"]:
+        return poll_main(argv[1:], **kwargs)
+    if argv[:1] == ["mail"]:
+        return mail_main(argv[1:], **kwargs)
+    print("usage: gateway poll-mail [--once] | gateway mail import --since YYYY-MM-DD --mailbox NAME",
+          file=sys.stderr)
+    return 2
