@@ -9,13 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select, true
 
 from gateway.core.errors import PayloadError
 from gateway.store.journal_terms import json_list_has, period_bound
 from gateway.store.schema import companies, contacts, deals, identities, leads, pipelines, stages, users
 
-__all__ = ["DealFilters", "deal_page", "iter_deal_pages"]
+__all__ = ["DealFilters", "count_deals", "deal_page", "iter_deal_pages"]
 
 
 class DealFilters(BaseModel):
@@ -76,6 +76,10 @@ def _conditions(f: DealFilters) -> list[Any]:
     return conds
 
 
+def count_deals(conn: Connection, f: DealFilters) -> int:
+    return int(conn.execute(select(func.count()).select_from(deals).where(and_(true(), *_conditions(f)))).scalar_one())
+
+
 def _first_identities(conn: Connection, contact_ids: set[int]) -> dict[tuple[int, str], str]:
     if not contact_ids:
         return {}
@@ -99,7 +103,7 @@ def deal_page(conn: Connection, f: DealFilters, *, limit: int, before_id: int | 
                       .outerjoin(users, users.c.id == deals.c.responsible_id)
                       .outerjoin(stages, stages.c.id == deals.c.stage_id)
                       .outerjoin(pipelines, pipelines.c.id == deals.c.pipeline_id))
-         .where(and_(*conds)).order_by(deals.c.id.desc()).limit(limit))
+         .where(and_(true(), *conds)).order_by(deals.c.id.desc()).limit(limit))
     rows = [dict(r) for r in conn.execute(q).mappings()]
     ids = [r["id"] for r in rows]
     counts = dict(conn.execute(select(leads.c.deal_id, func.count()).where(leads.c.deal_id.in_(ids))
