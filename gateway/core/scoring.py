@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-__all__ = ["FREE_MAIL_DOMAINS", "score"]
+__all__ = ["FREE_MAIL_DOMAINS", "RULE_KINDS", "score"]
+
+RULE_KINDS = (
+    "has_phone", "has_email", "corporate_email", "company_and_position", "budget_above", "has_attachment",
+    "utm_source", "channel", "has_text", "text_contains", "has_name", "has_company", "kind", "direction",
+    "utm_medium", "utm_campaign", "duration_above", "answered",
+)
 
 FREE_MAIL_DOMAINS = frozenset({
     "gmail.com", "googlemail.com", "yandex.ru", "ya.ru", "yandex.com", "yandex.by", "yandex.kz", "yandex.ua",
@@ -45,6 +51,22 @@ def _matches(rule: Rule, lead: Mapping[str, Any]) -> bool:
             return lead.get("channel") == rule.value
         case "has_text":
             return bool((lead.get("text") or "").strip())
+        case "text_contains":  # a word in the text or the subject, any letter case
+            needle = str(rule.value or "").casefold()
+            return bool(needle) and needle in f"{lead.get('subject') or ''}\n{lead.get('text') or ''}".casefold()
+        case "has_name":
+            return bool((lead.get("name") or "").strip())
+        case "has_company":
+            return bool((lead.get("company") or "").strip())
+        case "kind" | "direction":
+            return lead.get(rule.when) == rule.value
+        case "utm_medium" | "utm_campaign":
+            return (lead.get("utm") or {}).get(rule.when) == rule.value
+        case "duration_above":  # a call that lasted longer than `value` seconds
+            duration = lead.get("duration_s")
+            return duration is not None and float(duration) > float(rule.value or 0)
+        case "answered":
+            return lead.get("kind") == "call" and lead.get("result") == "answered"
     return False
 
 
