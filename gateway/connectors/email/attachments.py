@@ -29,7 +29,7 @@ def sniff(head: bytes, declared: str) -> str:
 
 
 def _mb(limit: int) -> str:
-    return f"{limit / (1 << 20):g} MB"
+    return f"{limit / (1 << 20):.4g} MB" if limit >= 1 << 20 else f"{limit}-byte"
 
 
 def _store_one(item: MimeFile, files: Any, limit: int) -> AttachmentRef:

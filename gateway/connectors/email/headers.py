@@ -10,7 +10,10 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from gateway.connectors.email.charset import decode_bytes
 
-__all__ = ["Address", "decode_header_text", "message_ids", "normalise_message_id", "parse_addresses", "parse_date"]
+__all__ = [
+    "Address", "clean_text", "decode_8bit", "decode_header_text", "message_ids", "normalise_message_id",
+    "parse_addresses", "parse_date", "unfold",
+]
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -37,7 +40,7 @@ def unfold(value: str) -> str:
     return _FOLD.sub("", value)
 
 
-def _raw_8bit(value: str) -> str:
+def decode_8bit(value: str) -> str:
     """A header parsed from bytes keeps 8-bit text as surrogates: decode it as the charset it looks like."""
     if not any("\udc80" <= ch <= "\udcff" for ch in value):
         return value
@@ -58,7 +61,7 @@ def decode_header_text(value: str | None) -> str:
     """A header value as text: RFC 2047 words joined and decoded with charset fallbacks."""
     if not value:
         return ""
-    value = _raw_8bit(unfold(value))
+    value = decode_8bit(unfold(value))
     out: list[str] = []
     pending: tuple[str, bytes] | None = None  # adjacent words in one charset are decoded together
     pos = 0
@@ -89,7 +92,7 @@ def clean_text(text: str) -> str:
 def parse_addresses(values: list[str]) -> list[Address]:
     """Addresses from header values; display names decoded, malformed entries skipped."""
     out: list[Address] = []
-    raw = [_raw_8bit(unfold(v)) for v in values]
+    raw = [decode_8bit(unfold(v)) for v in values]
     try:
         pairs = getaddresses(raw)
     except (ValueError, IndexError, TypeError):
@@ -108,7 +111,7 @@ def normalise_message_id(value: str | None) -> str | None:
     """The id inside `<...>` (or a bare id), without brackets; None when there is none worth keeping."""
     if not value:
         return None
-    value = clean_text(_raw_8bit(unfold(value))).strip()
+    value = clean_text(decode_8bit(unfold(value))).strip()
     m = _MSGID.search(value)
     ident = m.group(1) if m else (value if value and " " not in value and "@" in value else None)
     if not ident or len(ident) > _MAX_ID:

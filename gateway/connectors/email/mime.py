@@ -102,7 +102,7 @@ def _text_of(part: Message, params: dict[str, str], html: bool) -> str:
     if html and not charset:
         m = _META_CHARSET.search(data[:4096])
         charset = m.group(1).decode("ascii") if m else None
-    return clean_text(decode_bytes(data, charset)[0])
+    return clean_text(decode_bytes(data, charset)[0]).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _leaf(part: Message, ctype: str, params: dict[str, str], acc: _Walk) -> None:
@@ -127,12 +127,30 @@ def _walk(part: Message, depth: int, acc: _Walk) -> None:
         if part.is_multipart() and not ctype.startswith("message/"):
             for child in part.get_payload():
                 _walk(child, depth + 1, acc)
-        elif ctype.startswith("multipart/"):  # a broken boundary: keep the body as text
-            acc.plain.append(_text_of(part, params, False))
+        elif ctype.startswith("multipart/"):  # a boundary that is not the declared one
+            salvaged = _salvage(part)
+            if salvaged is not None:
+                _walk(salvaged, depth + 1, acc)
+            else:
+                acc.plain.append(_text_of(part, params, False))
         else:
             _leaf(part, ctype, params, acc)
     except (LookupError, ValueError, TypeError, IndexError, AttributeError, UnicodeError) as exc:
         acc.files.append(MimeFile.unreadable(len(acc.files), f"unreadable part: {type(exc).__name__}"))
+
+
+_BOUNDARY_LINE = re.compile(rb"^--([\x21-\x7e]{1,70})[ \t]*\r?$", re.MULTILINE)
+
+
+def _salvage(part: Message) -> Message | None:
+    """A multipart whose body uses another boundary than declared: parse it with the one it uses."""
+    body = _payload(part)
+    m = _BOUNDARY_LINE.search(body[:8192])
+    if m is None or b'"' in m.group(1):
+        return None
+    head = b'Content-Type: multipart/mixed; boundary="' + m.group(1).rstrip(b"-") + b'"\r\n\r\n'
+    salvaged = BytesParser(policy=policy.default).parsebytes(head + body)
+    return salvaged if salvaged.is_multipart() else None
 
 
 def _headers(msg: Message) -> dict[str, str]:

@@ -11,7 +11,7 @@ from email import policy
 from email.message import Message
 
 from gateway.connectors.email.charset import decode_bytes
-from gateway.connectors.email.headers import clean_text, decode_header_text, unfold
+from gateway.connectors.email.headers import clean_text, decode_8bit, decode_header_text, unfold
 
 __all__ = ["MimeFile", "file_name", "header_params", "raw_header", "safe_name"]
 
@@ -38,7 +38,7 @@ def _param_value(value: str | tuple[str | None, str | None, str]) -> str:
 def header_params(raw: str) -> tuple[str, dict[str, str]]:
     """("text/plain", {"charset": "koi8-r"}) from a raw Content-Type or Content-Disposition value."""
     holder = Message()  # compat32: parameters are parsed from the raw string, RFC 2231 included
-    holder["X"] = unfold(raw)
+    holder["X"] = decode_8bit(unfold(raw))  # raw 8-bit names would otherwise turn into U+FFFD
     try:
         params = holder.get_params(header="x") or []
     except (ValueError, IndexError, TypeError, UnicodeError):
@@ -75,9 +75,13 @@ def file_name(disposition: dict[str, str], ctype: dict[str, str]) -> str | None:
     return None
 
 
+_NAMES = {"message/rfc822": "message.eml", "message/delivery-status": "delivery-status.txt",
+          "text/rfc822-headers": "headers.txt", "message/disposition-notification": "disposition-notification.txt"}
+
+
 def _default_name(ctype: str, index: int) -> str:
-    if ctype == "message/rfc822":
-        return "message.eml"
+    if ctype in _NAMES:
+        return _NAMES[ctype]
     ext = mimetypes.guess_extension(ctype, strict=False) or ".bin"
     return f"part-{index + 1}{ext}"
 

@@ -55,3 +55,16 @@ def message(n: int, *, sender: str = "client@customer.example", to: str = "sales
         msg["Message-ID"] = f"<msg-{n}@customer.example>" if message_id == "auto" else message_id
     msg.set_content(body or f"Здравствуйте! Письмо номер {n}.\n")
     return msg.as_bytes()
+
+
+def large_message(payload: bytes, name: str = "каталог.bin") -> bytes:
+    """A mail carrying `payload` as a base64 attachment (the 25 MB case is made at test time)."""
+    msg = EmailMessage()
+    msg["From"] = "Анна <anna@client-company.ru>"
+    msg["To"] = "sales@company.example"
+    msg["Subject"] = "Большой файл"
+    msg["Date"] = "Mon, 26 Feb 2024 10:15:00 +0300"
+    msg["Message-ID"] = "<large@client-company.ru>"
+    msg.set_content("Каталог во вложении.\n")
+    msg.add_attachment(payload, maintype="application", subtype="octet-stream", filename=name)
+    return msg.as_bytes()
