@@ -53,8 +53,14 @@ class EventWriter:
         return await fut
 
     def _write(self, batches: list[Sequence[NewEvent]]) -> list[list[tuple[str, bool]]]:
+        flat = [ev for batch in batches for ev in batch]
         with self._engine.begin() as conn:
-            return [event_log.append(conn, batch) for batch in batches]
+            stored = event_log.append(conn, flat)
+        out, i = [], 0
+        for batch in batches:
+            out.append(stored[i:i + len(batch)])
+            i += len(batch)
+        return out
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -7,6 +7,7 @@ A claim takes due pending/failed events and processing events whose lease has ex
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -18,7 +19,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from gateway.connectors.base import NewEvent, StoredEvent
-from gateway.store.dialect import insert_ignore
 from gateway.store.schema import events
 
 __all__ = [
@@ -42,26 +42,68 @@ def new_event_id(now_ns: int | None = None) -> str:
     return f"{now_ns or time.time_ns():016x}{secrets.token_hex(4)}"
 
 
+_COLUMNS = ("id", "connector", "account", "key", "name", "group_key", "received_at", "headers", "body", "status",
+            "attempts", "next_attempt_at")
+_SQL = {
+    "sqlite": (
+        f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+        "ON CONFLICT (connector, account, key) DO NOTHING",
+        "SELECT id FROM events WHERE id IN ({marks})", "?",
+        "SELECT id FROM events WHERE connector = ? AND account = ? AND key = ?",
+    ),
+    "postgresql": (
+        f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
+        "ON CONFLICT (connector, account, key) DO NOTHING",
+        "SELECT id FROM events WHERE id = ANY(%s)", None,
+        "SELECT id FROM events WHERE connector = %s AND account = %s AND key = %s",
+    ),
+}
+
+
+def _sqlite_time(ts: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores (UTC wall time, no offset)."""
+    ts = ts.astimezone(UTC) if ts.tzinfo else ts
+    return ts.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def append(conn: Connection, batch: Sequence[NewEvent]) -> list[tuple[str, bool]]:
-    """Insert events in the caller's transaction; returns (id, is_new) per event (duplicates keep their id)."""
-    out: list[tuple[str, bool]] = []
-    for ev in batch:
-        event_id = new_event_id()
-        stmt = insert_ignore(conn, events, ["connector", "account", "key"]).values(
-            id=event_id, connector=ev.connector, account=ev.account, key=ev.key, name=ev.name,
-            group_key=ev.group_key, received_at=ev.received_at, headers=dict(ev.headers), body=ev.body,
-            status="pending", attempts=0, next_attempt_at=ev.not_before or ev.received_at,
-        ).returning(events.c.id)
-        if conn.execute(stmt).first() is not None:
-            out.append((event_id, True))
+    """Insert events in the caller's transaction; returns (id, is_new) per event (duplicates keep their id).
+
+    This is the hot path of every webhook, so it speaks to the driver directly: one multi-row
+    insert that ignores duplicate keys, then one query to see which rows went in.
+    """
+    if not batch:
+        return []
+    dialect = conn.dialect.name
+    insert_sql, present_sql, mark, by_key_sql = _SQL[dialect]
+    when = _sqlite_time if dialect == "sqlite" else (lambda ts: ts)
+    rows = [(new_event_id(), ev.connector, ev.account, ev.key, ev.name, ev.group_key, when(ev.received_at),
+             json.dumps(dict(ev.headers)), ev.body, "pending", 0, when(ev.not_before or ev.received_at))
+            for ev in batch]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(insert_sql, rows)
+        ids = [r[0] for r in rows]
+        if mark:
+            present = {r[0] for chunk in _chunks(ids, 900)
+                       for r in cursor.execute(present_sql.format(marks=",".join(mark * len(chunk))), chunk).fetchall()}
         else:
-            existing = conn.execute(
-                select(events.c.id).where(
-                    events.c.connector == ev.connector, events.c.account == ev.account, events.c.key == ev.key
-                )
-            ).scalar_one()
-            out.append((existing, False))
-    return out
+            cursor.execute(present_sql, (ids,))
+            present = {r[0] for r in cursor.fetchall()}
+        out: list[tuple[str, bool]] = []
+        for row in rows:
+            if row[0] in present:
+                out.append((row[0], True))
+            else:  # a duplicate key: answer with the id stored first
+                cursor.execute(by_key_sql, (row[1], row[2], row[3]))
+                out.append((cursor.fetchone()[0], False))
+        return out
+    finally:
+        cursor.close()
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def _to_stored(row: Any) -> StoredEvent:

@@ -1,0 +1,140 @@
+"""Events acknowledged per second and ack latency on the embedded default, against bare aiohttp.
+
+    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 64] [--rounds 2]
+
+Both servers run in their own process under uvloop; wrk (Debian's package) sends the same
+small urlencoded form post over keep-alive connections to each in turn:
+* bare: an aiohttp handler that reads the form and answers 200;
+* gateway: `gateway serve` on SQLite with the in-process worker, posting to a configured site
+  form (`/hooks/forms/bench`, JSON answer): every 200 means the event was committed first.
+Prints requests/s, p50/p99 latency, the ratio, and checks that every 200 has its row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BODY = ("name=%D0%98%D0%B2%D0%B0%D0%BD&phone=%2B7+916+123-45-67&email=ivan%40example.ru"
+        "&message=%D0%9D%D1%83%D0%B6%D0%B5%D0%BD+%D1%80%D0%B0%D1%81%D1%87%D1%91%D1%82&_ts=1700000000")
+CONFIG = """
+[[forms]]
+id = "bench"
+min_fill_seconds = 0
+rate_limit_per_minute = 0
+"""
+BARE = """
+import sys, uvloop
+from aiohttp import web
+async def submit(request):
+    form = await request.post()
+    return web.json_response({"ok": True, "n": len(form)})
+app = web.Application()
+app.router.add_post("/hooks/forms/bench", submit)
+uvloop.install()
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+LUA = """
+wrk.method = "POST"
+wrk.body = "{body}"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Accept"] = "application/json"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int) -> None:
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def wrk(port: int, seconds: int, connections: int, script: Path) -> dict[str, float]:
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+                          f"http://127.0.0.1:{port}/hooks/forms/bench"], capture_output=True, text=True,
+                         check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+
+    def lat(p: str) -> float:
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        if not m:
+            return float("nan")
+        return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+
+    return {"rps": rps, "p50": lat("50"), "p99": lat("99"), "total": total,
+            "non2xx": int(non2xx.group(1)) if non2xx else 0, "errors": errors.group(1) if errors else ""}
+
+
+def run_server(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    with tempfile.TemporaryDirectory(prefix="lg-ingest-") as tmp:
+        t = Path(tmp)
+        script = t / "post.lua"
+        script.write_text(LUA.format(body=BODY))
+        (t / "bare.py").write_text(BARE)
+        (t / "gateway.toml").write_text(CONFIG)
+        env = {**os.environ, "GATEWAY_CONFIG": str(t / "gateway.toml"), "GATEWAY_DATABASE_URL": f"sqlite:///{t}/g.db",
+               "GATEWAY_FILES_DIR": str(t / "files"), "GATEWAY_LOG_LEVEL": "warning", "GATEWAY_LOG_FORMAT": "json"}
+        best: dict[str, dict[str, float]] = {}
+        accepted = 0
+        for _ in range(args.rounds):
+            for name in ("bare", "gateway"):
+                port = free_port()
+                cmd = [sys.executable, str(t / "bare.py"), str(port)] if name == "bare" else \
+                    [sys.executable, "-m", "gateway", "serve", "--port", str(port)]
+                proc = run_server(cmd, env, port)
+                try:
+                    res = wrk(port, args.seconds, args.connections, script)
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+                if name == "gateway":
+                    accepted += int(res["total"] - res["non2xx"])
+                if name not in best or res["rps"] > best[name]["rps"]:
+                    best[name] = res
+        with sqlite3.connect(t / "g.db") as db:
+            stored = db.execute("SELECT count(*) FROM events WHERE connector = 'forms'").fetchone()[0]
+    for name, r in best.items():
+        print(f"{name:<8} {r['rps']:9.0f} req/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms  "
+              f"non-2xx {int(r['non2xx'])}  socket errors: {r['errors'] or 'none'}")
+    print(f"ratio gateway/bare: {best['gateway']['rps'] / best['bare']['rps']:.2f} (goal: at least 0.5)")
+    print(f"acknowledged by the gateway: {accepted}, rows in the event log: {stored} (wrk may count a few "
+          "requests cut off at the end of a run as neither)")
+
+
+if __name__ == "__main__":
+    main()
