@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from aiohttp import web
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, update
@@ -61,6 +62,13 @@ async def serve(settings: Any) -> tuple[web.AppRunner, Gateway]:
             gw.ids[name], gw.tokens[name] = create_user(conn, name, role)
         conn.execute(update(users).where(users.c.name.in_(list(PEOPLE))).values(password_hash=password_hash()))
     return runner, gw
+
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> None:
+    """Log to the current stderr (an earlier test may have left structlog bound to a closed capture)."""
+    structlog.reset_defaults()
 
 
 @pytest.fixture

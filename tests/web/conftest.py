@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from gateway.core.models import Channel, Direction, IdentityKind, IdentityRef, Interaction, Kind, MessageRef
 from gateway.core.pipeline import PipelineConfig, process_interaction
@@ -21,6 +22,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> None:
+    """Log to the current stderr (an earlier test may have left structlog bound to a closed capture)."""
+    structlog.reset_defaults()
 
 
 @pytest.fixture
