@@ -23,9 +23,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, Index, func, insert, select, text
+from sqlalchemy import Engine, Index, create_engine, func, insert, select, text
 
-from bench.common import postgres_url, sqlite_url
+from bench.common import PG_ADMIN, postgres_url, sqlite_url
 from gateway.config import Settings, load_settings
 from gateway.store.bootstrap import bootstrap
 from gateway.store.db import make_engine
@@ -227,9 +227,17 @@ def measure(engine: Engine, settings: Settings, repeat: int) -> None:
 
 
 @contextmanager
-def database(kind: str, keep: str | None) -> Iterator[str]:
+def database(kind: str, keep: str | None, pg_keep: str | None = None) -> Iterator[str]:
     if keep and kind == "sqlite":
         yield f"sqlite:///{keep}"
+        return
+    if pg_keep and kind == "postgresql":
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            if not c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": pg_keep}).first():
+                c.execute(text(f'CREATE DATABASE "{pg_keep}"'))
+        admin.dispose()
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{pg_keep}"
         return
     with sqlite_url() if kind == "sqlite" else postgres_url() as url:
         yield url
@@ -243,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-indexes", action="store_true", help="measure with the initial schema's indexes only")
     p.add_argument("--no-search", action="store_true", help="without the text search index")
     p.add_argument("--sqlite-file", help="reuse (or create) this SQLite file")
+    p.add_argument("--pg-database", help="reuse (or create) this PostgreSQL database, and keep it")
     args = p.parse_args(argv)
     print("indexes proposed for schema.py:")
     for ix in PROPOSED_INDEXES:
@@ -251,11 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     for dialect, stmts in SEARCH_DDL.items():
         print(f"  {dialect}: {len(stmts)} statements, first: {stmts[0][:90]}...")
     for kind in args.db.split(","):
-        with database(kind, args.sqlite_file) as url:
+        with database(kind, args.sqlite_file, args.pg_database) as url:
             files = Path("/tmp") / "lg-bench-files"
             settings = settings_for(url, files)
             reuse = kind == "sqlite" and args.sqlite_file and Path(args.sqlite_file).exists()
             engine = make_engine(url)
+            if kind == "postgresql" and args.pg_database:
+                with engine.connect() as conn:
+                    reuse = conn.execute(text("SELECT to_regclass('leads') IS NOT NULL")).scalar() and \
+                        conn.execute(text("SELECT EXISTS (SELECT 1 FROM leads)")).scalar()
             if not reuse:
                 print(f"{kind}: generating {args.rows:,} leads")
                 seconds = generate(engine, settings, args.rows)

@@ -103,10 +103,13 @@ def journal_query(f: JournalFilters, conn: Connection, *, columns: tuple[Any, ..
 
 
 def _resolve(conn: Connection, conds: list[Any], probe: int) -> tuple[list[Any], bool]:
-    """Drive a branch by its sparsest indexed term (under `probe` rows), or walk the sort's order if none is.
+    """SQLite: drive a branch by its sparsest indexed term (under `probe` rows), or walk the sort's order.
 
-    Returns the conditions and whether the branch walks the sort's order.
+    Returns the conditions and whether the branch walks the sort's order. PostgreSQL's planner keeps
+    per-value statistics and chooses well by itself: there every term is left as it is.
     """
+    if conn.dialect.name != "sqlite":
+        return [plain(c) for c in conds], True
     best: Probed | None = None
     fewest = probe
     for c in conds:

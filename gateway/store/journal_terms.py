@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["PROBE", "Probed", "Terms", "json_list_has", "period_bound", "plain", "terms"]
 
 
-PROBE = 2000  # a term matching fewer rows goes through its index; more, and the page walks the sort's index
+PROBE = 2000  # SQLite: a term matching fewer rows goes through its index; more, and the page walks the sort's index
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +41,9 @@ def _in(col: Any, values: Any) -> Probed:
     return Probed(col.in_(values), (col + 0).in_(values))
 
 
-def _none(col: Any) -> Any:
-    """`col IS NULL`, never through an index (most leads have none: no planner should start there)."""
-    return (col + 0).is_(None)
+def _none(col: Any) -> Probed:
+    """`col IS NULL`: most leads have no deal or no manager, so a walk in order usually beats the index."""
+    return Probed(col.is_(None), (col + 0).is_(None))
 
 
 def plain(cond: Any) -> Any:
@@ -157,6 +157,8 @@ def _plain(f: JournalFilters, conn: Connection, search_index: bool) -> list[Any]
         conds.append(period >= period_bound(f.from_, f.tz, end=False))
     if f.to is not None:
         conds.append(period < period_bound(f.to, f.tz, end=True))
+        if f.by == "taken":  # a lead is taken after it arrives: this bound lets the journal's index skip ahead
+            conds.append(leads.c.received_at < period_bound(f.to, f.tz, end=True))
     for col, values in ((leads.c.channel, f.channel), (leads.c.kind, f.kind), (leads.c.status, f.status),
                         (leads.c.direction, f.direction)):
         if values:
