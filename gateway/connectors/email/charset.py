@@ -53,8 +53,9 @@ def lookup_charset(label: str | None) -> str | None:
         return None
     try:
         codec = codecs.lookup(name)
-        b"".decode(codec.name)  # bytes-to-bytes codecs (base64, zlib...) raise LookupError here
     except (LookupError, ValueError):
+        return None
+    if not getattr(codec, "_is_text_encoding", True):  # base64, zlib, rot13...: not charsets
         return None
     return codec.name
 

@@ -84,5 +84,6 @@ class ParseCtx:
     now: datetime = field(default_factory=lambda: datetime(2024, 3, 1, 12, 0, tzinfo=UTC))
     http: Any = None
 
-    def related(self, connector: str, account: str, group_key: str) -> Sequence[StoredEvent]:
+    def related(self, connector: str, account: str, group_key: str,
+                names: Sequence[str] | None = None) -> Sequence[StoredEvent]:
         return []
