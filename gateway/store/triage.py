@@ -107,15 +107,20 @@ def audit(conn: Connection, actor: Actor, action: str, now: datetime, *, lead_id
                                           deal_id=deal_id, contact_id=contact_id, data=data))
 
 
-def emit(conn: Connection, settings: Any, event_type: str, payload: dict[str, Any]) -> None:
+def emit(conn: Connection, settings: Any, event_type: str, *, now: datetime, lead_id: int | None = None,
+         deal_id: int | None = None) -> None:
     """Queue an outbound event in this transaction, when the outbox is part of this build."""
     if settings is None or importlib.util.find_spec("gateway.store.outbox") is None:
         return
     from gateway.store import outbox
 
-    enqueue = getattr(outbox, "enqueue", None)
-    if enqueue is not None:
-        enqueue(conn, settings, event_type, payload)
+    if deal_id is not None and hasattr(outbox, "deal_event"):
+        outbox.deal_event(conn, settings, event_type, deal_id, now=now)
+    elif lead_id is not None and hasattr(outbox, "lead_event"):
+        outbox.lead_event(conn, settings, event_type, lead_id, now=now)
+    else:
+        payload = lead_json(conn, lead_id) if lead_id is not None else {"id": deal_id}
+        outbox.enqueue(conn, settings, event_type, payload or {})
 
 
 def check_operator(actor: Actor, lead: dict[str, Any]) -> None:
@@ -202,13 +207,9 @@ def accept(conn: Connection, lead_id: int, actor: Actor, req: AcceptRequest, *, 
     ).values(deal_id=deal_id, updated_at=now))
     audit(conn, actor, "lead.accept", now, lead_id=lead_id, deal_id=deal_id, contact_id=contact_id,
           pipeline_id=pipeline_id, stage_id=stage_id, responsible_id=responsible_id)
-    result = _result(conn, lead_id, repeated=False)
-    emit(conn, settings, "lead.accepted", result["lead"])
-    deal = conn.execute(select(deals).where(deals.c.id == deal_id)).mappings().one()
-    emit(conn, settings, "deal.created", {"id": deal_id, "name": deal["name"], "contact_id": contact_id,
-                                          "pipeline_id": pipeline_id, "stage_id": stage_id,
-                                          "responsible": _user_name(conn, responsible_id), "lead_id": lead_id})
-    return result
+    emit(conn, settings, "lead.accepted", now=now, lead_id=lead_id)
+    emit(conn, settings, "deal.created", now=now, deal_id=deal_id)
+    return _result(conn, lead_id, repeated=False)
 
 
 # --- decline ----------------------------------------------------------------------------------
@@ -217,7 +218,7 @@ def decline(conn: Connection, lead_id: int, actor: Actor, req: DeclineRequest, *
     """Unsorted → non-target, status declined; `block` adds its phone and e-mail to the blocklist."""
     lead = lead_row(conn, lead_id)
     if _claim(conn, lead_id, actor, "declined", now) is None:
-        return _result(conn, lead_id, repeated=True)
+        return {**_result(conn, lead_id, repeated=True), "blocked": _blocked(conn, lead)}
     reason = req.reason or "declined"
     conn.execute(update(leads).where(leads.c.id == lead_id).values(
         quality="non_target", decline_reason=reason, non_target_reason=reason,
@@ -231,10 +232,14 @@ def decline(conn: Connection, lead_id: int, actor: Actor, req: DeclineRequest, *
                 blocked.append(kind)
     audit(conn, actor, "lead.decline", now, lead_id=lead_id, contact_id=lead["contact_id"], reason=reason,
           blocked=blocked)
-    result = _result(conn, lead_id, repeated=False)
-    result["blocked"] = blocked
-    emit(conn, settings, "lead.declined", result["lead"])
-    return result
+    emit(conn, settings, "lead.declined", now=now, lead_id=lead_id)
+    return {**_result(conn, lead_id, repeated=False), "blocked": blocked}
+
+
+def _blocked(conn: Connection, lead: dict[str, Any]) -> list[str]:
+    kinds = {k for k, v in conn.execute(select(blocklist.c.kind, blocklist.c.value).where(
+        blocklist.c.value.in_([v for v in (lead["phone"], lead["email"]) if v])))}
+    return [k for k in ("phone", "email") if k in kinds]
 
 
 # --- link -------------------------------------------------------------------------------------
@@ -256,6 +261,5 @@ def link(conn: Connection, lead_id: int, actor: Actor, req: LinkRequest, *, now:
     conn.execute(update(deals).where(deals.c.id == deal["id"]).values(updated_at=now))
     audit(conn, actor, "lead.link", now, lead_id=lead_id, deal_id=deal["id"], contact_id=lead["contact_id"],
           previous_deal_id=lead["deal_id"])
-    result = _result(conn, lead_id, repeated=False)
-    emit(conn, settings, "lead.linked", result["lead"])
-    return result
+    emit(conn, settings, "lead.linked", now=now, lead_id=lead_id)
+    return _result(conn, lead_id, repeated=False)

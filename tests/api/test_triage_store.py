@@ -19,7 +19,7 @@ from gateway.store.bootstrap import bootstrap
 from gateway.store.crm import CrmRepo
 from gateway.store.db import make_engine
 from gateway.store.matching import matches_for_lead, merge_contacts
-from gateway.store.schema import contacts, events, identities, leads, mailbox_state
+from gateway.store.schema import contacts, events, identities, leads, mailbox_state, outbox
 from gateway.store.triage import AcceptRequest, Actor, DeclineRequest, LinkRequest, accept, decline, link
 from gateway.store.users import create_user
 from gateway.web.health import health_report, silence
@@ -105,6 +105,32 @@ def test_decisions_are_idempotent_and_exclusive(store: Store) -> None:
         store.run(link, b, store.anna, LinkRequest(deal_id=first["deal_id"]), now=NOW)
     with pytest.raises(PayloadError):
         store.run(accept, store.lead(phone="+79160001003"), store.anna, AcceptRequest(stage="Нет"), now=NOW)
+
+
+def test_decisions_queue_outbound_events_in_the_same_transaction(database_url: str, tmp_path: Path) -> None:
+    hooks = [{"url": "https://crm.example/hook", "secret": "s3cret-value", "events": ["*"]}]
+    settings = make_settings(tmp_path, database_url=database_url, webhooks=hooks)
+    engine = make_engine(database_url)
+    bootstrap(engine, settings)
+    try:
+        store = Store(engine, settings)
+        a, b = store.lead(name="А", phone="+79160009001"), store.lead(name="Б", phone="+79160009002")
+        with engine.begin() as conn:
+            conn.execute(outbox.delete())
+        first = store.run(accept, a, store.anna, AcceptRequest(), now=NOW, settings=settings)
+        store.run(accept, a, store.anna, AcceptRequest(), now=NOW, settings=settings)  # a repeat queues nothing
+        store.run(decline, b, store.anna, DeclineRequest(reason="Спам"), now=NOW, settings=settings)
+        with pytest.raises(Conflict):
+            store.run(decline, b, store.boris, DeclineRequest(), now=NOW, settings=settings)
+        with engine.connect() as conn:
+            rows = conn.execute(select(outbox.c.event_type, outbox.c.payload).order_by(outbox.c.created_at,
+                                                                                      outbox.c.id)).all()
+    finally:
+        engine.dispose()
+    assert sorted(r[0] for r in rows) == ["deal.created", "lead.accepted", "lead.declined"]
+    by_type = {r[0]: r[1]["data"] for r in rows}
+    assert by_type["lead.accepted"]["id"] == a and by_type["deal.created"]["id"] == first["deal_id"]
+    assert by_type["lead.declined"]["status"] == "declined"
 
 
 def test_accept_without_identities_creates_a_contact(store: Store) -> None:
