@@ -22,7 +22,7 @@ from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.connectors.base import Route
 from gateway.connectors.registry import build_connectors
-from gateway.dispatch.embedded import EmbeddedDispatcher
+from gateway.dispatch.embedded import EmbeddedDispatcher, ThreadDispatcher
 from gateway.dispatch.rq_dispatch import RqDispatcher
 from gateway.http.database import Database
 from gateway.http.hooks import connector_routes
@@ -107,8 +107,13 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         app[FILES] = FileStore(settings.files_dir)
         app[METRICS] = Metrics()
         app[HTTP] = AsyncOutboundClient(outbound_policy(settings))
-        dispatcher: Any = (EmbeddedDispatcher(runtime.processor, settings.dispatch.idle_poll_seconds)
-                           if settings.embedded else RqDispatcher(settings, eng))
+        dispatcher: Any
+        if not settings.embedded:
+            dispatcher = RqDispatcher(settings, eng)
+        elif settings.dispatch.embedded_worker == "thread":
+            dispatcher = ThreadDispatcher(runtime.processor, settings.dispatch.idle_poll_seconds)
+        else:
+            dispatcher = EmbeddedDispatcher(settings)
         app[DISPATCHER] = dispatcher
         writer = EventWriter(eng, on_stored=dispatcher.wake)
         app[WRITER] = writer

@@ -129,8 +129,9 @@ class ParseContext(Protocol):
 
     now: datetime
 
-    def related(self, connector: str, account: str, group_key: str) -> Sequence[StoredEvent]:
-        """Every stored event of this group (done or not), oldest first."""
+    def related(self, connector: str, account: str, group_key: str,
+                names: Sequence[str] | None = None) -> Sequence[StoredEvent]:
+        """Every stored event of this group (done or not), oldest first; only those `names` when given."""
         ...
 
     @property

@@ -1,9 +1,10 @@
 """Claim a batch of events, parse them, run the core pipeline, record the outcome.
 
 Phase 1 (no write transaction): each connector's `process()` parses its event; this may
-read related events or fetch files. Phase 2 (one write transaction for the batch): the
+read related events or fetch files. Phase 2 (short write transactions): the
 core pipeline stores every interaction, follow-ups are appended, events are marked done.
-If phase 2 fails, it is rolled back and redone event by event, so that one bad event
+Phase 2 commits every `commit_every` events, so that the edge never waits long for the
+SQLite write lock. If a chunk fails, it is rolled back and redone event by event, so that one bad event
 fails alone. Failures retry with backoff and end as `dead` after `max_attempts`.
 """
 
@@ -49,9 +50,10 @@ class _Context:
     def __init__(self, engine: Engine, files: FileStore, http: OutboundClient, now: datetime) -> None:
         self._engine, self._files, self._http, self.now = engine, files, http, now
 
-    def related(self, connector: str, account: str, group_key: str) -> Sequence[StoredEvent]:
+    def related(self, connector: str, account: str, group_key: str,
+                names: Sequence[str] | None = None) -> Sequence[StoredEvent]:
         with self._engine.connect() as conn:
-            return event_log.related(conn, connector, account, group_key)
+            return event_log.related(conn, connector, account, group_key, names)
 
     @property
     def files(self) -> FileStore:
@@ -92,22 +94,29 @@ class Processor:
                 self._fail(ev, exc, report)
         if not parsed:
             return report
+        step = self.settings.dispatch.commit_every
+        for start in range(0, len(parsed), step):
+            self._apply_chunk(parsed[start:start + step], owner, report)
+        return report
+
+    def _apply_chunk(self, chunk: Sequence[tuple[StoredEvent, Outcome]], owner: str, report: BatchReport) -> None:
+        """One short write transaction (SQLite has one writer: the edge must not wait long)."""
+        leads_before = len(report.leads)
         try:
             with self.engine.begin() as conn:
-                self._apply(conn, parsed, owner, report)
+                self._apply(conn, chunk, owner, report)
+            report.done += len(chunk)
+            return
         except Exception:
-            log.warning("batch.retry_singly", size=len(parsed), exc_info=True)
-            report.leads.clear()
-            for item in parsed:
-                try:
-                    with self.engine.begin() as conn:
-                        self._apply(conn, [item], owner, report, count=False)
-                    report.done += 1
-                except Exception as exc:
-                    self._fail(item[0], exc, report)
-            return report
-        report.done += len(parsed)
-        return report
+            log.warning("batch.retry_singly", size=len(chunk), exc_info=True)
+        del report.leads[leads_before:]
+        for item in chunk:
+            try:
+                with self.engine.begin() as conn:
+                    self._apply(conn, [item], owner, report)
+                report.done += 1
+            except Exception as exc:
+                self._fail(item[0], exc, report)
 
     def _parse(self, ev: StoredEvent, ctx: _Context) -> Outcome:
         connector = self.connectors.get(ev.connector)
@@ -117,7 +126,7 @@ class Processor:
             return connector.process(ev, ctx)
 
     def _apply(self, conn: Connection, items: Sequence[tuple[StoredEvent, Outcome]], owner: str,
-               report: BatchReport, count: bool = True) -> None:
+               report: BatchReport) -> None:
         now = self.clock()
         repo = CrmRepo(conn, now, Lookups())
         interactions = [ix for _, outcome in items for ix in outcome.interactions]

@@ -84,6 +84,8 @@ def append(conn: Connection, batch: Sequence[NewEvent]) -> list[tuple[str, bool]
     try:
         cursor.executemany(insert_sql, rows)
         ids = [r[0] for r in rows]
+        if cursor.rowcount == len(rows):  # the usual case: no duplicate, nothing more to ask
+            return [(i, True) for i in ids]
         if mark:
             present = {r[0] for chunk in _chunks(ids, 900)
                        for r in cursor.execute(present_sql.format(marks=",".join(mark * len(chunk))), chunk).fetchall()}
@@ -202,12 +204,13 @@ def requeue(conn: Connection, *, ids: Sequence[str] = (), statuses: Sequence[str
     return int(res.rowcount)
 
 
-def related(conn: Connection, connector: str, account: str, group_key: str) -> list[StoredEvent]:
-    rows = conn.execute(
-        select(events).where(
-            events.c.connector == connector, events.c.account == account, events.c.group_key == group_key
-        ).order_by(events.c.received_at, events.c.id)
-    )
+def related(conn: Connection, connector: str, account: str, group_key: str,
+            names: Sequence[str] | None = None) -> list[StoredEvent]:
+    q = select(events).where(
+        events.c.connector == connector, events.c.account == account, events.c.group_key == group_key)
+    if names is not None:
+        q = q.where(events.c.name.in_(list(names)))
+    rows = conn.execute(q.order_by(events.c.received_at, events.c.id))
     return [_to_stored(r) for r in rows]
 
 

@@ -63,7 +63,7 @@ events = Table(
     UniqueConstraint("connector", "account", "key"),
 )
 Index("ix_events_due", events.c.status, events.c.next_attempt_at)
-Index("ix_events_group", events.c.connector, events.c.account, events.c.group_key)
+Index("ix_events_group", events.c.connector, events.c.account, events.c.group_key, events.c.name)
 
 # --- people --------------------------------------------------------------------------------
 companies = Table(

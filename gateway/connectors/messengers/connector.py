@@ -109,7 +109,7 @@ class MessengerConnector(ABC, Generic[A]):
     def _extras(self, event: StoredEvent, ctx: ParseContext, skip_id: str | None = None) -> Extras:
         if not event.group_key:
             return Extras()
-        return extras_from(ctx.related(self.channel, event.account, event.group_key), skip_id)
+        return extras_from(ctx.related(self.channel, event.account, event.group_key, FOLLOW_UPS), skip_id)
 
     def _follow_ups(self, event: StoredEvent, account: A, reading: Reading, extras: Extras,
                     ctx: ParseContext) -> list[NewEvent]:

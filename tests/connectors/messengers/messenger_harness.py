@@ -117,9 +117,11 @@ class EventLog:
         ids = self.store(outcome.events)
         return outcome.build_reply(ids), ids
 
-    def related(self, connector: str, account: str, group_key: str) -> list[StoredEvent]:
+    def related(self, connector: str, account: str, group_key: str,
+                names: tuple[str, ...] | None = None) -> list[StoredEvent]:
         return [e for e in self.events.values()
-                if e.connector == connector and e.account == account and e.group_key == group_key]
+                if e.connector == connector and e.account == account and e.group_key == group_key
+                and (names is None or e.name in names)]
 
     def process(self, event_id: str) -> Outcome:
         event = self.events[event_id]

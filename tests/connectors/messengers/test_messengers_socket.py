@@ -28,6 +28,9 @@ from tests.connectors.messengers.messenger_harness import (
 )
 
 TOML = f"""
+[dispatch]
+embedded_worker = "thread"  # respx intercepts the Bot API in this process
+
 [[messengers.telegram]]
 bot = "sales_bot"
 token = "{TG_TOKEN}"

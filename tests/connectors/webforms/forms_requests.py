@@ -119,8 +119,10 @@ class Context:
     http: Any = None
     events: list[StoredEvent] = field(default_factory=list)
 
-    def related(self, connector: str, account: str, group_key: str) -> list[StoredEvent]:
-        return [e for e in self.events if (e.connector, e.account, e.group_key) == (connector, account, group_key)]
+    def related(self, connector: str, account: str, group_key: str,
+                names: tuple[str, ...] | None = None) -> list[StoredEvent]:
+        return [e for e in self.events if (e.connector, e.account, e.group_key) == (connector, account, group_key)
+                and (names is None or e.name in names)]
 
 
 def temp_files(files: FileStore) -> list[Path]:

@@ -76,8 +76,10 @@ class WorkerContext:
     now: datetime = T0
     events: list[StoredEvent] = field(default_factory=list)
 
-    def related(self, connector: str, account: str, group_key: str) -> Sequence[StoredEvent]:
-        return [e for e in self.events if (e.connector, e.account, e.group_key) == (connector, account, group_key)]
+    def related(self, connector: str, account: str, group_key: str,
+                names: Sequence[str] | None = None) -> Sequence[StoredEvent]:
+        return [e for e in self.events if (e.connector, e.account, e.group_key) == (connector, account, group_key)
+                and (names is None or e.name in names)]
 
     def store(self, event: NewEvent) -> StoredEvent | None:
         """Append like the event log: a duplicate key is ignored (None)."""
