@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -57,14 +58,16 @@ def message(n: int, *, sender: str = "client@customer.example", to: str = "sales
     return msg.as_bytes()
 
 
-def large_message(payload: bytes, name: str = "каталог.bin") -> bytes:
+def large_message(payload: bytes, name: str = "каталог.bin", message_id: str = "large@client-company.ru") -> bytes:
     """A mail carrying `payload` as a base64 attachment (the 25 MB case is made at test time)."""
-    msg = EmailMessage()
-    msg["From"] = "Анна <anna@client-company.ru>"
-    msg["To"] = "sales@company.example"
-    msg["Subject"] = "Большой файл"
-    msg["Date"] = "Mon, 26 Feb 2024 10:15:00 +0300"
-    msg["Message-ID"] = "<large@client-company.ru>"
-    msg.set_content("Каталог во вложении.\n")
-    msg.add_attachment(payload, maintype="application", subtype="octet-stream", filename=name)
-    return msg.as_bytes()
+    encoded = base64.encodebytes(payload).replace(b"\n", b"\r\n")
+    filename = "".join(f"%{b:02X}" for b in name.encode())
+    return (
+        b"From: anna@client-company.ru\r\nTo: sales@company.example\r\nSubject: Big file\r\n"
+        b"Date: Mon, 26 Feb 2024 10:15:00 +0300\r\nMessage-ID: <" + message_id.encode() + b">\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b-large\"\r\n\r\n"
+        b"--b-large\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nCatalogue attached.\r\n"
+        b"--b-large\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+        b"Content-Disposition: attachment; filename*=utf-8''" + filename.encode() + b"\r\n\r\n"
+        + encoded + b"--b-large--\r\n"
+    )

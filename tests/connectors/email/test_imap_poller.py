@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from imap_dovecot import Account, DovecotServer
-from imap_store import StoreContext
-from imap_support import NOW, appender, gateway_settings, mailbox_settings, message
+from imap_store import ParseCtx, StoreContext
+from imap_support import NOW, appender, gateway_settings, large_message, mailbox_settings, message
 from imapclient import IMAPClient
 from sqlalchemy import select
 
 from gateway.connectors.email import state
+from gateway.connectors.email.connector import ImapConnector
 from gateway.connectors.email.poller import poll_once
 from gateway.store.schema import mailbox_state
 
@@ -88,3 +90,34 @@ def test_lease_held_by_another_poller_skips_the_mailbox(account: Account, imap: 
     assert state.acquire_lease(store.engine, "sales", "other-host:1", now=NOW, lease_s=300)
     report = _poll(account, store)
     assert report.locked and store.count() == 0
+
+
+def test_message_with_a_25_mb_attachment_is_fetched_in_parts_and_stored_whole(
+        account: Account, imap: IMAPClient, store: StoreContext) -> None:
+    payload = bytes(range(256)) * (25_000_000 // 256)
+    appender(imap)(large_message(payload))
+    report = _poll(account, store)
+    assert report.ok and report.fetched == 1
+    [event] = store.events()
+    imap.select_folder("INBOX", readonly=True)
+    served = imap.fetch([1], ["BODY.PEEK[]"])[1][b"BODY[]"]
+    assert len(event.body) > 25_000_000 and event.body == served
+    assert "truncated" not in event.headers
+    outcome = ImapConnector(gateway_settings(mailbox_settings(account))).process(event, ParseCtx(store.files))
+    [attachment] = [a for a in outcome.interactions[0].messages[0].attachments if a.role == "attachment"]
+    assert attachment.file_id == hashlib.sha256(payload).hexdigest() and attachment.name == "каталог.bin"
+
+
+def test_message_over_the_size_limit_is_stored_as_its_header(account: Account, imap: IMAPClient,
+                                                             store: StoreContext) -> None:
+    append = appender(imap)
+    append(large_message(b"x" * 3_000_000, message_id="huge@client-company.ru"))
+    append(message(2))
+    report = _poll(account, store, max_message_mb=1)
+    assert report.ok and report.fetched == 2
+    huge = next(e for e in store.events() if e.key == "huge@client-company.ru")
+    assert huge.headers["truncated"] == "1" and int(huge.headers["size"]) > 4_000_000
+    assert len(huge.body) < 2000 and huge.body.endswith(b"\r\n\r\n")
+    outcome = ImapConnector(gateway_settings(mailbox_settings(account))).process(huge, ParseCtx(store.files))
+    [original] = outcome.interactions[0].messages[0].attachments
+    assert original.omitted and original.role == "original" and "only its header" in (original.reason or "")
