@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,7 +116,8 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         else:
             dispatcher = EmbeddedDispatcher(settings)
         app[DISPATCHER] = dispatcher
-        writer = EventWriter(eng, on_stored=dispatcher.wake)
+        gate = getattr(dispatcher, "gate", None)
+        writer = EventWriter(eng, on_stored=dispatcher.wake, write_turn=gate.edge if gate else nullcontext)
         app[WRITER] = writer
         await writer.start()
         if run_dispatcher:

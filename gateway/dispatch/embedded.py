@@ -21,6 +21,7 @@ from typing import Protocol
 import structlog
 
 from gateway.config import Settings
+from gateway.dispatch.gate import WriteGate
 from gateway.dispatch.processor import BatchReport, Processor
 
 __all__ = ["Dispatcher", "EmbeddedDispatcher", "ThreadDispatcher", "run_embedded_worker"]
@@ -55,7 +56,8 @@ class SharedTotals:
         raise AttributeError(key)
 
 
-def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, parent_pid: int) -> None:
+def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, parent_pid: int,
+                        gate: WriteGate | None = None) -> None:
     """The child process: claim and process batches until the parent goes away."""
     from gateway.logs import configure_logging
     from gateway.runtime import build_runtime
@@ -64,6 +66,8 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     configure_logging(settings.log_format, settings.log_level)
     runtime = build_runtime(settings)
+    if gate is not None:
+        runtime.processor.write_turn = gate.worker
     owner = worker_id()
     idle = settings.dispatch.idle_poll_seconds
     try:
@@ -94,6 +98,7 @@ class EmbeddedDispatcher:
         self.settings = settings
         self._ctx = multiprocessing.get_context("spawn")
         self.totals = SharedTotals(self._ctx)
+        self.gate = WriteGate(self._ctx) if settings.is_sqlite else None
         self._recv, self._send = self._ctx.Pipe(duplex=False)
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._pending_wake = False
@@ -113,7 +118,8 @@ class EmbeddedDispatcher:
 
     async def start(self) -> None:
         self._proc = self._ctx.Process(target=run_embedded_worker, name="gateway-embedded-worker",
-                                       args=(self.settings, self._recv, self.totals, os.getpid()), daemon=True)
+                                       args=(self.settings, self._recv, self.totals, os.getpid(), self.gate),
+                                       daemon=True)
         await asyncio.to_thread(self._proc.start)
 
     async def stop(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -67,10 +68,12 @@ class _Context:
 class Processor:
     def __init__(self, settings: Settings, engine: Engine, connectors: Mapping[str, Connector], files: FileStore,
                  http: OutboundClient, *, clock: Clock = lambda: datetime.now(UTC),
-                 lead_hooks: Sequence[LeadHook] = ()) -> None:
+                 lead_hooks: Sequence[LeadHook] = (),
+                 write_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
         self.settings, self.engine, self.connectors, self.files, self.http = settings, engine, connectors, files, http
         self.clock = clock
         self.lead_hooks = list(lead_hooks)
+        self.write_turn = write_turn
         self.cfg = PipelineConfig(
             region=settings.default_region, short_call_seconds=settings.quality.short_call_seconds,
             default_pipeline=settings.pipelines[0].name, routing_rules=settings.routing,
@@ -103,7 +106,7 @@ class Processor:
         """One short write transaction (SQLite has one writer: the edge must not wait long)."""
         leads_before = len(report.leads)
         try:
-            with self.engine.begin() as conn:
+            with self.write_turn(), self.engine.begin() as conn:
                 self._apply(conn, chunk, owner, report)
             report.done += len(chunk)
             return
@@ -112,7 +115,7 @@ class Processor:
         del report.leads[leads_before:]
         for item in chunk:
             try:
-                with self.engine.begin() as conn:
+                with self.write_turn(), self.engine.begin() as conn:
                     self._apply(conn, [item], owner, report)
                 report.done += 1
             except Exception as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 
 import structlog
 from sqlalchemy import Engine
@@ -24,10 +25,12 @@ Item = tuple[Sequence[NewEvent], asyncio.Future[list[tuple[str, bool]]]]
 
 
 class EventWriter:
-    def __init__(self, engine: Engine, *, max_batch: int = 512, on_stored: Callable[[int], None] | None = None) -> None:
+    def __init__(self, engine: Engine, *, max_batch: int = 512, on_stored: Callable[[int], None] | None = None,
+                 write_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
         self._engine = engine
         self._max_batch = max_batch
         self._on_stored = on_stored
+        self._write_turn = write_turn
         self._queue: asyncio.Queue[Item] = asyncio.Queue()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-writer")
         self._task: asyncio.Task[None] | None = None
@@ -54,7 +57,7 @@ class EventWriter:
 
     def _write(self, batches: list[Sequence[NewEvent]]) -> list[list[tuple[str, bool]]]:
         flat = [ev for batch in batches for ev in batch]
-        with self._engine.begin() as conn:
+        with self._write_turn(), self._engine.begin() as conn:
             stored = event_log.append(conn, flat)
         out, i = [], 0
         for batch in batches:
