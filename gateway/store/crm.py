@@ -46,6 +46,9 @@ _UPDATE_LEAD = update(leads).where(leads.c.id == bindparam("_lead_id"))
 _INSERT_CONTACT = insert(contacts).returning(contacts.c.id)
 _OPEN_DEAL = (select(deals.c.id).where(deals.c.contact_id == bindparam("c"), deals.c.status == "open")
               .order_by(deals.c.updated_at.desc(), deals.c.id.desc()).limit(1))
+_OPEN_DEALS = (select(deals.c.id, deals.c.contact_id)
+               .where(deals.c.contact_id.in_(bindparam("ids", expanding=True)), deals.c.status == "open")
+               .order_by(deals.c.updated_at.desc(), deals.c.id.desc()))
 _DIALECT_STMTS: dict[tuple[str, str], Any] = {}
 
 
@@ -75,6 +78,7 @@ class CrmRepo:
         self._leads: dict[str, dict[str, Any] | None] = {}  # prefetched leads by key (None: no such lead)
         self._owners: dict[Ident, int] = {}  # identity -> contact, for prefetched and created identities
         self._looked_up: set[str] = set()  # identity values whose owners are all in _owners
+        self._deals: dict[int, int | None] = {}  # prefetched open deal per contact
 
     def prefetch(self, keys: Sequence[str], values: Sequence[str]) -> None:
         """Load in two queries the leads and identities a batch will ask for (PostgreSQL: lock the leads)."""
@@ -89,6 +93,12 @@ class CrmRepo:
             for kind, value, cid, merged in self.conn.execute(_CONTACTS_BY_VALUE, {"values": values}):
                 self._owners.setdefault((kind, value), int(merged or cid))
             self._looked_up.update(values)
+        contact_ids = sorted(set(self._owners.values()))
+        if contact_ids:
+            self._deals = dict.fromkeys(contact_ids)
+            for deal_id, contact_id in self.conn.execute(_OPEN_DEALS, {"ids": contact_ids}):
+                if self._deals.get(contact_id) is None:
+                    self._deals[contact_id] = int(deal_id)
 
     # --- pipelines, stages, sources, users ---------------------------------------------
     def stage_ids(self, pipeline: str, stage: str | None) -> tuple[int, int]:
@@ -194,15 +204,20 @@ class CrmRepo:
         return bool(found & set(idents))
 
     def open_deal(self, contact_id: int) -> int | None:
+        if contact_id in self._deals:
+            return self._deals[contact_id]
         return self.conn.execute(_OPEN_DEAL, {"c": contact_id}).scalar()
 
     def create_deal(self, *, name: str, contact_id: int | None, pipeline_id: int, stage_id: int,
                     responsible_id: int | None, budget: float | None) -> int:
-        return int(self.conn.execute(insert(deals).values(
+        deal_id = int(self.conn.execute(insert(deals).values(
             name=name[:512], contact_id=contact_id, pipeline_id=pipeline_id, stage_id=stage_id,
             responsible_id=responsible_id, budget=budget, status="open", tags=[],
             created_at=self.now, updated_at=self.now,
         ).returning(deals.c.id)).scalar_one())
+        if contact_id is not None:
+            self._deals[contact_id] = deal_id
+        return deal_id
 
     # --- leads ----------------------------------------------------------------------------
     def lead_by_key(self, key: str, *, lock: bool = False) -> dict[str, Any] | None:
