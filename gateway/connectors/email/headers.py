@@ -123,7 +123,7 @@ def message_ids(values: list[str]) -> list[str]:
     """Every `<id>` in In-Reply-To or References values, in order, without repeats."""
     found: list[str] = []
     for value in values:
-        for m in _MSGID.finditer(clean_text(unfold(value))):
+        for m in _MSGID.finditer(clean_text(decode_8bit(unfold(value)))):
             ident = m.group(1)
             if len(ident) <= _MAX_ID and ident not in found:
                 found.append(ident)

@@ -25,7 +25,8 @@ from gateway.connectors.email.headers import (
     parse_date,
 )
 from gateway.connectors.email.html_text import html_to_text
-from gateway.connectors.email.parts import MimeFile, file_name, header_params, raw_header
+from gateway.connectors.email.parts import MimeFile, file_name, header_params, part_bytes, raw_header
+from gateway.connectors.email.spans import Spans, elide
 from gateway.core.errors import PayloadError
 
 __all__ = ["MimeFile", "ParsedMail", "parse_message"]
@@ -72,6 +73,7 @@ class _Walk:
     files: list[MimeFile] = field(default_factory=list)
     parts: int = 0
     skipped: int = 0
+    spans: Spans = field(default_factory=Spans)
 
 
 def _all(msg: Message, name: str) -> list[str]:
@@ -88,16 +90,8 @@ def _content_type(part: Message) -> tuple[str, dict[str, str]]:
     return ctype, params
 
 
-def _payload(part: Message) -> bytes:
-    data = part.get_payload(decode=True)
-    if isinstance(data, bytes):
-        return data
-    raw = part.get_payload()
-    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
-
-
-def _text_of(part: Message, params: dict[str, str], html: bool) -> str:
-    data = _payload(part)
+def _text_of(part: Message, params: dict[str, str], html: bool, spans: Spans) -> str:
+    data = part_bytes(part, spans)
     charset = params.get("charset")
     if html and not charset:
         m = _META_CHARSET.search(data[:4096])
@@ -110,11 +104,13 @@ def _leaf(part: Message, ctype: str, params: dict[str, str], acc: _Walk) -> None
     disposition, dparams = header_params(disposition_raw) if disposition_raw else ("", {})
     name = file_name(dparams, params)
     if ctype in ("text/plain", "text/html") and disposition != "attachment" and not name:
-        (acc.html if ctype == "text/html" else acc.plain).append(_text_of(part, params, ctype == "text/html"))
+        (acc.html if ctype == "text/html" else acc.plain).append(_text_of(part, params, ctype == "text/html",
+                                                                          acc.spans))
         return
     content_id = normalise_message_id(raw_header(part, "content-id"))
     inline = disposition == "inline" or (not disposition and content_id is not None and ctype.startswith("image/"))
-    acc.files.append(MimeFile.of(part, ctype, name, inline=inline, content_id=content_id, index=len(acc.files)))
+    acc.files.append(MimeFile.of(part, ctype, name, inline=inline, content_id=content_id, index=len(acc.files),
+                                 spans=acc.spans))
 
 
 def _walk(part: Message, depth: int, acc: _Walk) -> None:
@@ -132,7 +128,7 @@ def _walk(part: Message, depth: int, acc: _Walk) -> None:
             if salvaged is not None:
                 _walk(salvaged, depth + 1, acc)
             else:
-                acc.plain.append(_text_of(part, params, False))
+                acc.plain.append(_text_of(part, params, False, acc.spans))
         else:
             _leaf(part, ctype, params, acc)
     except (LookupError, ValueError, TypeError, IndexError, AttributeError, UnicodeError) as exc:
@@ -144,7 +140,8 @@ _BOUNDARY_LINE = re.compile(rb"^--([\x21-\x7e]{1,70})[ \t]*\r?$", re.MULTILINE)
 
 def _salvage(part: Message) -> Message | None:
     """A multipart whose body uses another boundary than declared: parse it with the one it uses."""
-    body = _payload(part)
+    decoded = part.get_payload(decode=True)
+    body = decoded if isinstance(decoded, bytes) else b""  # elided runs stay markers, resolved by the walk
     m = _BOUNDARY_LINE.search(body[:8192])
     if m is None or b'"' in m.group(1):
         return None
@@ -173,12 +170,13 @@ def parse_message(raw: bytes) -> ParsedMail:
     """Parse a raw RFC 5322 message; raises PayloadError when it is not a mail message at all."""
     if not raw.strip():
         raise PayloadError("empty message")
-    msg = _parse(raw)
+    parsed, spans = elide(raw)
+    msg = _parse(parsed)
     if not msg.raw_items():
         raise PayloadError("no header fields: not a mail message")
     if not any(k.lower() in ("from", "date", "message-id", "subject", "to") for k, _ in msg.raw_items()):
         raise PayloadError("no From, To, Date, Subject or Message-ID header: not a mail message")
-    acc = _Walk()
+    acc = _Walk(spans=spans)
     _walk(msg, 0, acc)
     html = "\n".join(acc.html)[:MAX_HTML] if acc.html else None
     text = "\n\n".join(t.strip("\n") for t in acc.plain).strip()

@@ -12,8 +12,9 @@ from email.message import Message
 
 from gateway.connectors.email.charset import decode_bytes
 from gateway.connectors.email.headers import clean_text, decode_8bit, decode_header_text, unfold
+from gateway.connectors.email.spans import Spans
 
-__all__ = ["MimeFile", "file_name", "header_params", "raw_header", "safe_name"]
+__all__ = ["MimeFile", "file_name", "header_params", "part_bytes", "raw_header", "safe_name"]
 
 CHUNK = 1 << 20
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
@@ -98,16 +99,18 @@ class MimeFile:
     encoded_size: int
     part: Message | None
     error: str | None = None
+    spans: Spans | None = None
 
     @classmethod
     def of(cls, part: Message, ctype: str, name: str | None, *, inline: bool, content_id: str | None,
-           index: int) -> MimeFile:
+           index: int, spans: Spans | None = None) -> MimeFile:
         payload = part.get_payload()
-        size = len(payload) if isinstance(payload, str) else 0
+        source = spans.of(payload) if spans is not None and isinstance(payload, str) else None
+        size = len(source) if source is not None else len(payload) if isinstance(payload, str) else 0
         if name is None and ctype == "message/rfc822" and isinstance(payload, list) and payload:
             subject = decode_header_text(raw_header(payload[0], "subject"))
             name = safe_name(f"{subject[:80]}.eml") if subject else None
-        return cls(name or _default_name(ctype, index), ctype, inline, content_id, size, part)
+        return cls(name or _default_name(ctype, index), ctype, inline, content_id, size, part, spans=spans)
 
     @classmethod
     def unreadable(cls, index: int, reason: str) -> MimeFile:
@@ -116,13 +119,9 @@ class MimeFile:
     @property
     def estimated_size(self) -> int:
         """About the decoded size, known before decoding (base64 shrinks by a quarter)."""
-        if self._encoding() == "base64":
+        if self.part is not None and _encoding(self.part) == "base64":
             return self.encoded_size * 3 // 4
         return self.encoded_size
-
-    def _encoding(self) -> str:
-        raw = raw_header(self.part, "content-transfer-encoding") if self.part is not None else None
-        return (raw or "").strip().lower()
 
     def chunks(self, size: int = CHUNK) -> Iterator[bytes]:
         """The decoded content, a chunk at a time (base64 is decoded without a second full copy)."""
@@ -130,20 +129,44 @@ class MimeFile:
             return
         payload = self.part.get_payload()
         if isinstance(payload, list):
-            yield _message_bytes(payload[0]) if payload else b""
-        elif self._encoding() == "base64" and isinstance(payload, str):
-            yield from _base64_chunks(payload, size)
+            data = _message_bytes(payload[0]) if payload else b""
+            yield self.spans.restore(data) if self.spans is not None else data
         else:
-            data = self.part.get_payload(decode=True)
-            data = data if isinstance(data, bytes) else b""
-            for start in range(0, len(data), size):
-                yield data[start:start + size]
+            yield from _decoded(self.part, self.spans, size)
 
 
-def _base64_chunks(payload: str, size: int) -> Iterator[bytes]:
+def _encoding(part: Message) -> str:
+    return (raw_header(part, "content-transfer-encoding") or "").strip().lower()
+
+
+def _decoded(part: Message, spans: Spans | None, size: int) -> Iterator[bytes]:
+    payload = part.get_payload()
+    source = spans.of(payload) if spans is not None and isinstance(payload, str) else None
+    if _encoding(part) == "base64" and isinstance(payload, str):
+        yield from _base64_chunks(source if source is not None else payload, size)
+        return
+    if source is not None:
+        for start in range(0, len(source), size):
+            yield bytes(source[start:start + size])
+        return
+    data = part.get_payload(decode=True)
+    data = data if isinstance(data, bytes) else b""
+    data = spans.restore(data) if spans is not None else data
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
+
+
+def part_bytes(part: Message, spans: Spans | None) -> bytes:
+    """A leaf part's whole decoded content (for text parts)."""
+    return b"".join(_decoded(part, spans, CHUNK))
+
+
+def _base64_chunks(payload: str | memoryview, size: int) -> Iterator[bytes]:
     leftover = b""
     for start in range(0, len(payload), size):
-        piece = leftover + payload[start:start + size].encode("ascii", "ignore").translate(None, _NOT_BASE64)
+        window = payload[start:start + size]
+        data = window.encode("ascii", "ignore") if isinstance(window, str) else bytes(window)
+        piece = leftover + data.translate(None, _NOT_BASE64)
         cut = len(piece) - len(piece) % 4
         leftover = piece[cut:]
         if cut:

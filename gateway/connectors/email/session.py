@@ -6,6 +6,7 @@ Library and socket errors are translated here, once: a dropped or timed-out conn
 
 from __future__ import annotations
 
+import functools
 import imaplib
 import io
 import socket
@@ -146,8 +147,14 @@ class ImapSession:
                 pass
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Made once per process: loading the CA bundle costs tens of milliseconds."""
+    return ssl.create_default_context()
+
+
 def _connect(mailbox: MailboxSettings) -> IMAPClient:
-    context = ssl.create_default_context()
+    context = _tls_context() if mailbox.ssl or mailbox.starttls else None
     client = IMAPClient(mailbox.host, port=mailbox.port, ssl=mailbox.ssl, ssl_context=context if mailbox.ssl else None,
                         timeout=mailbox.timeout_seconds)
     client.normalise_times = False  # INTERNALDATE as an aware datetime
