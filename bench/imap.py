@@ -8,8 +8,10 @@
 2. Incremental polls of the same, unchanged mailbox: milliseconds per poll (connect, login,
    LIST, EXAMINE both folders, compare UIDNEXT, release the lease), median and p95.
 3. Peak memory while a fresh process syncs one message with a 25 MB attachment (about 34 MB on
-   the wire): max RSS growth over the process's own baseline, and the Python heap's peak
-   (tracemalloc), each also as a multiple of the message size.
+   the wire): peak RSS growth over the process's own baseline (Linux clear_refs/VmHWM), and the
+   Python heap's peak (tracemalloc), each also as a multiple of the message size; then the same
+   for inserting a body of that size into the event log alone (SQLite's page cache and its own
+   copy of the blob are most of the RSS figure).
 4. `process()` of that message (parse, decode, store the attachment and the original): seconds
    and peak RSS growth, for reference.
 """
@@ -137,7 +139,17 @@ def memory_child(args: argparse.Namespace) -> None:
     settings = settings_for(account, cfg["url"], Path(cfg["files"]))
     ctx = EventLogContext(settings)
     box = settings.email.mailboxes[0]
-    if cfg["mode"] == "process":
+    if cfg["mode"] == "store":
+        from gateway.connectors.base import NewEvent
+
+        body = random.Random(3).randbytes(cfg["size"])
+        base = _reset_peak()
+        tracemalloc.start()
+        started = time.perf_counter()
+        ctx.store_events([NewEvent(connector="imap", account="bench", key="k", body=body,
+                                   received_at=datetime.now(UTC), name="inbox")])
+        elapsed = time.perf_counter() - started
+    elif cfg["mode"] == "process":
         from gateway.connectors.email.connector import ImapConnector
 
         poll_once(settings, box, ctx, now=datetime.now(UTC))
@@ -186,14 +198,14 @@ def large_memory(dovecot: DovecotServer, url_ctx: Callable[[], AbstractContextMa
 
     raw = large_message(random.Random(2).randbytes(25_000_000))
     out: dict[str, dict[str, float]] = {"message_mb": {"value": len(raw) / 2**20}}
-    for mode in ("poll", "process"):
+    for mode in ("store", "poll", "process"):
         account = dovecot.add_user()
         client = IMAPClient(account.host, account.port, ssl=False, timeout=60)
         client.login(account.username, account.password)
         client.append("INBOX", raw, flags=(), msg_time=NOW)
         client.logout()
         with url_ctx() as url:
-            cfg = {"mode": mode, "url": url, "files": str(tmp / f"files-{mode}"), "account": {
+            cfg = {"mode": mode, "url": url, "size": len(raw), "files": str(tmp / f"files-{mode}"), "account": {
                 "host": account.host, "port": account.port, "username": account.username,
                 "password": account.password}}
             result = subprocess.run([sys.executable, __file__, "--child", json.dumps(cfg)], capture_output=True,
@@ -237,7 +249,9 @@ def main() -> None:
               f"p95 {sync['poll_ms_p95']:.1f} ms over {args.polls} polls")
         mem = large_memory(dovecot, url_ctx, tmp)
         msg_mb = mem["message_mb"]["value"]
-        for mode, label in (("poll", "sync of the 25 MB attachment"), ("process", "process() of it")):
+        for mode, label in (("poll", "sync of the 25 MB attachment"),
+                            ("store", f"  of which the event log insert of {msg_mb:.1f} MB alone"),
+                            ("process", "process() of it")):
             m = mem[mode]
             print(f"{label}: {m['seconds']:.2f} s; peak RSS growth {m['rss_growth_mb']:.0f} MB "
                   f"({m['rss_growth_mb'] / msg_mb:.1f}x the {msg_mb:.1f} MB message), Python heap peak "

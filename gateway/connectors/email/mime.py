@@ -168,7 +168,7 @@ def _parse(raw: bytes) -> Message:
 
 def parse_message(raw: bytes) -> ParsedMail:
     """Parse a raw RFC 5322 message; raises PayloadError when it is not a mail message at all."""
-    if not raw.strip():
+    if not raw or raw.isspace():  # isspace, not strip: no copy of a large message
         raise PayloadError("empty message")
     parsed, spans = elide(raw)
     msg = _parse(parsed)

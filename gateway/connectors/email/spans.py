@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 __all__ = ["Spans", "elide"]
 
 THRESHOLD = 1 << 20  # messages below this are parsed as they are
-_RUN = re.compile(rb"(?:[A-Za-z0-9+/=]{16,998}\r?\n){1000,}")
+_RUN = re.compile(rb"(?:[A-Za-z0-9+/=]{16,998}+\r?\n){1000,}+")  # possessive: no backtracking state kept
 _MARKER = re.compile(rb"lg-elided-span-(\d+)\.")
 _MARKER_TEXT = re.compile(r"lg-elided-span-(\d+)\.")
 
