@@ -102,6 +102,7 @@ def _run(args: argparse.Namespace, ctx: ServiceContext | None, settings: Setting
     own = ctx is None
     try:
         settings = settings or _load(args.config)
+        _mailboxes(settings, args.mailbox)  # a wrong name stops here, before the database is touched
         ctx = ctx or EventLogContext(settings)
         return args.func(args, settings, ctx)
     except ConfigError as exc:

@@ -8,6 +8,7 @@ the events it covers are committed, and only while the lease is still ours.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 MAILBOX_ROW = ""
+STALE_MIN_S = 300.0
 _ERROR_LEN = 1000
 t = mailbox_state.c
 
@@ -143,8 +145,19 @@ def _iso(ts: datetime | None) -> str | None:
     return aware.isoformat() if aware else None
 
 
-def mailbox_health(conn: Connection) -> list[dict[str, Any]]:
-    """One dict per mailbox: last poll, last good poll, last error, lease holder and its folders' cursors."""
+def _stale(entry: dict[str, Any], now: datetime, poll_seconds: Mapping[str, float]) -> bool:
+    """No good poll for three intervals (at least five minutes): the mailbox is not being read."""
+    last_ok = entry["last_ok_at"]
+    allowed = max(3 * poll_seconds.get(entry["mailbox"], 60.0), STALE_MIN_S)
+    return last_ok is None or (_utc(now) - datetime.fromisoformat(last_ok)).total_seconds() > allowed
+
+
+def mailbox_health(conn: Connection, *, now: datetime | None = None,
+                   poll_seconds: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """One dict per mailbox: last poll, last good poll, last error, lease holder and its folders' cursors.
+
+    With `now` and `poll_seconds` (mailbox name -> interval), each dict also says `stale`.
+    """
     rows = conn.execute(select(mailbox_state).order_by(t.mailbox, t.folder)).mappings().all()
     out: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -164,4 +177,7 @@ def mailbox_health(conn: Connection) -> list[dict[str, Any]]:
                 "last_poll_at": _iso(row["last_poll_at"]), "last_ok_at": _iso(row["last_ok_at"]),
                 "last_error": row["last_error"],
             })
+    if now is not None and poll_seconds is not None:
+        for entry in out.values():
+            entry["stale"] = _stale(entry, now, poll_seconds)
     return list(out.values())

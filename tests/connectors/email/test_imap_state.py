@@ -78,3 +78,13 @@ def test_health_reports_last_poll_last_good_poll_and_error(engine: Engine) -> No
     assert health["last_error"] == "IMAP login refused: bad password"
     assert health["folders"] == [{"folder": "INBOX", "uidvalidity": None, "last_uid": 0, "last_poll_at": None,
                                   "last_ok_at": NOW.isoformat(), "last_error": None}]
+
+
+def test_health_says_when_a_mailbox_has_not_been_read_for_too_long(engine: Engine) -> None:
+    state.record_health(engine, "sales", state.MAILBOX_ROW, now=NOW, error=None)
+    with engine.connect() as conn:
+        assert "stale" not in state.mailbox_health(conn)[0]
+        fresh = state.mailbox_health(conn, now=NOW + timedelta(minutes=4), poll_seconds={"sales": 60})
+        late = state.mailbox_health(conn, now=NOW + timedelta(minutes=6), poll_seconds={"sales": 60})
+        slow_box = state.mailbox_health(conn, now=NOW + timedelta(minutes=6), poll_seconds={"sales": 600})
+    assert fresh[0]["stale"] is False and late[0]["stale"] is True and slow_box[0]["stale"] is False
