@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from gateway.store.journal import JournalFilters
 from gateway.store.webhooks import start_delivery
 
 __all__ = ["extend"]
+
+_DELIVERY_ID = re.compile(r"msg_[0-9a-f]{8,28}")
 
 
 def _report_args(request: web.Request) -> tuple[JournalFilters, str]:
@@ -71,6 +74,12 @@ def _delivery_json(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
+def _plain_text(value: str | None, name: str) -> str | None:
+    if value is not None and ("\x00" in value or len(value) > 200):
+        raise PayloadError(f"{name}: a short text is expected")
+    return value
+
+
 async def list_deliveries(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status is not None and status not in outbox.STATUSES:
@@ -81,15 +90,17 @@ async def list_deliveries(request: web.Request) -> web.Response:
         raise PayloadError("limit must be an integer") from None
     if not 1 <= limit <= 500:
         raise PayloadError("limit must be between 1 and 500")
-    rows = await request.app[DB].read(outbox.list_deliveries, status=status, event_type=request.query.get("event_type"),
-                                      limit=limit + 1, cursor=request.query.get("cursor"))
+    event_type = _plain_text(request.query.get("event_type"), "event_type")
+    cursor = _plain_text(request.query.get("cursor"), "cursor")
+    rows = await request.app[DB].read(outbox.list_deliveries, status=status, event_type=event_type, limit=limit + 1,
+                                      cursor=cursor)
     next_cursor = rows[limit - 1]["id"] if len(rows) > limit else None
     return json_response({"items": [_delivery_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
 
 
 async def replay_delivery(request: web.Request) -> web.Response:
     delivery_id = request.match_info["id"]
-    if await request.app[DB].read(outbox.get_delivery, delivery_id) is None:
+    if not _DELIVERY_ID.fullmatch(delivery_id) or await request.app[DB].read(outbox.get_delivery, delivery_id) is None:
         raise NotFound("no such delivery")
     if not await request.app[DB].write(outbox.replay, delivery_id, now=datetime.now(UTC)):
         raise PayloadError("the delivery is being sent right now")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from gateway.store.journal_view import LEAD_TYPES
 
-__all__ = ["DEAL_COLUMNS", "LABELS", "LEAD_COLUMNS", "Column", "cell_values", "safe_text"]
+__all__ = ["DEAL_COLUMNS", "LABELS", "LEAD_COLUMNS", "Column", "cell_values", "row_maker", "safe_text"]
 
 MAX_TEXT = 32_000  # a spreadsheet cell holds 32,767 characters
 LABELS: dict[str, dict[str, str]] = {
@@ -112,25 +112,42 @@ DEAL_COLUMNS: tuple[Column, ...] = (
 
 
 def _local(value: Any, tz: tzinfo) -> datetime | None:
+    """The company's wall-clock time, without a zone (a stored time without one is UTC)."""
     if value is None:
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.astimezone(tz).replace(tzinfo=None, microsecond=0) if moment.tzinfo else moment.replace(microsecond=0)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).replace(tzinfo=None, microsecond=0)
+
+
+def _cell(col: Column, tz: tzinfo, base_url: str) -> Callable[[dict[str, Any]], Any]:
+    value = col.value
+    if col.kind == "datetime":
+        return lambda row: _local(value(row), tz)
+    if col.kind != "text":
+        return value
+
+    def text(row: dict[str, Any]) -> Any:
+        v = value(row)
+        if v.__class__ is not str:
+            return v
+        if base_url and v.startswith("/api/"):
+            return base_url + v
+        return v if len(v) <= MAX_TEXT else v[:MAX_TEXT]
+
+    return text
+
+
+def row_maker(columns: Sequence[Column], tz: tzinfo, base_url: str = "") -> Callable[[dict[str, Any]], list[Any]]:
+    """A function from a row to its cells: datetimes as the company's local time (naive), texts capped to a cell."""
+    cells = [_cell(c, tz, base_url) for c in columns]
+    return lambda row: [cell(row) for cell in cells]
 
 
 def cell_values(columns: Sequence[Column], row: dict[str, Any], tz: tzinfo, base_url: str = "") -> list[Any]:
-    """One row's cells: datetimes as the company's local time (naive), texts capped to a cell."""
-    out: list[Any] = []
-    for col in columns:
-        v = col.value(row)
-        if col.kind == "datetime":
-            v = _local(v, tz)
-        elif isinstance(v, str):
-            if v.startswith("/api/") and base_url:
-                v = base_url + v
-            v = v[:MAX_TEXT]
-        out.append(v)
-    return out
+    """One row's cells (see `row_maker`, which is faster for many rows)."""
+    return row_maker(columns, tz, base_url)(row)
 
 
 def safe_text(value: str) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from sqlalchemy import Connection, and_, func, or_, select, true
 
 from gateway.core.errors import PayloadError
@@ -31,6 +31,21 @@ class DealFilters(BaseModel):
     status: list[str] = Field(default_factory=list)
     tag: list[str] = Field(default_factory=list)
     _tz: tzinfo = PrivateAttr(default=UTC)
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _sane_date(cls, value: date | datetime | None) -> date | datetime | None:
+        if value is not None and not 1900 <= value.year <= 9000:
+            raise ValueError("a date between the years 1900 and 9000 is expected")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and ("\x00" in t or len(t) > 500) for t in texts):
+            raise ValueError("a text without NUL characters, under 500 characters, is expected")
+        return value
 
     @classmethod
     def from_query(cls, query: Mapping[str, str] | Any, settings: Any = None) -> DealFilters:

@@ -10,11 +10,11 @@ from typing import IO, Any
 
 from sqlalchemy import Engine
 
-from gateway.export.columns import DEAL_COLUMNS, LEAD_COLUMNS, Column, cell_values
+from gateway.export.columns import DEAL_COLUMNS, LEAD_COLUMNS, Column, row_maker
 from gateway.export.deal_list import DealFilters, iter_deal_pages
+from gateway.export.lead_rows import EXPORT_COLUMNS, export_items
 from gateway.export.writers import CsvWriter, XlsxFile
 from gateway.store.journal import JournalFilters, iter_lead_pages
-from gateway.store.journal_view import journal_items
 
 __all__ = ["Export", "csv_chunks", "deal_export", "lead_export", "write_csv", "write_xlsx"]
 
@@ -34,9 +34,9 @@ def lead_export(engine: Engine, f: JournalFilters, *, base_url: str = "", page: 
     def pages() -> Iterator[list[list[Any]]]:
         def connect() -> Any:
             return engine.connect()
-        for conn, rows in iter_lead_pages(connect, f, page=page):
-            items = journal_items(conn, rows, manager_mode=f.manager_mode)
-            yield [cell_values(LEAD_COLUMNS, item, f.tz, base_url) for item in items]
+        cells = row_maker(LEAD_COLUMNS, f.tz, base_url)
+        for conn, rows in iter_lead_pages(connect, f, page=page, columns=EXPORT_COLUMNS):
+            yield [cells(item) for item in export_items(conn, rows, manager_mode=f.manager_mode)]
 
     return Export(LEAD_COLUMNS, pages(), "Лиды")
 
@@ -44,8 +44,9 @@ def lead_export(engine: Engine, f: JournalFilters, *, base_url: str = "", page: 
 def deal_export(engine: Engine, f: DealFilters, *, page: int = PAGE) -> Export:
     """Deals with filter `f`, newest first, with contact, company, responsible, stage, budget, dates, tags."""
     def pages() -> Iterator[list[list[Any]]]:
+        cells = row_maker(DEAL_COLUMNS, f.tz)
         for rows in iter_deal_pages(engine.connect, f, page=page):
-            yield [cell_values(DEAL_COLUMNS, r, f.tz) for r in rows]
+            yield [cells(r) for r in rows]
 
     return Export(DEAL_COLUMNS, pages(), "Сделки")
 

@@ -21,14 +21,15 @@ XLSX_MAX_ROWS = 1_048_576  # per sheet, the header included
 
 
 def _csv_cell(value: Any) -> Any:
+    kind = value.__class__
+    if kind is str:
+        return safe_text(value) if value and value[0] in "=+-@\t\r" else value
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "да" if value else "нет"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, str):
-        return safe_text(value)
+    if kind is datetime:
+        return value.isoformat(" ")
     return value
 
 

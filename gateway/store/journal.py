@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -61,6 +61,21 @@ class JournalFilters(BaseModel):
         if unknown:
             raise ValueError(f"{info.field_name}: unknown value {unknown[0]!r}")
         return values
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _sane_date(cls, value: date | datetime | None) -> date | datetime | None:
+        if value is not None and not 1900 <= value.year <= 9000:
+            raise ValueError("a date between the years 1900 and 9000 is expected")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and ("\x00" in t or len(t) > 500) for t in texts):
+            raise ValueError("a text without NUL characters, under 500 characters, is expected")
+        return value
 
     @classmethod
     def from_query(cls, query: Mapping[str, str] | Any, settings: Any = None) -> JournalFilters:
@@ -122,7 +137,8 @@ def _resolve(conn: Connection, conds: list[Any], probe: int) -> tuple[list[Any],
     return out, best is None
 
 
-def _page_query(conn: Connection, f: JournalFilters, limit: int, cursor: str | None, probe: int) -> Select[Any]:
+def _page_query(conn: Connection, f: JournalFilters, limit: int, cursor: str | None, probe: int,
+                columns: Sequence[Any]) -> Select[Any]:
     pos = decode_cursor(cursor, f.sort) if cursor else None
     n = literal_column(str(int(limit)))  # SQLite plans a bound LIMIT as if it were unbounded
     branches = []
@@ -130,7 +146,7 @@ def _page_query(conn: Connection, f: JournalFilters, limit: int, cursor: str | N
         resolved, in_order = _resolve(conn, conds, probe)
         # SQLite's planner may still prefer the sort's index over a sparse term's: hide the former then.
         indexed = in_order or conn.dialect.name != "sqlite"
-        q = select(leads).where(and_(*resolved)) if resolved else select(leads)
+        q = select(*columns).where(and_(*resolved)) if resolved else select(*columns)
         branches.append(order(after(q, pos, indexed=indexed) if pos else q, f.sort, indexed=indexed).limit(n))
     if len(branches) == 1:
         return branches[0]
@@ -138,13 +154,16 @@ def _page_query(conn: Connection, f: JournalFilters, limit: int, cursor: str | N
     return select(merged).order_by(*(merged.c[c.name].desc() for c in SORTS[f.sort])).limit(n)
 
 
-def list_leads(conn: Connection, f: JournalFilters, *, limit: int, cursor: str | None, probe: int = PROBE
-               ) -> tuple[list[dict[str, Any]], str | None]:
+def list_leads(conn: Connection, f: JournalFilters, *, limit: int, cursor: str | None, probe: int = PROBE,
+               columns: Sequence[Any] = ()) -> tuple[list[dict[str, Any]], str | None]:
     """One page of lead rows in the filter's sort, and the cursor of the next page (None at the end).
 
     `probe`: a term with its own index is used through it when it matches fewer rows than this.
+    `columns`: only these columns of `leads` (the sort's are added), instead of all.
     """
-    rows = [dict(r) for r in conn.execute(_page_query(conn, f, limit + 1, cursor, probe)).mappings()]
+    names = {c.name for c in columns}
+    cols = [*columns, *(c for c in SORTS[f.sort] if c.name not in names)] if columns else list(leads.c)
+    rows = [dict(r) for r in conn.execute(_page_query(conn, f, limit + 1, cursor, probe, cols)).mappings()]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -161,8 +180,8 @@ def count_leads(conn: Connection, f: JournalFilters) -> int:
     return total
 
 
-def iter_lead_pages(connect: Any, f: JournalFilters, *, page: int = 1000,
-                    cursor: str | None = None) -> Iterator[tuple[Connection, list[dict[str, Any]]]]:
+def iter_lead_pages(connect: Any, f: JournalFilters, *, page: int = 1000, cursor: str | None = None,
+                    columns: Sequence[Any] = ()) -> Iterator[tuple[Connection, list[dict[str, Any]]]]:
     """Every matching lead, page by page, each page read in its own short transaction.
 
     `connect()` returns a context manager giving a Connection (e.g. `engine.connect`); the
@@ -170,7 +189,7 @@ def iter_lead_pages(connect: Any, f: JournalFilters, *, page: int = 1000,
     """
     while True:
         with connect() as conn:
-            rows, cursor = list_leads(conn, f, limit=page, cursor=cursor)
+            rows, cursor = list_leads(conn, f, limit=page, cursor=cursor, columns=columns)
             if rows:
                 yield conn, rows
         if cursor is None or not rows:

@@ -132,7 +132,8 @@ def test_combinations_match_the_reference(journal_store: Journal, data: st.DataO
 
 @pytest.mark.parametrize("query", [
     {"quality": "excellent"}, {"channel": "fax"}, {"by": "yesterday"}, {"from": "March"}, {"advertising": "maybe"},
-    {"sort": "name"}, {"manager_mode": "boss"}, {"direction": "up"},
+    {"sort": "name"}, {"manager_mode": "boss"}, {"direction": "up"}, {"to": "9999-12-31"}, {"q": "a\x00b"},
+    {"manager": "x" * 600},
 ])
 def test_bad_filters_are_refused_with_the_reason(query: dict[str, str]) -> None:
     with pytest.raises(PayloadError, match="bad filter"):
