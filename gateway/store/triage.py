@@ -18,7 +18,18 @@ from sqlalchemy import Connection, insert, select, update
 from gateway.core.errors import Conflict, NotFound, PayloadError, PermissionDenied
 from gateway.store.crm import CrmRepo
 from gateway.store.dialect import insert_ignore
-from gateway.store.schema import audit_log, blocklist, companies, contacts, deals, leads, pipelines, stages, users
+from gateway.store.schema import (
+    audit_log,
+    blocklist,
+    companies,
+    contacts,
+    deals,
+    identities,
+    leads,
+    pipelines,
+    stages,
+    users,
+)
 from gateway.store.views import lead_json
 
 __all__ = ["AcceptRequest", "Actor", "DeclineRequest", "LinkRequest", "accept", "audit", "check_operator", "decline",
@@ -163,19 +174,15 @@ def _responsible(conn: Connection, name: str | None, actor: Actor) -> int:
 
 
 def _contact_for(conn: Connection, repo: CrmRepo, lead: dict[str, Any], now: datetime) -> int:
-    """The lead's contact (created when the lead had none), filled from the lead."""
-    contact_id = lead["contact_id"]
+    """The lead's contact (the owner of its phone or e-mail, or a new one), filled from the lead."""
     idents = [(k, v) for k, v in (("phone", lead["phone"]), ("email", lead["email"])) if v]
+    contact_id = lead["contact_id"] or next(iter(repo.find_contacts(idents)), None)
     if contact_id is None:
-        found = repo.find_contacts(idents)
-        if found:
-            contact_id = found[0]
-        elif idents:
-            contact_id, _ = repo.create_contact(lead["name"], idents)
-        else:
-            contact_id = int(conn.execute(insert(contacts).values(
-                name=lead["name"], created_at=now, updated_at=now).returning(contacts.c.id)).scalar_one())
-    repo.add_identities(contact_id, idents)
+        contact_id = int(conn.execute(insert(contacts).values(
+            name=lead["name"], created_at=now, updated_at=now).returning(contacts.c.id)).scalar_one())
+    for kind, value in idents:  # an identity someone else already owns stays theirs
+        conn.execute(insert_ignore(conn, identities, ["kind", "value"]).values(
+            contact_id=contact_id, kind=kind, value=value, created_at=now))
     repo.fill_contact(contact_id, name=lead["name"], position=lead["position"])
     if lead["company"]:
         has = conn.execute(select(contacts.c.company_id).where(contacts.c.id == contact_id)).scalar()
