@@ -64,9 +64,9 @@ class _Batcher:
     """Collects events of consecutive UIDs and flushes them into the event log."""
 
     def __init__(self, session: ImapSession, ctx: Any, target: FetchTarget, clock: Callable[[], datetime],
-                 on_stored: Callable[[int], None], counts: Fetched) -> None:
+                 on_stored: Callable[[int], None], counts: Fetched, heartbeat: Callable[[], None] | None) -> None:
         self.session, self.ctx, self.target, self.clock = session, ctx, target, clock
-        self.on_stored, self.counts = on_stored, counts
+        self.on_stored, self.counts, self.heartbeat = on_stored, counts, heartbeat
         self.small: list[tuple[int, MessageMeta]] = []
         self.small_bytes = 0
         self.limit = int(target.mailbox.batch_mb * _MB)
@@ -84,7 +84,7 @@ class _Batcher:
 
     def _alone(self, uid: int, meta: MessageMeta) -> None:
         truncated = meta.size > self.max_message
-        raw = self.session.header(uid) if truncated else self.session.body_in_parts(uid)
+        raw = self.session.header(uid) if truncated else self.session.body_in_parts(uid, heartbeat=self.heartbeat)
         events = [] if raw is None else [_event(self.target, uid, raw, meta, self.clock(), truncated=truncated)]
         del raw
         self._store(events, uid)
@@ -110,10 +110,13 @@ class _Batcher:
 
 def fetch_and_store(session: ImapSession, ctx: Any, target: FetchTarget, uids: Sequence[int], *,
                     clock: Callable[[], datetime], on_stored: Callable[[int], None],
-                    stop: threading.Event | None = None) -> Fetched:
-    """Fetch `uids` (ascending) and store them; stops early, between groups, when `stop` is set."""
+                    stop: threading.Event | None = None, heartbeat: Callable[[], None] | None = None) -> Fetched:
+    """Fetch `uids` (ascending) and store them; stops early, between groups, when `stop` is set.
+
+    `heartbeat` runs between the partial reads of a large message (the lease must outlive it).
+    """
     counts = Fetched()
-    batcher = _Batcher(session, ctx, target, clock, on_stored, counts)
+    batcher = _Batcher(session, ctx, target, clock, on_stored, counts, heartbeat)
     size = target.mailbox.batch_size
     for start in range(0, len(uids), size):
         if stop is not None and stop.is_set():

@@ -58,6 +58,7 @@ class _Import:
     done: dict[str, int] = field(default_factory=dict)  # folder -> last UID stored
     plan: list[tuple[str, str, int, list[int]]] = field(default_factory=list)  # role, folder, uidvalidity, uids
     progress: Progress | None = None
+    renewed: float = field(default_factory=time.monotonic)
 
     def survey(self, session: ImapSession) -> None:
         if self.plan:
@@ -82,16 +83,24 @@ class _Import:
             todo = uids[bisect.bisect_right(uids, last):]
             target = FetchTarget(self.mailbox, folder, role, "import", uidvalidity)
             result = fetch_and_store(session, self.ctx, target, todo, clock=self.clock,
-                                     on_stored=self._stored(folder, uids, offset), stop=self.stop)
+                                     on_stored=self._stored(folder, uids, offset), stop=self.stop,
+                                     heartbeat=self.heartbeat)
             self.report.stored += result.fetched
             if result.stopped:
                 self.report.stopped = True
                 return
             offset += len(uids)
 
+    def heartbeat(self) -> None:
+        """Renew the lease when a third of it has passed (a large message can take a while)."""
+        if time.monotonic() - self.renewed >= LEASE_S / 3:
+            state.renew_lease(self.ctx.engine, self.mailbox.name, self.owner, now=self.clock(), lease_s=LEASE_S)
+            self.renewed = time.monotonic()
+
     def _stored(self, folder: str, uids: list[int], offset: int) -> Callable[[int], None]:
         def on_stored(last_uid: int) -> None:
             state.renew_lease(self.ctx.engine, self.mailbox.name, self.owner, now=self.clock(), lease_s=LEASE_S)
+            self.renewed = time.monotonic()
             self.done[folder] = last_uid
             assert self.progress is not None
             self.progress.advance(offset + bisect.bisect_right(uids, last_uid) - self.progress.done)

@@ -89,11 +89,19 @@ class _Poll:
     stop: threading.Event | None
     lease_s: float
     current: str | None = None
+    renewed: float = field(default_factory=time.monotonic)
+
+    def heartbeat(self) -> None:
+        """Renew the lease when a third of it has passed since the last renewal (LeaseLost if it is gone)."""
+        if time.monotonic() - self.renewed >= self.lease_s / 3:
+            state.renew_lease(self.ctx.engine, self.mailbox.name, self.owner, now=self.clock(), lease_s=self.lease_s)
+            self.renewed = time.monotonic()
 
     def commit(self, folder: str, uidvalidity: int) -> Callable[[int], None]:
         def on_stored(last_uid: int) -> None:
             state.commit_cursor(self.ctx.engine, self.mailbox.name, folder, self.owner,
                                 uidvalidity=uidvalidity, last_uid=last_uid, now=self.clock(), lease_s=self.lease_s)
+            self.renewed = time.monotonic()
         return on_stored
 
     def plan(self, session: ImapSession, folder: str, report: FolderReport) -> tuple[int, list[int], int | None]:
@@ -129,7 +137,8 @@ class _Poll:
         uidvalidity, uids, end = self.plan(session, folder, report)
         target = FetchTarget(self.mailbox, folder, role, role, uidvalidity)
         on_stored = self.commit(folder, uidvalidity)
-        done = fetch_and_store(session, self.ctx, target, uids, clock=self.clock, on_stored=on_stored, stop=self.stop)
+        done = fetch_and_store(session, self.ctx, target, uids, clock=self.clock, on_stored=on_stored, stop=self.stop,
+                               heartbeat=self.heartbeat)
         report.fetched = done.fetched
         report.last_uid = max(report.last_uid, done.last_uid)
         if done.stopped:

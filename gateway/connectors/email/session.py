@@ -11,7 +11,7 @@ import imaplib
 import io
 import socket
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -118,11 +118,14 @@ class ImapSession:
         value = data.get(uid, {}).get(b"BODY[HEADER]")
         return value if isinstance(value, bytes) else None
 
-    def body_in_parts(self, uid: int, chunk: int = PARTIAL_CHUNK) -> bytes | None:
+    def body_in_parts(self, uid: int, chunk: int = PARTIAL_CHUNK,
+                      heartbeat: Callable[[], None] | None = None) -> bytes | None:
         """A large message fetched a chunk at a time into one buffer (no list of pieces, no join)."""
         buf = io.BytesIO()
         offset = 0
         while True:
+            if heartbeat is not None:
+                heartbeat()
             with _translated("FETCH partial"):
                 data = self.client.fetch([uid], [f"BODY.PEEK[]<{offset}.{chunk}>"])
             if uid not in data:

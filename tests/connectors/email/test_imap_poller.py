@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+import pytest
 from imap_dovecot import Account, DovecotServer
 from imap_store import ParseCtx, StoreContext
 from imap_support import NOW, appender, gateway_settings, large_message, mailbox_settings, message
@@ -121,3 +122,23 @@ def test_message_over_the_size_limit_is_stored_as_its_header(account: Account, i
     outcome = ImapConnector(gateway_settings(mailbox_settings(account))).process(huge, ParseCtx(store.files))
     [original] = outcome.interactions[0].messages[0].attachments
     assert original.omitted and original.role == "original" and "only its header" in (original.reason or "")
+
+
+def test_heartbeat_keeps_the_lease_through_a_long_fetch_and_notices_when_it_is_gone(store: StoreContext,
+                                                                                     account: Account) -> None:
+    import time
+
+    from gateway.connectors.email.poller import _Poll, clock_from
+
+    state.ensure_rows(store.engine, "sales", [])
+    assert state.acquire_lease(store.engine, "sales", "me", now=NOW, lease_s=300)
+    poll = _Poll(mailbox_settings(account), store, "me", clock_from(NOW), None, 300)
+    poll.renewed = time.monotonic() - 101  # a third of the lease has gone by in one partial read
+    poll.heartbeat()
+    with store.engine.connect() as conn:
+        until = conn.execute(select(mailbox_state.c.lock_until).where(mailbox_state.c.folder == "")).scalar_one()
+    assert until.replace(tzinfo=NOW.tzinfo) > NOW + timedelta(seconds=299)
+    assert state.acquire_lease(store.engine, "sales", "thief", now=NOW + timedelta(hours=1), lease_s=300)
+    poll.renewed = time.monotonic() - 101
+    with pytest.raises(state.LeaseLost):
+        poll.heartbeat()
