@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -154,3 +156,27 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
         yield srv
     finally:
         await runner.cleanup()
+
+
+# --- PII: after the whole run, no log line carries a phone number or an e-mail address in clear ---------
+_LOG_LINE = re.compile(r'"event": "|\[(?:debug|info|warning|error|critical)\s*\]')
+_CLEAR_PHONE = re.compile(r"(?<![\d*])(?:\+?7|8)\d{10}(?!\d)")
+_CLEAR_EMAIL = re.compile(r"(?<![\w*])[A-Za-z0-9._%+-]{2,}@[A-Za-z0-9-]+\.[A-Za-z]{2,}")
+_pii_findings: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, captured in report.sections:
+        if not name.startswith("Captured"):
+            continue
+        for line in captured.splitlines():
+            if _LOG_LINE.search(line) and (_CLEAR_PHONE.search(line) or _CLEAR_EMAIL.search(line)):
+                _pii_findings.append(f"{report.nodeid}: {line[:300]}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _pii_findings:
+        print("\nlog lines with a phone number or an e-mail address in clear:", file=sys.stderr)
+        for finding in _pii_findings[:20]:
+            print("  " + finding, file=sys.stderr)
+        session.exitstatus = 1

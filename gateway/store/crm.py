@@ -200,8 +200,8 @@ class CrmRepo:
             self.cache.any_blocked = self.conn.execute(_ANY_BLOCKED).first() is not None
         if not self.cache.any_blocked:
             return False
-        found = set(self.conn.execute(_BLOCKED_BY_VALUE, {"values": [v for _, v in idents]}).tuples())
-        return bool(found & set(idents))
+        rows = self.conn.execute(_BLOCKED_BY_VALUE, {"values": [v for _, v in idents]}).all()
+        return bool({(k, v) for k, v in rows} & set(idents))
 
     def open_deal(self, contact_id: int) -> int | None:
         if contact_id in self._deals:
