@@ -150,8 +150,27 @@ async def start_server(settings: Settings, **app_kwargs: Any) -> tuple[web.AppRu
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    """The gateway on the embedded default (SQLite, in-process worker), on a free port."""
-    runner, srv = await start_server(make_settings(tmp_path))
+    """The gateway on SQLite with the embedded worker, on a free port.
+
+    The worker runs as a thread here (faster to start, and respx can see its outbound calls)
+    unless the test's config chooses; `process_server` runs the production default.
+    """
+    settings = make_settings(tmp_path)
+    if "embedded_worker" not in settings.dispatch.model_fields_set:
+        settings.dispatch.embedded_worker = "thread"
+    runner, srv = await start_server(settings)
+    try:
+        yield srv
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def process_server(tmp_path: Path) -> AsyncIterator[Server]:
+    """The gateway exactly as `gateway serve` runs it: the embedded worker in its own process."""
+    settings = make_settings(tmp_path)
+    assert settings.dispatch.embedded_worker == "process"
+    runner, srv = await start_server(settings)
     try:
         yield srv
     finally:

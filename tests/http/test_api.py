@@ -19,7 +19,8 @@ async def post_lead(client: httpx.AsyncClient, srv: Server, body: dict[str, Any]
     return await client.post(f"{srv.url}/api/v1/leads?wait=1", json=body, headers={**srv.headers(), **headers})
 
 
-async def test_manual_lead_travels_the_pipeline(server: Server) -> None:
+async def test_manual_lead_travels_the_pipeline(process_server: Server) -> None:
+    server = process_server
     async with httpx.AsyncClient() as client:
         r = await post_lead(client, server, {"name": "Иван", "phone": "8 (916) 123-45-67", "text": "Хочу"})
         assert r.status_code == 201, r.text
@@ -58,7 +59,8 @@ async def test_auth_roles_and_bad_input(server: Server) -> None:
         assert (await client.get(f"{server.url}/api/v1/leads/999", headers=server.headers())).status_code == 404
 
 
-async def test_duplicate_delivery_and_replay_leave_the_store_unchanged(server: Server) -> None:
+async def test_duplicate_delivery_and_replay_leave_the_store_unchanged(process_server: Server) -> None:
+    server = process_server
     async with httpx.AsyncClient() as client:
         key = {"Idempotency-Key": "order-42"}
         answers = await asyncio.gather(*[post_lead(client, server, {"phone": "89031112233"}, **key)
