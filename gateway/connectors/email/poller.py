@@ -149,7 +149,17 @@ class _Poll:
         state.record_health(engine, self.mailbox.name, folder, now=self.clock(), error=None)
         return report
 
-    def run(self, report: PollReport, sleep: Callable[[float], None], reconnects: int) -> None:
+    def pause(self, seconds: float, sleep: Callable[[float], None] | None) -> None:
+        """Wait before reconnecting; a stop request ends the wait (and the poll) at once."""
+        if sleep is not None:
+            sleep(seconds)
+        elif self.stop is not None:
+            if self.stop.wait(seconds):
+                raise _Stopped
+        else:
+            time.sleep(seconds)
+
+    def run(self, report: PollReport, sleep: Callable[[float], None] | None, reconnects: int) -> None:
         """Sync each folder; a dropped connection reconnects with backoff and resumes from the cursors."""
         while True:
             report.folders = []
@@ -166,7 +176,7 @@ class _Poll:
                 delay = BACKOFF_S * 2 ** (report.reconnects - 1)
                 log.warning("mail.reconnect", mailbox=self.mailbox.name, attempt=report.reconnects, delay_s=delay,
                             error=exc.message)
-                sleep(delay)
+                self.pause(delay, sleep)
 
 
 class _Stopped(Exception):
@@ -175,7 +185,7 @@ class _Stopped(Exception):
 
 def poll_once(settings: Settings, mailbox: MailboxSettings, ctx: ServiceContext, *, now: datetime,
               owner: str | None = None, stop: threading.Event | None = None,
-              sleep: Callable[[float], None] = time.sleep, reconnects: int = RECONNECTS,
+              sleep: Callable[[float], None] | None = None, reconnects: int = RECONNECTS,
               lease_s: float = LEASE_S) -> PollReport:
     """Poll one mailbox once, under its lease; never raises (the report and mailbox_state say what happened)."""
     owner = owner or default_owner()
