@@ -71,9 +71,22 @@ def _fresh_logging() -> None:
     structlog.reset_defaults()
 
 
+THREAD = {"embedded_worker": "thread"}  # the worker beside the server in this process: quicker to start and stop
+
+
 @pytest.fixture
 async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
-    """SQLite, the embedded worker."""
+    """SQLite, the embedded worker (as a thread)."""
+    runner, gw = await serve(make_settings(tmp_path, dispatch=THREAD))
+    try:
+        yield gw
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def process_gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
+    """SQLite, the embedded worker in its own process (as `gateway serve` runs it)."""
     runner, gw = await serve(make_settings(tmp_path))
     try:
         yield gw
@@ -83,8 +96,8 @@ async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
 
 @pytest.fixture
 async def pg_gateway(tmp_path: Path, pg_url: str) -> AsyncIterator[Gateway]:
-    """PostgreSQL, the embedded worker."""
-    runner, gw = await serve(make_settings(tmp_path, database_url=pg_url))
+    """PostgreSQL, the embedded worker (as a thread)."""
+    runner, gw = await serve(make_settings(tmp_path, database_url=pg_url, dispatch=THREAD))
     try:
         yield gw
     finally:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import PASSWORD, Gateway, serve
+from tests.api.conftest import PASSWORD, THREAD, Gateway, serve
 from tests.conftest import make_settings
 
 
@@ -110,7 +110,7 @@ async def test_session_cookie_flags(gateway: Gateway) -> None:
 
 
 async def test_secure_cookie_behind_a_trusted_proxy(tmp_path: Path) -> None:
-    runner, gw = await serve(make_settings(tmp_path, http={"trusted_proxies": ["127.0.0.1/32"]}))
+    runner, gw = await serve(make_settings(tmp_path, http={"trusted_proxies": ["127.0.0.1/32"]}, dispatch=THREAD))
     try:
         async with gw.client(follow_redirects=False, headers={"X-Forwarded-Proto": "https"}) as c:
             form = await c.get("/login")
@@ -126,7 +126,7 @@ async def test_secure_cookie_behind_a_trusted_proxy(tmp_path: Path) -> None:
 
 
 async def test_a_password_from_a_public_address_needs_https(tmp_path: Path) -> None:
-    runner, gw = await serve(make_settings(tmp_path, http={"trusted_proxies": ["127.0.0.1/32"]}))
+    runner, gw = await serve(make_settings(tmp_path, http={"trusted_proxies": ["127.0.0.1/32"]}, dispatch=THREAD))
     try:
         for proto, status in (("http", 403), ("https", 302)):
             headers = {"X-Forwarded-For": "93.184.216.34", "X-Forwarded-Proto": proto}

@@ -31,7 +31,9 @@ async def _until(stream: AsyncIterator[tuple[str, Any]], lead_id: int, status: s
     raise AssertionError("stream ended")
 
 
-async def test_live_stream_announces_new_and_taken_leads(gateway: Gateway) -> None:
+async def test_live_stream_announces_new_and_taken_leads(process_gateway: Gateway) -> None:
+    """The worker is another process: the stream learns of its leads from the store alone."""
+    gateway = process_gateway
     since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
     async with gateway.client("anna") as c, c.stream("GET", "/api/v1/live", params={"since": since}) as resp:
         assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.store.schema import audit_log, blocklist, contacts, leads
-from tests.api.conftest import Gateway, serve
+from tests.api.conftest import THREAD, Gateway, serve
 from tests.conftest import make_settings
 
 
@@ -57,7 +57,7 @@ async def test_accept_is_idempotent_and_the_second_operator_gets_409(gateway: Ga
 async def test_accept_into_a_chosen_pipeline_stage_and_responsible(tmp_path: Path) -> None:
     pipelines = [{"name": "Продажи", "stages": ["Лид", "Переговоры", "Успешно", "Отказ"]},
                  {"name": "Тендеры", "stages": ["Заявка", "Подача", "Успешно", "Отказ"]}]
-    runner, gw = await serve(make_settings(tmp_path, pipelines=pipelines))
+    runner, gw = await serve(make_settings(tmp_path, pipelines=pipelines, dispatch=THREAD))
     try:
         lead = await gw.lead(name="Тендер", email="t@corp.ru")
         async with gw.client("anna") as c:

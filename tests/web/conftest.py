@@ -15,7 +15,7 @@ import structlog
 from gateway.core.models import Channel, Direction, IdentityKind, IdentityRef, Interaction, Kind, MessageRef
 from gateway.core.pipeline import PipelineConfig, process_interaction
 from gateway.store.crm import CrmRepo
-from tests.api.conftest import Gateway, serve
+from tests.api.conftest import THREAD, Gateway, serve
 from tests.conftest import make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,6 +33,17 @@ def _fresh_logging() -> None:
 
 @pytest.fixture
 async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
+    """The worker as a thread of the server (quick to start and stop)."""
+    runner, gw = await serve(make_settings(tmp_path, dispatch=THREAD))
+    try:
+        yield gw
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Gateway]:
+    """As `gateway serve` runs: the worker in its own process, the page learning of leads from the store."""
     runner, gw = await serve(make_settings(tmp_path))
     try:
         yield gw

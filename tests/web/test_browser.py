@@ -30,10 +30,10 @@ async def _page(browser: Any, gw: Gateway, name: str = "anna") -> tuple[Any, lis
     return page, seen
 
 
-async def test_a_new_lead_appears_live_and_is_accepted(gateway: Gateway, browser: Any, screenshots: Path) -> None:
-    page, seen = await _page(browser, gateway)
+async def test_a_new_lead_appears_live_and_is_accepted(served: Gateway, browser: Any, screenshots: Path) -> None:
+    page, seen = await _page(browser, served)
     await page.evaluate("window.__sameDocument = true")
-    lead = await gateway.lead("vera", name="Андрей Новиков", phone="+7 916 555-44-33", email="andrey@novikov.example",
+    lead = await served.lead("vera", name="Андрей Новиков", phone="+7 916 555-44-33", email="andrey@novikov.example",
                               text="Хотим 40 стульев для офиса, нужен счёт")
     row = page.locator(f'#queue li[data-lead-id="{lead["id"]}"]')
     await row.wait_for()
@@ -57,10 +57,10 @@ async def test_a_new_lead_appears_live_and_is_accepted(gateway: Gateway, browser
     assert seen == []
 
 
-async def test_decline_as_spam_with_the_keyboard_flow(gateway: Gateway, browser: Any) -> None:
-    first = await gateway.lead("vera", name="Спам-бот", phone="+79160006601", text="Купите базу клиентов")
-    second = await gateway.lead("vera", name="Настоящий клиент", phone="+79160006602")
-    page, seen = await _page(browser, gateway)
+async def test_decline_as_spam_with_the_keyboard_flow(served: Gateway, browser: Any) -> None:
+    first = await served.lead("vera", name="Спам-бот", phone="+79160006601", text="Купите базу клиентов")
+    second = await served.lead("vera", name="Настоящий клиент", phone="+79160006602")
+    page, seen = await _page(browser, served)
     await page.locator(f'#queue li[data-lead-id="{second["id"]}"].selected').wait_for()  # newest first, chosen
     await page.keyboard.press("j")
     card = page.locator(f'#card-pane .card[data-lead-id="{first["id"]}"]')
@@ -69,14 +69,14 @@ async def test_decline_as_spam_with_the_keyboard_flow(gateway: Gateway, browser:
     await card.locator('form[data-kind="decline"] button[type=submit]').click()
     await page.locator(f'#queue li[data-lead-id="{first["id"]}"]').wait_for(state="detached")
     await page.locator('#card-pane .card[data-status="declined"]').wait_for()
-    async with gateway.client("vera") as c:
+    async with served.client("vera") as c:
         lead = (await c.get(f"/api/v1/leads/{first['id']}")).json()
     assert (lead["status"], lead["quality"], lead["decline_reason"]) == ("declined", "non_target", "Спам")
     assert await page.locator(f'#queue li[data-lead-id="{second["id"]}"]').count() == 1
     assert seen == []
 
 
-async def test_a_hostile_mail_is_shown_as_text_and_runs_nothing(gateway: Gateway, browser: Any,
+async def test_a_hostile_mail_is_shown_as_text_and_runs_nothing(served: Gateway, browser: Any,
                                                                  screenshots: Path) -> None:
     subject = '<script>window.__xss=1;alert("subject")</script>Счёт <img src=x onerror=alert("s2")>'
     text = 'Добрый день <img src=x onerror="window.__xss=2;alert(2)"> <svg onload=alert(3)></svg> "><b>жирный</b>'
@@ -84,9 +84,9 @@ async def test_a_hostile_mail_is_shown_as_text_and_runs_nothing(gateway: Gateway
             '<a href="javascript:alert(6)">ссылка</a><form action="https://evil.example/"><input name=p></form>'
             '<img src="https://tracker.example/pixel.gif"><p onclick="alert(7)">Текст письма</p>'
             '<iframe src="https://evil.example/"></iframe><style>body{background:url(https://t.example/x)}</style>')
-    lead_id = mail_lead(gateway, subject=subject, text=text, html=html, author='"><script>alert(8)</script>',
+    lead_id = mail_lead(served, subject=subject, text=text, html=html, author='"><script>alert(8)</script>',
                         email="attacker@evil.example")
-    page, seen = await _page(browser, gateway)
+    page, seen = await _page(browser, served)
     await page.locator(f'#queue li[data-lead-id="{lead_id}"]').click()
     card = page.locator(f'#card-pane .card[data-lead-id="{lead_id}"]')
     await card.wait_for()
