@@ -47,8 +47,9 @@ _RU: dict[str, str] = {
     "Name": "Имя", "Password": "Пароль", "Back to Unsorted": "К неразобранному",
     "All channels": "Все каналы", "Channel": "Канал", "Show": "Показать", "Live updates": "Живые обновления",
     "Nothing waiting. New leads appear here by themselves.": "Пусто. Новые обращения появятся здесь сами.",
-    "Keys: j / k move, a accept, d decline, l link": "Клавиши: j / k — переход, a — принять, d — отклонить, "
-                                                      "l — привязать",
+    "Keys: j / k move, x select, a accept, d decline, l link": "Клавиши: j / k — переход, x — отметить, "
+                                                                "a — принять, d — отклонить, l — привязать",
+    "Select": "Отметить", "Accept selected": "Принять отмеченные", "Decline selected": "Отклонить отмеченные",
     "Choose a lead on the left.": "Выберите обращение слева.", "Unknown": "Неизвестный",
     "Source": "Источник", "non-advertising": "нерекламный", "call back": "перезвонить", "Score": "Баллы",
     "Phone": "Телефон", "E-mail": "E-mail", "Company": "Компания", "Budget": "Бюджет", "Manager": "Менеджер",

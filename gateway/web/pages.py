@@ -54,7 +54,7 @@ async def unsorted_page(request: web.Request) -> web.StreamResponse:
 
     items = await request.app[DB].read(run)
     return render(request, "unsorted.html", items=items, channel=channel, channels=CHANNELS, since=since,
-                  **chrome(request))
+                  decline_reasons=request.app[SETTINGS].quality.decline_reasons, **chrome(request))
 
 
 @page()

@@ -108,3 +108,21 @@ async def test_a_hostile_mail_is_shown_as_text_and_runs_nothing(served: Gateway,
     assert await page.locator("script:not([src])").count() == 0
     assert await page.locator("#card-pane img, #card-pane svg, #card-pane b").count() == 0
     assert seen == []
+
+
+async def test_bulk_decline_of_a_selection(served: Gateway, browser: Any) -> None:
+    ids = [(await served.lead("vera", name=f"Рассылка {i}", email=f"bot{i}@spam.example"))["id"] for i in range(3)]
+    page, seen = await _page(browser, served)
+    for lead_id in ids[:2]:
+        await page.locator(f'#queue li[data-lead-id="{lead_id}"] .pick').check()
+    bulk = page.locator("#bulk")
+    await bulk.locator('select[name="reason"]').select_option("Спам")
+    await bulk.locator('button[value="decline"]').click()
+    for lead_id in ids[:2]:
+        await page.locator(f'#queue li[data-lead-id="{lead_id}"]').wait_for(state="detached")
+    assert await page.locator(f'#queue li[data-lead-id="{ids[2]}"]').count() == 1
+    assert await bulk.is_hidden()
+    async with served.client("vera") as c:
+        statuses = [(await c.get(f"/api/v1/leads/{i}")).json()["status"] for i in ids]
+    assert statuses == ["declined", "declined", "unsorted"]
+    assert seen == []

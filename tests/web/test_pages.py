@@ -107,7 +107,7 @@ async def test_english_on_request_and_remembered(gateway: Gateway) -> None:
     async with browser_like(gateway, "anna") as anna:
         assert "Неразобранное" in (await anna.get("/")).text
         english = await anna.get("/?lang=en")
-        assert "Unsorted" in english.text and "Accept" not in english.text  # no card until one is chosen
+        assert "Unsorted" in english.text and "Accept selected" in english.text and "Неразобранное" not in english.text
         assert "Unsorted" in (await anna.get("/")).text  # the cookie keeps the choice
         journal = await anna.get("/journal")
         assert "By hand" in journal.text and "Journal" in journal.text

@@ -4,9 +4,11 @@
 
   var WORDS = {
     ru: {accept: "Принято", decline: "Отклонено", link: "Привязано", reply: "Отправлено", merge: "Объединено",
-         replay: "Поставлено в очередь", taken: "Уже забрал(а)", failed: "Не удалось", at: "в"},
+         replay: "Поставлено в очередь", taken: "Уже забрал(а)", failed: "Не удалось", at: "в",
+         selected: "отмечено", done: "готово", notDone: "не вышло"},
     en: {accept: "Accepted", decline: "Declined", link: "Linked", reply: "Sent", merge: "Merged",
-         replay: "Requeued", taken: "Already taken by", failed: "Failed", at: "at"}
+         replay: "Requeued", taken: "Already taken by", failed: "Failed", at: "at",
+         selected: "selected", done: "done", notDone: "not done"}
   };
   var words = WORDS[document.body.dataset.lang] || WORDS.ru;
 
@@ -72,6 +74,7 @@
     }).then(function (html) {
       pane.innerHTML = html;
       pane.dataset.card = url;
+      pane.querySelectorAll('form[data-kind="accept"]').forEach(filterStages);
     });
   }
 
@@ -96,7 +99,27 @@
 
   function removeRow(id) {
     var row = rowOf(id);
-    if (row) { row.remove(); recount(); }
+    if (row) { row.remove(); recount(); picked(); }
+  }
+
+  function filterStages(form) {
+    var pipeline = form.elements.pipeline ? form.elements.pipeline.value : "";
+    Array.prototype.forEach.call(form.elements.stage ? form.elements.stage.options : [], function (o) {
+      o.hidden = !!o.dataset.pipeline && o.dataset.pipeline !== pipeline;
+    });
+  }
+
+  // ---- a selection for bulk decisions -------------------------------------------------------
+  var bulk = document.getElementById("bulk");
+
+  function picked() {
+    var ids = rows().filter(function (r) { var c = r.querySelector(".pick"); return c && c.checked; })
+      .map(function (r) { return Number(r.dataset.leadId); });
+    if (bulk) {
+      bulk.hidden = ids.length === 0;
+      document.getElementById("bulk-count").textContent = ids.length + " " + words.selected;
+    }
+    return ids;
   }
 
   function placeRow(li) {
@@ -125,6 +148,7 @@
         var old = rowOf(change.id);
         if (old) {
           li.classList.toggle("selected", old.classList.contains("selected"));
+          li.querySelector(".pick").checked = old.querySelector(".pick").checked;
           old.replaceWith(li);
         } else {
           li.classList.add("fresh");
@@ -184,6 +208,7 @@
     var form = ev.target;
     if (!form.dataset || !form.dataset.api) { return; }
     ev.preventDefault();
+    if (form.dataset.kind === "bulk") { return submitBulk(form, ev.submitter); }
     var button = form.querySelector("button[type=submit]");
     if (button) { button.disabled = true; }
     post(form.dataset.api, body(form)).then(function (res) {
@@ -196,6 +221,19 @@
       afterDecision(form, res);
     });
   });
+
+  function submitBulk(form, submitter) {
+    var action = submitter && submitter.value === "decline" ? "decline" : "accept";
+    var payload = {action: action, ids: picked()};
+    if (action === "decline") { payload.reason = form.elements.reason.value; }
+    var output = form.querySelector("output");
+    return post(form.dataset.api, payload).then(function (res) {
+      if (!res.ok) { say(output, problem(res), true); return; }
+      (res.data.items || []).forEach(function (item) { if (item.ok) { removeRow(item.id); } });
+      say(output, words.done + ": " + res.data.done + ", " + words.notDone + ": " + res.data.failed, res.data.failed > 0);
+      if (pane && current && !rowOf(current)) { loadCard(cardUrl(current)); }
+    });
+  }
 
   document.addEventListener("click", function (ev) {
     var target = ev.target;
@@ -240,10 +278,9 @@
   document.addEventListener("change", function (ev) {
     var el = ev.target;
     if (el.matches && el.matches("select[data-autosubmit]")) { el.form.submit(); return; }
+    if (el.matches && el.matches("#queue .pick")) { picked(); return; }
     if (el.name === "pipeline" && el.form && el.form.dataset.kind === "accept") {
-      Array.prototype.forEach.call(el.form.elements.stage.options, function (o) {
-        o.hidden = !!o.dataset.pipeline && o.dataset.pipeline !== el.value;
-      });
+      filterStages(el.form);
       el.form.elements.stage.value = "";
     }
   });
@@ -261,6 +298,10 @@
     switch (ev.key) {
       case "j": move(1); break;
       case "k": move(-1); break;
+      case "x":
+        form = current && rowOf(current) ? rowOf(current).querySelector(".pick") : null;
+        if (form) { form.checked = !form.checked; picked(); }
+        break;
       case "a":
         form = card && card.querySelector('form[data-kind="accept"]');
         if (form) { form.requestSubmit(); }
@@ -278,5 +319,6 @@
     ev.preventDefault();
   });
 
+  document.querySelectorAll('form[data-kind="accept"]').forEach(filterStages);
   if (triage && rows().length) { choose(rows()[0]); }
 }());
