@@ -32,6 +32,7 @@ from gateway.store.triage import (
     lead_row,
     link,
 )
+from gateway.web.passwords import hash_password, store_password_hash
 
 __all__ = ["extend"]
 
@@ -167,16 +168,15 @@ async def list_users(request: web.Request) -> web.Response:
 
 
 async def add_user(request: web.Request) -> web.Response:
-    from gateway.web.passwords import set_password
-
     body = await model_body(request, NewUser)
     actor = Actor.of(current_user(request))
+    hashed = await request.app[DB].call(hash_password, body.password) if body.password else None
 
     def run(conn: Connection) -> dict[str, Any]:
         user_id, token = users_store.create_user(conn, body.name, body.role, extension=body.extension,
                                                  email=body.email, department=body.department)
-        if body.password:
-            set_password(conn, body.name, body.password)
+        if hashed:
+            store_password_hash(conn, body.name, hashed)
         _audit_user(conn, actor, "user.add", body.name, role=body.role)
         return {"id": user_id, "name": body.name, "role": body.role, "token": token}
 
@@ -191,17 +191,16 @@ async def user_action(request: web.Request) -> web.Response:
     name, action = request.match_info["name"], request.match_info["action"]
     actor = Actor.of(current_user(request))
     password = (await model_body(request, NewPassword)).password if action == "password" else None
+    hashed = await request.app[DB].call(hash_password, password) if password is not None else None
 
     def run(conn: Connection) -> dict[str, Any]:
-        from gateway.web.passwords import set_password
-
         out: dict[str, Any] = {"ok": True, "name": name}
         if action in ("disable", "enable"):
             users_store.set_disabled(conn, name, action == "disable")
         elif action == "token":
             out["token"] = users_store.issue_token(conn, name)
-        elif action == "password":
-            set_password(conn, name, password or "")
+        elif action == "password" and hashed:
+            store_password_hash(conn, name, hashed)
         else:
             raise NotFound("no such action")
         if action in ("disable", "password"):  # open web sessions end with it

@@ -14,7 +14,7 @@ from gateway.core.errors import GatewayError, PayloadError, PermissionDenied
 from gateway.http.keys import DB, EXTRAS, SETTINGS
 from gateway.store.triage import AcceptRequest, Actor, DeclineRequest, LinkRequest, accept, decline, link
 from gateway.web.access import PAGE_CSRF, PAGE_USER, page
-from gateway.web.passwords import LoginThrottle, check_password
+from gateway.web.passwords import LoginThrottle, login_row, store_password_hash, verify_password
 from gateway.web.render import render
 from gateway.web.sessions import (
     COOKIE,
@@ -74,7 +74,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         resp = _login_page(request, status=429, error="Too many failed attempts; wait a little", next_path=next_path)
         resp.headers["Retry-After"] = str(int(wait) + 1)
         return resp
-    user = await request.app[DB].write(check_password, name, password) if name and password else None
+    user = await _check(request, name, password)
     if user is None:
         throttle.failed(name, address)
         log.info("web.login_failed", user=name, address=address)
@@ -86,6 +86,20 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     set_session_cookie(resp, token, secure=secure)
     resp.del_cookie(LOGIN_COOKIE, path="/login")
     raise resp
+
+
+async def _check(request: web.Request, name: str, password: str) -> dict[str, Any] | None:
+    """The user if the password is right; hashing runs in the pool, outside any transaction."""
+    if not name or not password:
+        return None
+    db = request.app[DB]
+    row = await db.read(login_row, name)
+    ok, fresher = await db.call(verify_password, row, password)
+    if not ok or row is None:
+        return None
+    if fresher is not None:
+        await db.write(store_password_hash, name, fresher)
+    return row
 
 
 async def logout(request: web.Request) -> web.StreamResponse:

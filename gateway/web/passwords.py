@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, update
 from gateway.core.errors import NotFound, PayloadError
 from gateway.store.schema import users
 
-__all__ = ["LoginThrottle", "check_password", "set_password"]
+__all__ = ["LoginThrottle", "hash_password", "login_row", "set_password", "store_password_hash", "verify_password"]
 
 MIN_LENGTH = 8
 _hasher = PasswordHasher()  # Argon2id, 64 MiB, 3 passes: the library's defaults (RFC 9106 low-memory profile)
@@ -27,28 +27,40 @@ def _dummy() -> str:
     return _hasher.hash("not a password of anyone")
 
 
-def set_password(conn: Connection, name: str, password: str) -> None:
-    """Store an Argon2id hash of the user's password (the CLI's `gateway user password` calls this)."""
+def hash_password(password: str) -> str:
+    """An Argon2id hash (slow on purpose: call it outside a write transaction)."""
     if len(password) < MIN_LENGTH:
         raise PayloadError(f"password: at least {MIN_LENGTH} characters")
-    res = conn.execute(update(users).where(users.c.name == name).values(password_hash=_hasher.hash(password)))
+    return _hasher.hash(password)
+
+
+def store_password_hash(conn: Connection, name: str, password_hash: str) -> None:
+    res = conn.execute(update(users).where(users.c.name == name).values(password_hash=password_hash))
     if res.rowcount == 0:
         raise NotFound(f"no user {name!r}")
 
 
-def check_password(conn: Connection, name: str, password: str) -> dict[str, Any] | None:
-    """The active user with this name and password, or None (as slow for unknown names as for known)."""
+def set_password(conn: Connection, name: str, password: str) -> None:
+    """Store an Argon2id hash of the user's password (the CLI's `gateway user password` calls this)."""
+    store_password_hash(conn, name, hash_password(password))
+
+
+def login_row(conn: Connection, name: str) -> dict[str, Any] | None:
+    """The user a login names (disabled ones too: they are refused after the same work)."""
     row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
+    return dict(row) if row else None
+
+
+def verify_password(row: dict[str, Any] | None, password: str) -> tuple[bool, str | None]:
+    """(the password is right and the user active, a fresher hash to store or None); as slow for unknown names."""
     stored = row["password_hash"] if row is not None and row["password_hash"] else None
     try:
         _hasher.verify(stored or _dummy(), password)
     except (VerificationError, InvalidHashError):
-        return None
+        return False, None
     if row is None or stored is None or row["disabled"]:
-        return None
-    if _hasher.check_needs_rehash(stored):
-        conn.execute(update(users).where(users.c.id == row["id"]).values(password_hash=_hasher.hash(password)))
-    return dict(row)
+        return False, None
+    return True, _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None
 
 
 @dataclass(slots=True)
