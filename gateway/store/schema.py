@@ -90,7 +90,7 @@ identities = Table(
     Column("kind", String(16), nullable=False),  # phone|email|telegram|vk|whatsapp
     Column("value", String(320), nullable=False),
     Column("created_at", TS, nullable=False),
-    UniqueConstraint("kind", "value"),
+    UniqueConstraint("value", "kind"),  # value first: lookups ask by value
 )
 
 blocklist = Table(
@@ -100,7 +100,7 @@ blocklist = Table(
     Column("reason", Text),
     Column("created_by", Id),
     Column("created_at", TS, nullable=False),
-    UniqueConstraint("kind", "value"),
+    UniqueConstraint("value", "kind"),
 )
 
 users = Table(

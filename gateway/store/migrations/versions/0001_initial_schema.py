@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:33:54.252575
+Create Date: 2026-11-23 19:31:47.538859
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision = '0001'
 down_revision = None
@@ -26,7 +27,7 @@ def upgrade() -> None:
     sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_blocklist')),
-    sa.UniqueConstraint('kind', 'value', name=op.f('uq_blocklist_kind_value'))
+    sa.UniqueConstraint('value', 'kind', name=op.f('uq_blocklist_value_kind'))
     )
     op.create_table('companies',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -58,7 +59,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_events_group', ['connector', 'account', 'group_key'], unique=False)
+        batch_op.create_index('ix_events_group', ['connector', 'account', 'group_key', 'name'], unique=False)
 
     op.create_table('files',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -207,7 +208,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_identities_contact_id_contacts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identities')),
-    sa.UniqueConstraint('kind', 'value', name=op.f('uq_identities_kind_value'))
+    sa.UniqueConstraint('value', 'kind', name=op.f('uq_identities_value_kind'))
     )
     with op.batch_alter_table('identities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identities_contact_id'), ['contact_id'], unique=False)
