@@ -1,9 +1,10 @@
 """Live updates by server-sent events: one poller per process watches the store for changed leads.
 
 The store is the only thing shared by every process (HTTP, rq workers, the mail poller), so
-the poller reads `leads.updated_at` every half second instead of listening to an in-process
-signal. It re-reads a short window behind its mark (a transaction may commit a little after the
-time it stamped) and sends each change once. Under a burst of more than `batch` changes
+the poller reads `leads.updated_at` every half second (one query, for all the page's listeners
+in this process) instead of listening to an in-process signal. It re-reads a short window
+behind its mark (a transaction may commit a little after the time it stamped) and sends each
+change once. Under a burst of more than `batch` changes
 inside that window only the newest are sent; the page then resyncs on its next load.
 """
 
@@ -23,7 +24,7 @@ from gateway.http.database import Database
 from gateway.http.keys import DB, EXTRAS
 from gateway.store.schema import leads
 
-__all__ = ["LiveHub", "changed_leads", "live_stream"]
+__all__ = ["LiveHub", "changed_leads", "live_stream", "newest_change"]
 
 log = structlog.get_logger(__name__)
 HUB = "live_hub"
@@ -33,16 +34,18 @@ def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
-def changed_leads(conn: Connection, since: datetime | None, batch: int) -> tuple[list[dict[str, Any]], datetime | None]:
-    """Leads updated at or after `since` (newest `batch`), and the store's newest mark."""
-    newest = conn.execute(select(func.max(leads.c.updated_at))).scalar()
-    if since is None or newest is None:
-        return [], newest
+def newest_change(conn: Connection) -> datetime | None:
+    """The store's newest lead change (read once, when the poller starts)."""
+    return conn.execute(select(func.max(leads.c.updated_at))).scalar()
+
+
+def changed_leads(conn: Connection, since: datetime, batch: int) -> list[dict[str, Any]]:
+    """Leads updated at or after `since`, newest first (at most `batch`)."""
     rows = conn.execute(
         select(leads.c.id, leads.c.status, leads.c.channel, leads.c.kind, leads.c.updated_at)
         .where(leads.c.updated_at >= since).order_by(leads.c.updated_at.desc()).limit(batch)
     ).mappings().all()
-    return [dict(r) for r in reversed(rows)], newest
+    return [dict(r) for r in rows]
 
 
 class LiveHub:
@@ -81,11 +84,12 @@ class LiveHub:
         while self._queues and not self.closed:
             try:
                 if self._mark is None:
-                    _, self._mark = await db.read(changed_leads, None, self.batch)
+                    self._mark = await db.read(newest_change)
                 if self._mark is not None:
-                    rows, newest = await db.read(changed_leads, _aware(self._mark) - self.lookback, self.batch)
-                    self._mark = max(_aware(newest), _aware(self._mark)) if newest else self._mark
-                    if changes := self._fresh(rows):
+                    rows = await db.read(changed_leads, _aware(self._mark) - self.lookback, self.batch)
+                    if rows:
+                        self._mark = max(_aware(rows[0]["updated_at"]), _aware(self._mark))
+                    if changes := self._fresh(list(reversed(rows))):
                         self._broadcast(changes)
             except Exception:  # a process boundary: keep the page's live view going through store hiccups
                 log.exception("live.poll_failed")
