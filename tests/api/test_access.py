@@ -175,3 +175,13 @@ async def test_admin_manages_users(gateway: Gateway) -> None:
         assert (await gleb.get("/api/v1/me")).json()["role"] == "operator"
     async with logged_in(gateway, "gleb", "long enough pw"):
         pass
+
+
+async def test_the_routes_are_documented(gateway: Gateway) -> None:
+    async with gateway.client() as c:
+        paths = (await c.get("/openapi.json")).json()["paths"]
+    for path in ("/api/v1/unsorted/{lead_id}/accept", "/api/v1/unsorted/{lead_id}/decline",
+                 "/api/v1/unsorted/{lead_id}/link", "/api/v1/unsorted/bulk", "/api/v1/unsorted/{lead_id}/matches",
+                 "/api/v1/contacts/{id}/merge", "/api/v1/live", "/api/v1/health", "/api/v1/users"):
+        assert path in paths
+    assert "/login" not in paths and "/ui/leads/{id}/card" not in paths
