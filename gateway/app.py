@@ -143,7 +143,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
 
 async def _start_services(app: web.Application, settings: Settings, runtime: Any,
                           run_services: bool | None) -> list[Callable[[], Any]]:
-    """Long-running services: the mail poller (embedded default only), outbound webhooks (always)."""
+    """Long-running services: connectors' pollers (embedded default only), outbound webhooks (always)."""
     stops: list[Callable[[], Any]] = []
     for start in app[EXTRAS].get("always_services", []):
         stops.append(await start(app, settings, runtime))
@@ -151,4 +151,39 @@ async def _start_services(app: web.Application, settings: Settings, runtime: Any
         return stops
     for start in app[EXTRAS].get("services", []):
         stops.append(await start(app, settings, runtime))
+    ctx = ServiceContext(app, runtime)
+    stop_event = asyncio.Event()
+    tasks = [asyncio.create_task(service(ctx, stop_event), name=f"service-{channel}")
+             for channel, connector in app[CONNECTORS].items()
+             for service in getattr(connector, "services", list)()]
+    if tasks:
+        async def stop_connector_services() -> None:
+            stop_event.set()
+            await asyncio.wait(tasks, timeout=30)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        stops.append(stop_connector_services)
     return stops
+
+
+class ServiceContext:
+    """What a connector's service (the mail poller) uses: store events, then wake the dispatcher."""
+
+    def __init__(self, app: web.Application, runtime: Any) -> None:
+        self._app = app
+        self._loop = asyncio.get_running_loop()
+        self.engine = runtime.engine
+        self.files = runtime.files
+        gate = getattr(app[DISPATCHER], "gate", None)
+        self._write_turn = gate.edge if gate else nullcontext
+
+    def store_events(self, events: Any) -> list[str]:
+        from gateway.store import event_log
+
+        with self._write_turn(), self.engine.begin() as conn:
+            stored = event_log.append(conn, events)
+        if any(is_new for _, is_new in stored):
+            self._loop.call_soon_threadsafe(self._app[DISPATCHER].wake)
+        return [event_id for event_id, _ in stored]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from gateway.api.body import json_response
 from gateway.api.spec import ApiRoute
-from gateway.http.keys import DB, DISPATCHER, METRICS, WRITER
-from gateway.store.schema import mailbox_state
+from gateway.http.keys import DB, DISPATCHER, METRICS, SETTINGS, WRITER
 
 __all__ = ["ROUTES"]
 
@@ -19,21 +19,23 @@ async def healthz(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
-def _ready(conn: Any) -> dict[str, Any]:
+def _ready(conn: Any, settings: Any) -> dict[str, Any]:
+    from gateway.connectors.email.state import mailbox_health
+
     conn.execute(text("SELECT 1"))
-    boxes = [
-        {"mailbox": r["mailbox"], "folder": r["folder"], "last_ok_at": r["last_ok_at"], "last_error": r["last_error"]}
-        for r in conn.execute(select(mailbox_state)).mappings()
-    ]
+    intervals = {m.name: m.poll_seconds for m in settings.email.mailboxes}
+    boxes = mailbox_health(conn, now=datetime.now(UTC), poll_seconds=intervals)
+    for name in intervals.keys() - {b["mailbox"] for b in boxes}:
+        boxes.append({"mailbox": name, "ok": False, "last_ok_at": None, "last_error": "not polled yet"})
     return {"store": "ok", "mailboxes": boxes}
 
 
 async def readyz(request: web.Request) -> web.Response:
     try:
-        detail = await request.app[DB].read(_ready)
+        detail = await request.app[DB].read(_ready, request.app[SETTINGS])
     except Exception as exc:
         return json_response({"ok": False, "store": f"unreachable: {exc.__class__.__name__}"}, status=503)
-    failing = [b for b in detail["mailboxes"] if b["last_error"]]
+    failing = [b for b in detail["mailboxes"] if not b.get("ok") or b.get("stale")]
     return json_response({"ok": True, **detail, "degraded": bool(failing)})
 
 

@@ -17,6 +17,7 @@ CONNECTORS: dict[str, str] = {
     "telegram": "gateway.connectors.messengers.telegram:TelegramConnector",
     "vk": "gateway.connectors.messengers.vk:VkConnector",
     "whatsapp": "gateway.connectors.messengers.whatsapp:WhatsAppConnector",
+    "imap": "gateway.connectors.email.connector:ImapConnector",
 }
 
 

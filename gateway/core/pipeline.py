@@ -159,7 +159,7 @@ def _create_lead(repo: CrmRepo, ix: Interaction, values: dict[str, Any], verdict
             result.events.append(("deal.created", deal_id))
     if ix.kind is Kind.CALL:
         values["needs_callback"] = _needs_callback(ix)
-    values.update(_score(cfg, values, sum(1 for a in ix.attachments if a.role == "attachment")))
+    values.update(_score(cfg, values, _attachment_count(ix)))
     lead_id = repo.insert_lead(values)
     if lead_id is None:  # another worker created this key meanwhile: update theirs
         existing = repo.lead_by_key(ix.key)
@@ -195,6 +195,11 @@ def _update_lead(repo: CrmRepo, ix: Interaction, existing: dict[str, Any], value
     repo.update_lead(lead_id, values)
     _close_callbacks(repo, ix, values, lead_id)
     return PipelineResult(lead_id, contact_id=existing["contact_id"])
+
+
+def _attachment_count(ix: Interaction) -> int:
+    refs = [*ix.attachments, *(a for m in ix.messages for a in m.attachments)]
+    return sum(1 for a in refs if a.role == "attachment" and not a.omitted)
 
 
 def _needs_callback(ix: Interaction) -> bool:
