@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
                                 "with the journal's filters (repeat an option or separate values by commas).")
     p.add_argument("--config", help="TOML file (default: $GATEWAY_CONFIG or ./gateway.toml)")
     p.add_argument("--format", choices=["csv", "xlsx"], required=True)
-    p.add_argument("--out", required=True, help="file to write (`-` for standard output, CSV only)")
+    p.add_argument("--out", required=True, help="file to write (`-` for standard output)")
     p.add_argument("--what", choices=["leads", "deals"], default="leads")
     p.add_argument("--sep", choices=sorted(SEPARATORS), default=",", help="CSV separator")
     p.add_argument("--include-dismissed", action="store_true", help="the manager filter matches dismissed users too")
@@ -92,18 +92,19 @@ def _export(args: argparse.Namespace, settings: Any, engine: Any) -> tuple[Expor
 
 def _write(args: argparse.Namespace, export: Export, progress: Progress | None) -> None:
     if args.out == "-":
-        if args.format != "csv":
-            raise GatewayError("only CSV can go to standard output")
-        write_csv(export, sys.stdout.buffer, args.sep, progress)
+        if args.format == "csv":
+            write_csv(export, sys.stdout.buffer, args.sep, progress)
+        else:
+            write_xlsx(export, sys.stdout.buffer, progress)
         return
     out = Path(args.out)
     part = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
-        if args.format == "csv":
-            with part.open("wb") as fh:
+        with part.open("wb") as fh:
+            if args.format == "csv":
                 write_csv(export, fh, args.sep, progress)
-        else:
-            write_xlsx(export, part, progress)
+            else:
+                write_xlsx(export, fh, progress)
         part.replace(out)
     finally:
         part.unlink(missing_ok=True)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Engine
@@ -13,10 +10,11 @@ from sqlalchemy import Engine
 from gateway.export.columns import DEAL_COLUMNS, LEAD_COLUMNS, Column, row_maker
 from gateway.export.deal_list import DealFilters, iter_deal_pages
 from gateway.export.lead_rows import EXPORT_COLUMNS, export_items
-from gateway.export.writers import CsvWriter, XlsxFile
+from gateway.export.writers import CsvWriter
+from gateway.export.xlsxstream import XlsxStream
 from gateway.store.journal import JournalFilters, iter_lead_pages
 
-__all__ = ["Export", "csv_chunks", "deal_export", "lead_export", "write_csv", "write_xlsx"]
+__all__ = ["Export", "csv_chunks", "deal_export", "lead_export", "write_csv", "write_xlsx", "xlsx_chunks"]
 
 Progress = Callable[[int], None]
 PAGE = 1000
@@ -66,20 +64,18 @@ def write_csv(export: Export, out: IO[bytes], sep: str = ",", progress: Progress
         out.write(chunk)
 
 
-def write_xlsx(export: Export, path: Path, progress: Progress | None = None) -> None:
-    """Write the .xlsx file at `path` (its sheet data goes through temporary files beside it)."""
-    book = XlsxFile(path, export.columns, export.sheet, tmpdir=path.parent)
-    try:
-        for rows in export.pages:
-            book.add(rows)
-            if progress is not None:
-                progress(len(rows))
-    finally:
-        book.close()
+def xlsx_chunks(export: Export, progress: Progress | None = None) -> Iterator[bytes]:
+    """The .xlsx file as byte chunks, produced page by page (nothing kept in memory or on disk)."""
+    book = XlsxStream(export.columns, export.sheet)
+    for rows in export.pages:
+        chunk = book.add(rows)
+        if chunk:
+            yield chunk
+        if progress is not None:
+            progress(len(rows))
+    yield book.close()
 
 
-def temp_path(suffix: str, folder: Path | None = None) -> Path:
-    """A fresh file name for an export in progress (the caller removes it)."""
-    fd, name = tempfile.mkstemp(prefix="export-", suffix=suffix, dir=folder)
-    os.close(fd)
-    return Path(name)
+def write_xlsx(export: Export, out: IO[bytes], progress: Progress | None = None) -> None:
+    for chunk in xlsx_chunks(export, progress):
+        out.write(chunk)

@@ -1,4 +1,4 @@
-"""Export over HTTP: the journal or deals as CSV (streamed page by page) or XLSX (built, then streamed)."""
+"""Export over HTTP: the journal or deals as CSV or XLSX, streamed page by page as they are produced."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from gateway.api.leads import FILTER_PARAMS
 from gateway.api.spec import ApiRoute, Param
 from gateway.core.errors import PayloadError, PermissionDenied
 from gateway.export.deal_list import DealFilters
-from gateway.export.exporter import Export, csv_chunks, deal_export, lead_export, temp_path, write_xlsx
+from gateway.export.exporter import Export, csv_chunks, deal_export, lead_export, xlsx_chunks
 from gateway.export.writers import SEPARATORS
 from gateway.http.keys import DB, SETTINGS
 from gateway.store.journal import JournalFilters
@@ -24,7 +24,6 @@ __all__ = ["ROUTES"]
 log = structlog.get_logger(__name__)
 FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CHUNK = 256 * 1024
 
 
 def _format(request: web.Request) -> tuple[str, str]:
@@ -55,41 +54,31 @@ async def _next(gen: Iterator[bytes]) -> bytes | None:
     return await asyncio.get_running_loop().run_in_executor(None, next, gen, None)
 
 
-async def _stream_csv(request: web.Request, export: Export, sep: str, name: str) -> web.StreamResponse:
-    gen = csv_chunks(export, sep)
-    rows = 0
+async def _stream(request: web.Request, gen: Iterator[bytes], name: str, fmt: str) -> web.StreamResponse:
+    """Send the chunks as they are produced; a failing query fails on the first one, before the status is sent."""
+    sent = 0
     try:
-        first = await _next(gen)  # the header; a failing query fails here, before the status is sent
-        resp = web.StreamResponse(headers=_headers(name, "csv"))
+        chunk = await _next(gen)
+        resp = web.StreamResponse(headers=_headers(name, fmt))
         resp.enable_chunked_encoding()
         await resp.prepare(request)
-        chunk = first
         while chunk is not None:
-            await resp.write(chunk)
-            rows += chunk.count(b"\n")
+            if chunk:
+                await resp.write(chunk)
+                sent += len(chunk)
             chunk = await _next(gen)
         await resp.write_eof()
     finally:
-        gen.close()
-    log.info("export.sent", what=name, format="csv", lines=rows)
+        try:
+            gen.close()
+        except ValueError:  # still running in its thread (the client left): it is closed when collected
+            log.info("export.abandoned", what=name, format=fmt, bytes=sent)
+    log.info("export.sent", what=name, format=fmt, bytes=sent)
     return resp
 
 
-async def _stream_xlsx(request: web.Request, export: Export, name: str) -> web.StreamResponse:
-    path = temp_path(".xlsx")
-    try:
-        await asyncio.to_thread(write_xlsx, export, path)
-        resp = web.StreamResponse(headers=_headers(name, "xlsx"))
-        resp.content_length = path.stat().st_size
-        await resp.prepare(request)
-        with path.open("rb") as fh:
-            while chunk := await asyncio.to_thread(fh.read, CHUNK):
-                await resp.write(chunk)
-        await resp.write_eof()
-    finally:
-        path.unlink(missing_ok=True)
-    log.info("export.sent", what=name, format="xlsx", size=resp.content_length)
-    return resp
+def _chunks(export: Export, fmt: str, sep: str) -> Iterator[bytes]:
+    return csv_chunks(export, sep) if fmt == "csv" else xlsx_chunks(export)
 
 
 def _base_url(request: web.Request) -> str:
@@ -101,9 +90,7 @@ async def export_leads(request: web.Request) -> web.StreamResponse:
     fmt, sep = _format(request)
     f = JournalFilters.from_query(request.query, request.app[SETTINGS])
     export = lead_export(request.app[DB].engine, f, base_url=_base_url(request))
-    if fmt == "csv":
-        return await _stream_csv(request, export, sep, "leads")
-    return await _stream_xlsx(request, export, "leads")
+    return await _stream(request, _chunks(export, fmt, sep), "leads", fmt)
 
 
 async def export_deals(request: web.Request) -> web.StreamResponse:
@@ -111,9 +98,7 @@ async def export_deals(request: web.Request) -> web.StreamResponse:
     fmt, sep = _format(request)
     f = DealFilters.from_query(request.query, request.app[SETTINGS])
     export = deal_export(request.app[DB].engine, f)
-    if fmt == "csv":
-        return await _stream_csv(request, export, sep, "deals")
-    return await _stream_xlsx(request, export, "deals")
+    return await _stream(request, _chunks(export, fmt, sep), "deals", fmt)
 
 
 def _params() -> tuple[Param, ...]:

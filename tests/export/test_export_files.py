@@ -86,6 +86,7 @@ async def test_xlsx_is_the_journal(server_with_leads: Server, query: dict[str, s
         items = await journal(http, query)
         r = await _export(http, "/api/v1/leads/export", {**query, "format": "xlsx"})
     assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert r.headers.get("transfer-encoding") == "chunked"  # streamed as it is produced
     book = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)
     sheet = book.worksheets[0]
     header, *rows = [list(v) for v in sheet.iter_rows(values_only=True)]
