@@ -47,7 +47,10 @@ class Progress:
         self.out.flush()
 
     def finish(self) -> None:
-        self.draw(time.monotonic(), end="\n")
+        if self.done >= self.total:  # the last page already drew the full bar
+            self.out.write("\n")
+        else:
+            self.draw(time.monotonic(), end="\n")
 
 
 def _parser() -> argparse.ArgumentParser:
