@@ -10,6 +10,12 @@ import structlog
 from gateway.logs import configure_logging, mask_email, mask_phone, mask_text
 
 
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> object:
+    yield None
+    structlog.reset_defaults()
+
+
 def test_masks() -> None:
     assert mask_phone("+79161234567") == "+7916***4567"
     assert mask_email("ivan@example.com") == "i***@example.com"

@@ -49,11 +49,11 @@ _OPEN_DEAL = (select(deals.c.id).where(deals.c.contact_id == bindparam("c"), dea
 _OPEN_DEALS = (select(deals.c.id, deals.c.contact_id)
                .where(deals.c.contact_id.in_(bindparam("ids", expanding=True)), deals.c.status == "open")
                .order_by(deals.c.updated_at.desc(), deals.c.id.desc()))
-_DIALECT_STMTS: dict[tuple[str, str], Any] = {}
+_DIALECT_STMTS: dict[tuple[str, str, tuple[str, ...], str | None], Any] = {}
 
 
 def _ignore(conn: Connection, table: Any, conflict: list[str], returning: Any = None) -> Any:
-    key = (conn.dialect.name, table.name)
+    key = (conn.dialect.name, table.name, tuple(conflict), None if returning is None else str(returning))
     if key not in _DIALECT_STMTS:
         stmt = insert_ignore(conn, table, conflict)
         _DIALECT_STMTS[key] = stmt.returning(returning) if returning is not None else stmt

@@ -219,6 +219,7 @@ Index("ix_leads_channel_received", leads.c.channel, leads.c.received_at, leads.c
 Index("ix_leads_quality_received", leads.c.quality, leads.c.received_at, leads.c.id)
 Index("ix_leads_source_received", leads.c.source_id, leads.c.received_at, leads.c.id)
 Index("ix_leads_manager_received", leads.c.manager_id, leads.c.received_at, leads.c.id)
+Index("ix_leads_updated", leads.c.updated_at)
 
 messages = Table(
     "messages", metadata, _id(),

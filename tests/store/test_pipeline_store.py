@@ -191,3 +191,19 @@ def test_one_contact_per_identity_under_a_race(runtime: Any) -> None:
     assert a == b and created_a and not created_b
     with runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(contacts)).scalar() == 1
+
+
+def test_statement_cache_keeps_returning_apart(runtime: Any) -> None:
+    from gateway.store.crm import _ignore
+
+    with runtime.engine.connect() as conn:
+        plain = _ignore(conn, identities, ["kind", "value"])
+        returning = _ignore(conn, identities, ["kind", "value"], identities.c.id)
+    assert plain is not returning
+    # a known contact's identities first (no RETURNING), then a new contact (RETURNING): both work
+    with runtime.engine.begin() as conn:
+        repo = CrmRepo(conn, T0)
+        first, _ = repo.create_contact("A", [("phone", "+79160000001")])
+        repo.add_identities(first, [("email", "a@example.com")])
+        second, created = repo.create_contact("B", [("phone", "+79160000002")])
+    assert created and second != first
