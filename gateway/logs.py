@@ -67,6 +67,16 @@ def _mask_rendered_exception(
     return event_dict
 
 
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is at the time (it may have been replaced since configuration)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(fmt: str | None = None, level: str = "info") -> None:
     """Console output on a terminal, JSON otherwise (or as `fmt` says)."""
     fmt = fmt or ("console" if sys.stderr.isatty() else "json")
@@ -84,7 +94,7 @@ def configure_logging(fmt: str | None = None, level: str = "info") -> None:
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
