@@ -17,7 +17,7 @@ from gateway.api import events as events_api
 from gateway.api import leads as leads_api
 from gateway.api import ops as ops_api
 from gateway.api import reply as reply_api
-from gateway.api.auth import auth_middleware
+from gateway.api.auth import with_roles
 from gateway.api.openapi import openapi_route
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
@@ -91,8 +91,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     documented = [*api_routes, *hook_defs]
     api_routes.append(openapi_route(documented))
     for r in api_routes:
-        app.router.add_route(r.method, r.path, r.handler)
-    app.middlewares.extend([error_middleware, auth_middleware(api_routes)])
+        app.router.add_route(r.method, r.path, with_roles(r.handler, r.roles))
+    app.middlewares.append(error_middleware)
     app.cleanup_ctx.append(_resources(settings, engine, run_dispatcher, run_services))
     return app
 
