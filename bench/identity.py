@@ -17,14 +17,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from bench.common import pct, postgres_url, sqlite_url  # noqa: E402
-from gateway.config import load_settings  # noqa: E402
-from gateway.store.bootstrap import bootstrap  # noqa: E402
-from gateway.store.crm import CrmRepo  # noqa: E402
-from gateway.store.db import make_engine  # noqa: E402
-from gateway.store.schema import contacts, identities  # noqa: E402
+from bench.common import pct, postgres_url, sqlite_url
+from gateway.config import load_settings
+from gateway.store.bootstrap import bootstrap
+from gateway.store.crm import CrmRepo
+from gateway.store.db import make_engine
+from gateway.store.schema import contacts, identities
 
 
 def fill(engine, start: int, end: int) -> None:  # type: ignore[no-untyped-def]

@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import postgres_url, sqlite_url  # noqa: E402
-from gateway.config import load_settings  # noqa: E402
-from gateway.connectors.base import NewEvent  # noqa: E402
-from gateway.runtime import build_runtime  # noqa: E402
-from gateway.store import event_log  # noqa: E402
-from gateway.store.bootstrap import bootstrap  # noqa: E402
+from bench.common import postgres_url, sqlite_url
+from gateway.config import load_settings
+from gateway.connectors.base import NewEvent
+from gateway.runtime import build_runtime
+from gateway.store import event_log
+from gateway.store.bootstrap import bootstrap
 
 
 def events(n: int, prefix: str) -> list[NewEvent]:

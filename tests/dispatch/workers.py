@@ -31,7 +31,7 @@ def write_config(path: Path, *, batch: int = 100, lease: float = 3, sweep: float
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "gateway", "worker"], env=env,
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                            stdout=open(log, "ab"), stderr=subprocess.STDOUT,
                             start_new_session=True)
 
 
