@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import servers  # noqa: E402
+
 FORM = "bench"
 BODY = (b"name=%D0%98%D0%B2%D0%B0%D0%BD+%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2&phone=%2B7+916+123-45-67"
         b"&email=ivan%40example.ru&message=%D0%9D%D1%83%D0%B6%D0%B5%D0%BD+%D1%80%D0%B0%D1%81%D1%87%D1%91%D1%82"
@@ -43,12 +46,6 @@ min_fill_seconds = 0
 rate_limit_per_minute = 0
 """
 BOUNDARY = "benchboundary0123456789"
-
-
-def _uvloop() -> None:
-    import uvloop
-
-    uvloop.install()
 
 
 def serve_bare(port: int) -> None:
@@ -66,52 +63,16 @@ def serve_bare(port: int) -> None:
 
     app = web.Application()
     app.router.add_post("/hooks/forms/{form_id}", submit)
-    _uvloop()
+    servers.use_uvloop()
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 def serve_gateway(port: int, workdir: Path, dispatch: bool) -> None:
-    from aiohttp import web
-
-    from gateway.app import create_app
-    from gateway.config import load_settings
-    from gateway.connectors import registry
-    from gateway.logs import configure_logging
-
-    # until the registry lists the forms connector, register it here
-    registry.CONNECTORS.setdefault("forms", "gateway.connectors.webforms.connector:FormsConnector")
-    config = workdir / "bench.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    settings = load_settings(config, database_url=f"sqlite:///{workdir}/gateway.db", files_dir=workdir / "files")
-    configure_logging("json", settings.log_level)  # as `gateway serve` logs; stderr goes to /dev/null
-    _uvloop()
-    web.run_app(create_app(settings, run_dispatcher=dispatch), host="127.0.0.1", port=port, print=None,
-                access_log=None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    servers.serve_gateway(port, workdir, dispatch, CONFIG)
 
 
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve", *args], cwd=ROOT,
-                            stderr=subprocess.DEVNULL)
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                time.sleep(0.3)  # let the app finish its start-up tasks
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
+    return servers.spawn(__file__, *args)
 
 
 async def _connection(port: int, request: bytes, deadline: float, counts: Counter[str]) -> None:
@@ -188,23 +149,15 @@ async def memory_during_uploads(port: int, pid: int, size: int, count: int = 1) 
     return list(statuses), before, _memory(pid, "VmHWM") - before
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 def run(args: argparse.Namespace) -> int:
-    _uvloop()
+    servers.use_uvloop()
     with tempfile.TemporaryDirectory(prefix="lg-bench-forms-") as workdir:
-        bare_port, port = _free_port(), _free_port()
+        bare_port, port = servers.free_port(), servers.free_port()
         bare = _spawn("bare", str(bare_port))
         gateway = _spawn("gateway", str(port), workdir, "dispatch" if args.dispatch else "no-dispatch")
         try:
-            _wait_ready(bare_port, bare)
-            _wait_ready(port, gateway)
+            servers.wait_ready(bare_port, bare)
+            servers.wait_ready(port, gateway)
             bare_runs, runs = [], []
             for _ in range(args.rounds):  # alternate, so that a busy moment on the machine hits both
                 bare_runs.append(asyncio.run(throughput(bare_port, args.seconds, args.connections)))
@@ -214,8 +167,8 @@ def run(args: argparse.Namespace) -> int:
             bare_many = asyncio.run(memory_during_uploads(bare_port, bare.pid, args.concurrent_mb << 20,
                                                           args.concurrent))
         finally:
-            _stop(gateway)
-            _stop(bare)
+            servers.stop(gateway)
+            servers.stop(bare)
     (bare_rate, bare_counts), (rate, counts) = max(bare_runs), max(runs)
     print(f"bare aiohttp: {bare_rate:,.0f} submissions/s  {dict(bare_counts)}  (best of {args.rounds})")
     print(f"gateway ({'embedded dispatch' if args.dispatch else 'edge only'}): {rate:,.0f} submissions/s  "

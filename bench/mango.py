@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import servers  # noqa: E402
 from bench.common import median, pct  # noqa: E402
 from gateway.connectors.telephony.mango.signature import sign  # noqa: E402
 
@@ -43,12 +43,6 @@ fetch_recordings = false
 [telephony.mango.lines]
 "74951234567" = "Bench line"
 """
-
-
-def _uvloop() -> None:
-    import uvloop
-
-    uvloop.install()
 
 
 def serve_bare(port: int) -> None:
@@ -69,52 +63,16 @@ def serve_bare(port: int) -> None:
 
     app = web.Application()
     app.router.add_post("/hooks/mango/{account}/events/{name:.+}", hook)
-    _uvloop()
+    servers.use_uvloop()
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 def serve_gateway(port: int, workdir: Path, dispatch: bool) -> None:
-    from aiohttp import web
-
-    from gateway.app import create_app
-    from gateway.config import load_settings
-    from gateway.connectors import registry
-    from gateway.logs import configure_logging
-
-    # until the registry lists the Mango connector, register it here
-    registry.CONNECTORS.setdefault("mango", "gateway.connectors.telephony.mango.connector:MangoConnector")
-    config = workdir / "bench.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    settings = load_settings(config, database_url=f"sqlite:///{workdir}/gateway.db", files_dir=workdir / "files")
-    configure_logging("json", settings.log_level)  # as `gateway serve` logs; stderr goes to /dev/null
-    _uvloop()
-    web.run_app(create_app(settings, run_dispatcher=dispatch), host="127.0.0.1", port=port, print=None,
-                access_log=None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    servers.serve_gateway(port, workdir, dispatch, CONFIG)
 
 
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve", *args], cwd=ROOT,
-                            stderr=subprocess.DEVNULL)
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                time.sleep(0.3)  # let the app finish its start-up tasks
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
+    return servers.spawn(__file__, *args)
 
 
 class Requests:
@@ -170,14 +128,6 @@ async def throughput(port: int, tag: str, seconds: float, connections: int) -> t
     return sum(n for status, n in counts.items() if status.startswith("2")) / elapsed, counts, latencies
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 def _line(label: str, rate: float, counts: Counter[str], latencies: list[float]) -> str:
     ms = [x * 1000 for x in latencies]
     return (f"{label}: {rate:,.0f} acks/s  p50 {median(ms):.1f} ms  p99 {pct(ms, 99):.1f} ms  "
@@ -185,22 +135,22 @@ def _line(label: str, rate: float, counts: Counter[str], latencies: list[float])
 
 
 def run(args: argparse.Namespace) -> int:
-    _uvloop()
-    port = _free_port()
+    servers.use_uvloop()
+    port = servers.free_port()
     bare = _spawn("bare", str(port))
     try:
-        _wait_ready(port, bare)
+        servers.wait_ready(port, bare)
         bare_rate, bare_counts, bare_lat = asyncio.run(throughput(port, "bare", args.seconds, args.connections))
     finally:
-        _stop(bare)
+        servers.stop(bare)
     with tempfile.TemporaryDirectory(prefix="lg-bench-mango-") as workdir:
-        port = _free_port()
+        port = servers.free_port()
         gateway = _spawn("gateway", str(port), workdir, "dispatch" if args.dispatch else "no-dispatch")
         try:
-            _wait_ready(port, gateway)
+            servers.wait_ready(port, gateway)
             rate, counts, lat = asyncio.run(throughput(port, "gw", args.seconds, args.connections))
         finally:
-            _stop(gateway)
+            servers.stop(gateway)
     print(_line("bare aiohttp + signature check", bare_rate, bare_counts, bare_lat))
     print(_line(f"gateway ({'embedded dispatch' if args.dispatch else 'edge only'})", rate, counts, lat))
     print(f"ratio gateway/bare: {rate / bare_rate:.2f}")
