@@ -107,8 +107,10 @@ class WebhookDeliverer:
         status = await self.db.write(outbox.record_outcome, row, now=self.clock(), ok=ok, status_code=code,
                                      error=error, retry_in=retry_in)
         event = "webhook.delivered" if ok else "webhook.dead" if status == "dead" else "webhook.failed"
+        # the receiver's answer may echo personal data: it stays in the delivery log, not in the process log
         (log.info if ok else log.warning)(event, delivery=row["id"], event_type=row["event_type"],
-                                          attempt=row["attempts"] + 1, status=code, error=error)
+                                          attempt=row["attempts"] + 1, status=code,
+                                          error=error if code is None else None)
 
     async def run_once(self) -> int:
         """Claim and deliver one batch of due rows; how many were claimed."""
