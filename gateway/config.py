@@ -70,8 +70,9 @@ class RoutingRule(_Section):
 class ScoringRule(_Section):
     name: str | None = None
     when: Literal[
-        "has_phone", "has_email", "corporate_email", "company_and_position", "budget_above",
-        "has_attachment", "utm_source", "channel", "has_text",
+        "has_phone", "has_email", "corporate_email", "company_and_position", "budget_above", "has_attachment",
+        "utm_source", "channel", "has_text", "text_contains", "has_name", "has_company", "kind", "direction",
+        "utm_medium", "utm_campaign", "duration_above", "answered",
     ]
     value: str | float | None = None
     points: int

@@ -156,6 +156,8 @@ deals = Table(
     Column("updated_at", TS, nullable=False),
     Column("closed_at", TS),
 )
+Index("ix_deals_responsible", deals.c.responsible_id)
+Index("ix_deals_stage", deals.c.stage_id)
 
 leads = Table(
     "leads", metadata, _id(),
@@ -220,6 +222,13 @@ Index("ix_leads_quality_received", leads.c.quality, leads.c.received_at, leads.c
 Index("ix_leads_source_received", leads.c.source_id, leads.c.received_at, leads.c.id)
 Index("ix_leads_manager_received", leads.c.manager_id, leads.c.received_at, leads.c.id)
 Index("ix_leads_updated", leads.c.updated_at)
+Index("ix_leads_score", leads.c.score, leads.c.received_at, leads.c.id)
+Index("ix_leads_taken", leads.c.taken_at, leads.c.id)
+Index("ix_leads_phone", leads.c.phone, leads.c.received_at)
+Index("ix_leads_email", leads.c.email)
+Index("ix_leads_stage", leads.c.stage_id, leads.c.received_at, leads.c.id)
+Index("ix_leads_callback_received", leads.c.needs_callback, leads.c.received_at, leads.c.id)
+Index("ix_leads_advertising", leads.c.advertising, leads.c.received_at, leads.c.id)
 
 messages = Table(
     "messages", metadata, _id(),

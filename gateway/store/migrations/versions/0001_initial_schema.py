@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 19:31:47.538859
+Create Date: 2026-11-23 19:52:21.005310
 """
 
 from __future__ import annotations
@@ -199,6 +199,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('deals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_deals_contact_id'), ['contact_id'], unique=False)
+        batch_op.create_index('ix_deals_responsible', ['responsible_id'], unique=False)
+        batch_op.create_index('ix_deals_stage', ['stage_id'], unique=False)
 
     op.create_table('identities',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -275,16 +277,24 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_leads_key'))
     )
     with op.batch_alter_table('leads', schema=None) as batch_op:
+        batch_op.create_index('ix_leads_advertising', ['advertising', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_leads_callback', ['needs_callback', 'phone'], unique=False)
+        batch_op.create_index('ix_leads_callback_received', ['needs_callback', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_leads_channel_received', ['channel', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_leads_contact', ['contact_id', 'received_at'], unique=False)
         batch_op.create_index('ix_leads_conversation', ['conversation_key'], unique=False)
         batch_op.create_index('ix_leads_deal', ['deal_id'], unique=False)
+        batch_op.create_index('ix_leads_email', ['email'], unique=False)
         batch_op.create_index('ix_leads_journal', ['received_at', 'id'], unique=False)
         batch_op.create_index('ix_leads_manager_received', ['manager_id', 'received_at', 'id'], unique=False)
+        batch_op.create_index('ix_leads_phone', ['phone', 'received_at'], unique=False)
         batch_op.create_index('ix_leads_quality_received', ['quality', 'received_at', 'id'], unique=False)
+        batch_op.create_index('ix_leads_score', ['score', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_leads_source_received', ['source_id', 'received_at', 'id'], unique=False)
+        batch_op.create_index('ix_leads_stage', ['stage_id', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_leads_status_received', ['status', 'received_at', 'id'], unique=False)
+        batch_op.create_index('ix_leads_taken', ['taken_at', 'id'], unique=False)
+        batch_op.create_index('ix_leads_updated', ['updated_at'], unique=False)
 
     op.create_table('messages',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -348,16 +358,24 @@ def downgrade() -> None:
 
     op.drop_table('messages')
     with op.batch_alter_table('leads', schema=None) as batch_op:
+        batch_op.drop_index('ix_leads_updated')
+        batch_op.drop_index('ix_leads_taken')
         batch_op.drop_index('ix_leads_status_received')
+        batch_op.drop_index('ix_leads_stage')
         batch_op.drop_index('ix_leads_source_received')
+        batch_op.drop_index('ix_leads_score')
         batch_op.drop_index('ix_leads_quality_received')
+        batch_op.drop_index('ix_leads_phone')
         batch_op.drop_index('ix_leads_manager_received')
         batch_op.drop_index('ix_leads_journal')
+        batch_op.drop_index('ix_leads_email')
         batch_op.drop_index('ix_leads_deal')
         batch_op.drop_index('ix_leads_conversation')
         batch_op.drop_index('ix_leads_contact')
         batch_op.drop_index('ix_leads_channel_received')
+        batch_op.drop_index('ix_leads_callback_received')
         batch_op.drop_index('ix_leads_callback')
+        batch_op.drop_index('ix_leads_advertising')
 
     op.drop_table('leads')
     with op.batch_alter_table('identities', schema=None) as batch_op:
@@ -365,6 +383,8 @@ def downgrade() -> None:
 
     op.drop_table('identities')
     with op.batch_alter_table('deals', schema=None) as batch_op:
+        batch_op.drop_index('ix_deals_stage')
+        batch_op.drop_index('ix_deals_responsible')
         batch_op.drop_index(batch_op.f('ix_deals_contact_id'))
 
     op.drop_table('deals')
