@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from gateway.core.models import AttachmentRef, MessageRef
 from gateway.store.dialect import insert_ignore
@@ -49,6 +49,12 @@ _OPEN_DEAL = (select(deals.c.id).where(deals.c.contact_id == bindparam("c"), dea
 _OPEN_DEALS = (select(deals.c.id, deals.c.contact_id)
                .where(deals.c.contact_id.in_(bindparam("ids", expanding=True)), deals.c.status == "open")
                .order_by(deals.c.updated_at.desc(), deals.c.id.desc()))
+_PG_CONTACT_WITH_IDENTITY = text(
+    "WITH c AS (INSERT INTO contacts (name, created_at, updated_at) VALUES (:name, :now, :now) RETURNING id), "
+    "i AS (INSERT INTO identities (contact_id, kind, value, created_at) SELECT id, :kind, :value, :now FROM c "
+    "ON CONFLICT (value, kind) DO NOTHING RETURNING contact_id) "
+    "SELECT (SELECT id FROM c), (SELECT contact_id FROM i)"
+)
 _DIALECT_STMTS: dict[tuple[str, str, tuple[str, ...], str | None], Any] = {}
 
 
@@ -159,12 +165,17 @@ class CrmRepo:
 
     def create_contact(self, name: str | None, idents: Sequence[Ident]) -> tuple[int, bool]:
         """Create a contact owning `idents`; if another worker got there first, return theirs (id, created)."""
-        cid = int(self.conn.execute(
-            _INSERT_CONTACT, {"name": name, "created_at": self.now, "updated_at": self.now}).scalar_one())
         first_kind, first_value = idents[0]
-        stmt = _ignore(self.conn, identities, ["kind", "value"], identities.c.id)
-        won = self.conn.execute(stmt, {"contact_id": cid, "kind": first_kind, "value": first_value,
-                                       "created_at": self.now}).first() is not None
+        if self.conn.dialect.name == "postgresql":  # one round trip for both rows
+            cid, owner = self.conn.execute(_PG_CONTACT_WITH_IDENTITY, {
+                "name": name, "now": self.now, "kind": first_kind, "value": first_value}).one()
+            won = owner is not None
+        else:
+            cid = int(self.conn.execute(
+                _INSERT_CONTACT, {"name": name, "created_at": self.now, "updated_at": self.now}).scalar_one())
+            stmt = _ignore(self.conn, identities, ["kind", "value"], identities.c.id)
+            won = self.conn.execute(stmt, {"contact_id": cid, "kind": first_kind, "value": first_value,
+                                           "created_at": self.now}).first() is not None
         if not won:
             self.conn.execute(contacts.delete().where(contacts.c.id == cid))
             self._looked_up.discard(first_value)
