@@ -97,7 +97,9 @@ class Processor:
                 self._fail(ev, exc, report)
         if not parsed:
             return report
-        step = self.settings.dispatch.commit_every
+        # SQLite has one writer: short transactions keep the edge waiting briefly. PostgreSQL has no such
+        # limit, and one commit per batch is faster there.
+        step = self.settings.dispatch.commit_every if self.engine.dialect.name == "sqlite" else len(parsed)
         for start in range(0, len(parsed), step):
             self._apply_chunk(parsed[start:start + step], owner, report)
         return report
