@@ -98,6 +98,7 @@ class DispatchSettings(_Section):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     commit_every: int = Field(default=50, ge=1, le=10_000)
     embedded_worker: Literal["process", "thread"] = "process"
+    embedded_worker_nice: int = Field(default=5, ge=0, le=19)
     max_attempts: int = Field(default=8, ge=1)
     lease_seconds: float = Field(default=60, gt=0)
     retry_base_seconds: float = Field(default=2, gt=0)

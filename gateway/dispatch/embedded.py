@@ -64,6 +64,8 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
     from gateway.store.event_log import worker_id
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    # Acknowledgements are what providers wait for; processing may lag a burst and catch up after it.
+    os.nice(settings.dispatch.embedded_worker_nice)
     configure_logging(settings.log_format, settings.log_level)
     runtime = build_runtime(settings)
     if gate is not None:

@@ -113,9 +113,9 @@ class FormsEdge:
                     *, needs_secret: bool) -> tuple[dict[str, list[str]], list[StoredUpload]]:
         charset = header_params(content_type).get("charset")
         if media == "application/x-www-form-urlencoded":
-            fields = urlencoded_fields(await read_capped(req.stream(), limit), charset)
+            fields = urlencoded_fields(await _small_body(req, limit), charset)
         elif media in ("application/json", "text/json") or media.endswith("+json"):
-            fields = json_fields(await read_capped(req.stream(), limit))
+            fields = json_fields(await _small_body(req, limit))
         elif media == "multipart/form-data":
             return await self._read_multipart(req, form, content_type, needs_secret=needs_secret)
         else:
@@ -201,3 +201,10 @@ def _wants_json(req: InboundRequest, media: str) -> bool:
     accept = req.headers.get("Accept", "").lower()
     return ("application/json" in accept or _encoding(media) == "json"
             or req.headers.get("X-Requested-With", "").lower() == "xmlhttprequest")
+
+
+async def _small_body(req: InboundRequest, limit: int) -> bytes:
+    """A form without files: one read when its plain length is declared, else streamed against the limit."""
+    if req.content_length is not None and req.content_length <= limit and "Content-Encoding" not in req.headers:
+        return await req.read()
+    return await read_capped(req.stream(), limit)
