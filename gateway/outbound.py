@@ -133,15 +133,19 @@ class OutboundClient:
             reraise=True,
         )
 
-    def send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request, redirects followed hop by hop through the guard; no retry."""
+    def send_once(self, method: str, url: str, *, stream: bool = False, **kwargs: Any) -> httpx.Response:
+        """One request, redirects followed hop by hop through the guard; no retry.
+
+        With `stream`, the body of the final answer is not read: iterate it and close the response.
+        """
         for _ in range(MAX_REDIRECTS + 1):
             guard_url(url, allow_private=self.policy.allow_private, resolver=self._resolver)
             try:
-                response = self._client.request(method, url, **kwargs)
+                response = self._client.send(self._client.build_request(method, url, **kwargs), stream=stream)
             except httpx.HTTPError as exc:
                 raise _translate(exc) from exc
             if response.is_redirect and "location" in response.headers:
+                response.close()
                 url = urljoin(str(response.url), response.headers["location"])
                 method, kwargs = "GET", {k: v for k, v in kwargs.items() if k in ("headers", "timeout")}
                 continue

@@ -33,6 +33,22 @@ async def call(http: AsyncOutboundClient, method: str, url: str, check: Check[T]
     raise AssertionError("unreachable")
 
 
-def download(http: OutboundClient, url: str, **kwargs: Any) -> bytes:
-    """The bytes at `url` (one attempt; redirects checked hop by hop by the SSRF guard)."""
-    return raise_for_status(http.send_once("GET", url, **kwargs)).content
+def download(http: OutboundClient, url: str, *, limit: int | None = None, **kwargs: Any) -> bytes:
+    """The bytes at `url` (one attempt; redirects checked hop by hop by the SSRF guard).
+
+    With `limit`, reading stops one chunk past it: the caller sees more than `limit` bytes and records
+    the file as omitted, and memory never holds much more than the limit.
+    """
+    response = http.send_once("GET", url, stream=True, **kwargs)
+    try:
+        if response.status_code >= 400:
+            response.read()
+        raise_for_status(response)
+        data = bytearray()
+        for chunk in response.iter_bytes(1 << 16):
+            data += chunk
+            if limit is not None and len(data) > limit:
+                break
+        return bytes(data)
+    finally:
+        response.close()

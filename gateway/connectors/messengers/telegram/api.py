@@ -73,7 +73,7 @@ def fetch_file(media: PendingMedia, bot: TelegramSettings, ctx: ParseContext) ->
         if int(info.get("file_size") or 0) > limit:
             return omitted(media, too_large(limit))
         url = f"{bot.api_url.rstrip('/')}/file/bot{bot.token}/{info['file_path']}"
-        data = download(ctx.http, url)
+        data = download(ctx.http, url, limit=limit)
     except PermanentUpstreamError as exc:
         if "too big" in str(exc.details.get("description", "")).lower():
             return omitted(media, too_large(min(limit, 20 * 1024 * 1024)))

@@ -112,7 +112,7 @@ def fetch_attachment(media: PendingMedia, group: VkSettings, ctx: ParseContext) 
     if media.size and media.size > limit:
         return omitted(media, too_large(limit))
     try:
-        data = download(ctx.http, media.url)
+        data = download(ctx.http, media.url, limit=limit)
     except PermanentUpstreamError as exc:
         return omitted(media, f"download refused: {exc.message}")
     return stored(ctx.files, data, media, limit)

@@ -82,9 +82,11 @@ def fetch_media(media: PendingMedia, account: WhatsAppSettings, ctx: ParseContex
             return omitted(media, "WhatsApp gave no download URL")
         if int(info.get("file_size") or 0) > limit:
             return omitted(media.model_copy(update={"size": int(info["file_size"])}), too_large(limit))
-        data = download(ctx.http, str(info["url"]), headers=headers)
+        data = download(ctx.http, str(info["url"]), limit=limit, headers=headers)
     except PermanentUpstreamError as exc:
         return omitted(media, f"download refused: {exc.message}")
+    if len(data) > limit:  # the download stopped past the limit: nothing to check the checksum against
+        return omitted(media, too_large(limit))
     expected = media.sha256 or info.get("sha256")
     if expected and hashlib.sha256(data).hexdigest() != str(expected).lower():
         raise TransientUpstreamError("WhatsApp media: checksum mismatch (incomplete download?)")

@@ -73,6 +73,12 @@ class LockoutGuard:
                 self._last_invalid = self._clock()
 
 
+def is_file(response: httpx.Response) -> bool:
+    """A 200 whose content is not Mango's JSON or text: the recording itself."""
+    ctype = response.headers.get("content-type", "").lower()
+    return response.status_code == 200 and not ctype.startswith(("application/json", "text/"))
+
+
 def result_code(response: httpx.Response) -> int | None:
     """Mango's `result` code from a JSON answer, if there is one."""
     if "json" not in response.headers.get("content-type", "") and not response.content.lstrip().startswith(b"{"):
@@ -119,15 +125,26 @@ class VpbxClient:
         self._limiter = limiter
         self._guard = guard
 
-    def post(self, path: str, payload: dict[str, Any], limiter: RateLimiter | None = None) -> httpx.Response:
-        """One signed request, redirects followed; the caller judges the answer."""
+    def post(self, path: str, payload: dict[str, Any], limiter: RateLimiter | None = None, *,
+             stream: bool = False) -> httpx.Response:
+        """One signed request, redirects followed; the caller judges the answer.
+
+        With `stream`, a file answer is left unread (the caller iterates and closes it); any other answer
+        is read, as without.
+        """
         if self._guard is not None:
             self._guard.check()
         gate = limiter or self._limiter
         if gate is not None:
             gate.acquire()
         form = signed_form(self.conf.api_key, self.conf.api_salt, payload)
-        response: httpx.Response = self._http.send_once("POST", self.conf.base_url() + path.lstrip("/"), data=form)
+        url = self.conf.base_url() + path.lstrip("/")
+        response: httpx.Response = self._http.send_once("POST", url, data=form, stream=stream) if stream \
+            else self._http.send_once("POST", url, data=form)
+        if stream and is_file(response):
+            return response
+        if stream:
+            response.read()
         if self._guard is not None:
             self._guard.record(result_code(response))
         return response
