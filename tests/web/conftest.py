@@ -77,7 +77,7 @@ def chromium() -> Path:
     if not CHROMIUM.exists():
         apt = shutil.which("apt-get")
         if apt is None:
-            pytest.skip("no /usr/bin/chromium and no apt-get to install it")
+            pytest.fail("no /usr/bin/chromium and no apt-get to install it: run ./scripts/test.sh")
         subprocess.run([apt, "update", "-qq"], check=False, capture_output=True, timeout=600)
         done = subprocess.run([apt, "install", "-y", "-qq", "chromium"], check=False, capture_output=True,
                               timeout=900, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/bin:/bin:/usr/sbin"})
