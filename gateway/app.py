@@ -116,8 +116,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         else:
             dispatcher = EmbeddedDispatcher(settings)
         app[DISPATCHER] = dispatcher
-        gate = getattr(dispatcher, "gate", None)
-        writer = EventWriter(eng, on_stored=dispatcher.wake, write_turn=gate.edge if gate else nullcontext)
+        writer = EventWriter(eng, on_stored=dispatcher.wake, write_turn=getattr(dispatcher, "edge_turn", nullcontext))
         app[WRITER] = writer
         await writer.start()
         if run_dispatcher:
@@ -176,8 +175,7 @@ class ServiceContext:
         self._loop = asyncio.get_running_loop()
         self.engine = runtime.engine
         self.files = runtime.files
-        gate = getattr(app[DISPATCHER], "gate", None)
-        self._write_turn = gate.edge if gate else nullcontext
+        self._write_turn = getattr(app[DISPATCHER], "edge_turn", nullcontext)
 
     def store_events(self, events: Any) -> list[str]:
         from gateway.store import event_log

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.sharedctypes import Synchronized
 from typing import Protocol
@@ -104,6 +105,11 @@ class EmbeddedDispatcher:
         self._recv, self._send = self._ctx.Pipe(duplex=False)
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._pending_wake = False
+        self._monitor: asyncio.Task[None] | None = None
+
+    def edge_turn(self) -> AbstractContextManager[None]:
+        """The edge's turn at the store (the current gate: a restarted worker gets a new one)."""
+        return self.gate.edge() if self.gate is not None else nullcontext()
 
     def wake(self, n: int = 1) -> None:
         if self._pending_wake:
@@ -119,12 +125,29 @@ class EmbeddedDispatcher:
             log.warning("dispatch.worker_gone")
 
     async def start(self) -> None:
+        await self._spawn()
+        self._monitor = asyncio.create_task(self._watch(), name="embedded-worker-watch")
+
+    async def _spawn(self) -> None:
         self._proc = self._ctx.Process(target=run_embedded_worker, name="gateway-embedded-worker",
                                        args=(self.settings, self._recv, self.totals, os.getpid(), self.gate),
                                        daemon=True)
         await asyncio.to_thread(self._proc.start)
 
+    async def _watch(self) -> None:
+        """Start the worker again if it dies (its claimed events come back when their lease expires)."""
+        while True:
+            await asyncio.sleep(2)
+            if self._proc is not None and not self._proc.is_alive():
+                log.error("dispatch.worker_died", exitcode=self._proc.exitcode)
+                if self.gate is not None:
+                    self.gate = WriteGate(self._ctx)  # it may have died holding the old one
+                await self._spawn()
+
     async def stop(self) -> None:
+        if self._monitor is not None:
+            self._monitor.cancel()
+            await asyncio.gather(self._monitor, return_exceptions=True)
         if self._proc is None:
             return
         try:

@@ -4,7 +4,9 @@ SQLite lets one transaction write at a time and makes the others poll with growi
 so an acknowledgement could wait tens of milliseconds behind the worker. The gate is an
 inter-process lock that the edge takes before each group commit and the worker before each
 short processing transaction; the worker steps aside while the edge is waiting, and a
-waiter is woken the moment the lock is free instead of polling.
+waiter is woken the moment the lock is free instead of polling. The gate only orders writers:
+a side that waits longer than its patience (a worker killed while holding it) goes ahead, and
+SQLite's own lock keeps the writes apart.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ __all__ = ["WriteGate"]
 
 
 class WriteGate:
-    def __init__(self, ctx: BaseContext) -> None:
+    def __init__(self, ctx: BaseContext, patience_s: float = 2.0) -> None:
         self._lock: Any = ctx.Lock()
         self._edge_waiting: Any = ctx.Value("i", 0, lock=True)
+        self._patience_s = patience_s
 
     @contextmanager
     def edge(self) -> Iterator[None]:
@@ -29,26 +32,31 @@ class WriteGate:
         with self._edge_waiting.get_lock():
             self._edge_waiting.value += 1
         try:
-            self._lock.acquire()
+            held = self._lock.acquire(timeout=self._patience_s)
         finally:
             with self._edge_waiting.get_lock():
                 self._edge_waiting.value -= 1
         try:
-            yield
+            yield  # without the gate (a worker died holding it), SQLite's own lock still keeps writes apart
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
 
     @contextmanager
     def worker(self) -> Iterator[None]:
         """The worker's turn: only while the edge is not waiting."""
-        while True:
-            while self._edge_waiting.value > 0:
+        held = False
+        deadline = time.monotonic() + self._patience_s
+        while time.monotonic() < deadline:
+            while self._edge_waiting.value > 0 and time.monotonic() < deadline:
                 time.sleep(0.0002)
-            self._lock.acquire()
-            if self._edge_waiting.value == 0:
+            held = self._lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+            if not held or self._edge_waiting.value == 0:
                 break
             self._lock.release()
+            held = False
         try:
             yield
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()

@@ -142,3 +142,34 @@ async def test_disabled_user_token_stops_at_once(server: Server, role: str) -> N
         with server.app[DB].engine.begin() as conn:
             conn.execute(users.update().where(users.c.token_hash == hash_token(token)).values(disabled=True))
         assert (await client.get(f"{server.url}/api/v1/unsorted", headers=server.headers(role))).status_code == 401
+
+
+async def test_a_killed_embedded_worker_is_started_again_and_loses_nothing(process_server: Server) -> None:
+    import multiprocessing
+    import os
+    import signal
+
+    from gateway.http.keys import DB
+    from gateway.store import event_log
+
+    server = process_server
+    async with httpx.AsyncClient() as client:
+        first = await asyncio.gather(*[
+            client.post(f"{server.url}/api/v1/leads", json={"phone": f"+7916{i:07d}"}, headers=server.headers())
+            for i in range(40)])
+        workers = [p for p in multiprocessing.active_children() if p.name == "gateway-embedded-worker"]
+        assert len(workers) == 1
+        os.kill(workers[0].pid, signal.SIGKILL)  # mid-work or idle: no cleanup runs either way
+        second = await asyncio.gather(*[
+            client.post(f"{server.url}/api/v1/leads", json={"phone": f"+7903{i:07d}"}, headers=server.headers())
+            for i in range(40)])
+    assert all(r.status_code == 202 for r in [*first, *second])
+    engine = server.app[DB].engine
+    for _ in range(600):  # a dead worker's lease expires after dispatch.lease_seconds
+        with engine.connect() as conn:
+            if event_log.count_by_status(conn).get("done") == 80:
+                break
+        await asyncio.sleep(0.1)
+    with engine.connect() as conn:
+        assert event_log.count_by_status(conn) == {"done": 80}
+        assert conn.execute(select(func.count()).select_from(leads)).scalar() == 80
