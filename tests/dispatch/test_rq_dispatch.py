@@ -106,3 +106,22 @@ def test_redis_flushed_or_restarted_loses_nothing(setup: Any, tmp_path: Path) ->
     wait_until(lambda: status_counts(engine).get("done") == 600, 120, "600 events done")
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(leads)).scalar() == 600
+
+
+async def test_serve_with_redis_dispatches_to_a_worker_process(setup: Any, tmp_path: Path) -> None:
+    """`gateway serve` with GATEWAY_REDIS_URL: the request path enqueues nothing itself; a worker processes."""
+    import httpx
+
+    from tests.conftest import start_server
+
+    settings, _engine, env, procs, _redis = setup
+    procs.append(start_worker(env, tmp_path / "w.log"))
+    runner, srv = await start_server(settings)
+    try:
+        async with httpx.AsyncClient() as client:
+            r = await client.post(f"{srv.url}/api/v1/leads?wait=1", json={"phone": "89161234567"},
+                                  headers=srv.headers(), timeout=30)
+            assert r.status_code == 201, r.text
+            assert r.json()["lead"]["status"] == "unsorted"
+    finally:
+        await runner.cleanup()
