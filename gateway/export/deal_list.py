@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import Field
 from sqlalchemy import Connection, and_, func, or_, select, true
 
-from gateway.core.errors import PayloadError
 from gateway.store.journal_terms import json_list_has, period_bound
+from gateway.store.query_filters import QueryFilters
 from gateway.store.schema import companies, contacts, deals, identities, leads, pipelines, stages, users
 
 __all__ = ["DealFilters", "count_deals", "deal_page", "iter_deal_pages"]
 
 
-class DealFilters(BaseModel):
+class DealFilters(QueryFilters):
     """Query parameters of `GET /api/v1/deals/export`."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     from_: date | datetime | None = Field(default=None, alias="from")  # created
     to: date | datetime | None = None
@@ -30,43 +27,10 @@ class DealFilters(BaseModel):
     responsible: list[str] = Field(default_factory=list)
     status: list[str] = Field(default_factory=list)
     tag: list[str] = Field(default_factory=list)
-    _tz: tzinfo = PrivateAttr(default=UTC)
-
-    @field_validator("from_", "to")
-    @classmethod
-    def _sane_date(cls, value: date | datetime | None) -> date | datetime | None:
-        if value is not None and not 1900 <= value.year <= 9000:
-            raise ValueError("a date between the years 1900 and 9000 is expected")
-        return value
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and ("\x00" in t or len(t) > 500) for t in texts):
-            raise ValueError("a text without NUL characters, under 500 characters, is expected")
-        return value
 
     @classmethod
     def from_query(cls, query: Mapping[str, str] | Any, settings: Any = None) -> DealFilters:
-        multi = {n for n, f in cls.model_fields.items() if f.annotation == list[str]}
-        data: dict[str, Any] = {}
-        for key in set(query.keys()):
-            values = query.getall(key) if hasattr(query, "getall") else [query[key]]
-            data[key] = [v.strip() for raw in values for v in str(raw).split(",") if v.strip()] if key in multi \
-                else values[-1]
-        try:
-            f = cls.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise PayloadError(f"bad filter {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
-        if settings is not None:
-            f._tz = ZoneInfo(settings.timezone)
-        return f
-
-    @property
-    def tz(self) -> tzinfo:
-        return self._tz
+        return cls.validated(cls.query_data(query), settings)
 
 
 def _conditions(f: DealFilters) -> list[Any]:

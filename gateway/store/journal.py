@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy import Connection, Select, and_, func, literal_column, select, union_all
 
-from gateway.core.errors import PayloadError
 from gateway.core.models import Channel, Direction, Kind, LeadStatus, Quality
 from gateway.store.journal_terms import PROBE, Probed, plain, terms
 from gateway.store.keyset import SORTS, after, decode_cursor, encode_cursor, order, position_of
+from gateway.store.query_filters import QueryFilters
 from gateway.store.schema import leads
 
 __all__ = ["JournalFilters", "count_leads", "iter_lead_pages", "journal_query", "list_leads"]
@@ -25,10 +24,8 @@ _KNOWN: dict[str, set[str]] = {
 }
 
 
-class JournalFilters(BaseModel):
+class JournalFilters(QueryFilters):
     """Query parameters of `GET /api/v1/leads` (and of the export and the reports)."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     from_: date | datetime | None = Field(default=None, alias="from")
     to: date | datetime | None = None
@@ -52,7 +49,6 @@ class JournalFilters(BaseModel):
     q: str | None = Field(default=None, max_length=200)
     sort: Literal["received", "score"] = "received"
     manager_mode: Literal["taken", "responsible"] = "taken"
-    _tz: tzinfo = PrivateAttr(default=UTC)
 
     @field_validator("channel", "kind", "quality", "status", "direction")
     @classmethod
@@ -62,47 +58,15 @@ class JournalFilters(BaseModel):
             raise ValueError(f"{info.field_name}: unknown value {unknown[0]!r}")
         return values
 
-    @field_validator("from_", "to")
-    @classmethod
-    def _sane_date(cls, value: date | datetime | None) -> date | datetime | None:
-        if value is not None and not 1900 <= value.year <= 9000:
-            raise ValueError("a date between the years 1900 and 9000 is expected")
-        return value
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and ("\x00" in t or len(t) > 500) for t in texts):
-            raise ValueError("a text without NUL characters, under 500 characters, is expected")
-        return value
-
     @classmethod
     def from_query(cls, query: Mapping[str, str] | Any, settings: Any = None) -> JournalFilters:
         """Filters from query parameters (repeated or comma-separated); settings give defaults and the time zone."""
-        data: dict[str, Any] = {}
-        multi = {n for n, f in cls.model_fields.items() if f.annotation == list[str]}
-        for key in set(query.keys()):
-            values = query.getall(key) if hasattr(query, "getall") else [query[key]]
-            if key in multi:
-                data[key] = [v.strip() for raw in values for v in str(raw).split(",") if v.strip()]
-            elif key != "manager_mode" or values[-1]:
-                data[key] = values[-1]
-        if settings is not None and not data.get("manager_mode"):
-            data["manager_mode"] = settings.access.journal_manager
-        try:
-            f = cls.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise PayloadError(f"bad filter {where}: {err['msg'].removeprefix('Value error, ')}") from None
-        if settings is not None:
-            f._tz = ZoneInfo(settings.timezone)
-        return f
-
-    @property
-    def tz(self) -> tzinfo:
-        return self._tz
+        data = cls.query_data(query)
+        if not data.get("manager_mode"):
+            data.pop("manager_mode", None)
+            if settings is not None:
+                data["manager_mode"] = settings.access.journal_manager
+        return cls.validated(data, settings)
 
     def with_tz(self, tz: tzinfo) -> JournalFilters:
         copy = self.model_copy()
