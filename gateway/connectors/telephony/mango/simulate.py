@@ -57,12 +57,13 @@ def _credentials(args: argparse.Namespace) -> tuple[str, str, list[str], list[st
 
 
 async def _send_flow(client: httpx.AsyncClient, base: str, key: str, salt: str, plan: SendPlan,
-                     statuses: Counter[str]) -> None:
+                     statuses: Counter[str], slots: asyncio.Semaphore) -> None:
     for name, text in plan.requests:
         path = f"result/{name.removeprefix('result/')}" if name.startswith("result/") else f"events/{name}"
         try:
             form = {"vpbx_api_key": key, "sign": sign(key, text, salt), "json": text}
-            response = await client.post(f"{base}/{path}", data=form)
+            async with slots:  # a bounded number in flight, as a PBX's sender has
+                response = await client.post(f"{base}/{path}", data=form)
             statuses[str(response.status_code)] += 1
         except httpx.HTTPError as exc:
             statuses[exc.__class__.__name__] += 1
@@ -76,14 +77,16 @@ async def _run(args: argparse.Namespace, key: str, salt: str, lines: list[str], 
     statuses: Counter[str] = Counter()
     sent = duplicated = swapped = 0
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=args.timeout) as client:
+    slots = asyncio.Semaphore(args.concurrency)
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(timeout=args.timeout, limits=limits) as client:
         tasks = []
         for i in range(args.calls):
             flow = factory.next(args.kind)
             plan = plan_deliveries(flow, rng, duplicate=args.duplicates, reorder=args.reorder)
             kinds[flow.kind] += 1
             sent, duplicated, swapped = sent + len(plan.requests), duplicated + plan.duplicated, swapped + plan.swapped
-            tasks.append(asyncio.create_task(_send_flow(client, base, key, salt, plan, statuses)))
+            tasks.append(asyncio.create_task(_send_flow(client, base, key, salt, plan, statuses, slots)))
             delay = started + (i + 1) / args.rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -110,6 +113,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--reorder", type=float, default=0.2, help="share of deliveries swapped with the next")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--concurrency", type=int, default=32, help="requests in flight at most")
     args = p.parse_args(argv)
     if args.calls < 0 or args.rate <= 0:
         p.error("--calls must be >= 0 and --rate > 0")
