@@ -179,7 +179,7 @@ async def process_server(tmp_path: Path) -> AsyncIterator[Server]:
 
 # --- PII: after the whole run, no log line carries a phone number or an e-mail address in clear ---------
 _LOG_LINE = re.compile(r'"event": "|\[(?:debug|info|warning|error|critical)\s*\]')
-_CLEAR_PHONE = re.compile(r"(?<![\d*])(?:\+?7|8)\d{10}(?!\d)")
+_CLEAR_PHONE = re.compile(r"(?<![\w*])(?:\+?7|8)\d{10}(?!\w)")  # not inside an id
 _CLEAR_EMAIL = re.compile(r"(?<![\w*])[A-Za-z0-9._%+-]{2,}@[A-Za-z0-9-]+\.[A-Za-z]{2,}")
 _pii_findings: list[str] = []
 
