@@ -60,6 +60,16 @@ _SQL = {
 }
 
 
+_ROWS_PER_STATEMENT = 500  # 12 parameters a row: well under SQLite's limit of 32,766
+
+
+def _multi_row(insert_sql: str, n: int) -> str:
+    """`INSERT ... VALUES (row) ON CONFLICT ...` with the row repeated n times."""
+    head, _, rest = insert_sql.partition(" VALUES ")
+    row, _, tail = rest.partition(") ")
+    return f"{head} VALUES {', '.join([row + ')'] * n)} {tail}"
+
+
 def _sqlite_time(ts: datetime) -> str:
     """The text SQLAlchemy's SQLite DateTime stores (UTC wall time, no offset)."""
     ts = ts.astimezone(UTC) if ts.tzinfo else ts
@@ -82,9 +92,12 @@ def append(conn: Connection, batch: Sequence[NewEvent]) -> list[tuple[str, bool]
             for ev in batch]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(insert_sql, rows)
+        inserted = 0
+        for chunk in _chunks(rows, _ROWS_PER_STATEMENT):  # one statement, one step of the engine, per chunk
+            cursor.execute(_multi_row(insert_sql, len(chunk)), [v for row in chunk for v in row])
+            inserted += cursor.rowcount
         ids = [r[0] for r in rows]
-        if cursor.rowcount == len(rows):  # the usual case: no duplicate, nothing more to ask
+        if inserted == len(rows):  # the usual case: no duplicate, nothing more to ask
             return [(i, True) for i in ids]
         if mark:
             present = {r[0] for chunk in _chunks(ids, 900)
@@ -104,7 +117,7 @@ def append(conn: Connection, batch: Sequence[NewEvent]) -> list[tuple[str, bool]
         cursor.close()
 
 
-def _chunks(items: list[str], size: int) -> list[list[str]]:
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
