@@ -71,13 +71,15 @@ def normalise_identity(kind: IdentityKind | str, value: str, region: str = "RU")
     return value[:320] or None
 
 
-def find_phones(text: str, region: str = "RU", limit: int = 5) -> list[str]:
-    """Phones written in free text (a mail body, a chat message), as E.164."""
+def find_phones(text: str | None, region: str = "RU", limit: int | None = 5) -> list[str]:
+    """Valid phones written in free text (a mail body, a chat message), as E.164, without repeats."""
     found: list[str] = []
-    for match in phonenumbers.PhoneNumberMatcher(text[:20000], region):
+    if not text:
+        return found
+    for match in phonenumbers.PhoneNumberMatcher(text[:20000], region, leniency=phonenumbers.Leniency.VALID):
         e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        if e164 not in found and phonenumbers.is_valid_number(match.number):
+        if e164 not in found:
             found.append(e164)
-        if len(found) >= limit:
+        if limit is not None and len(found) >= limit:
             break
     return found

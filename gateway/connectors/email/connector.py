@@ -7,8 +7,6 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
-
 from gateway.connectors.base import Outcome, ParseContext, Route, ServiceContext, StoredEvent
 from gateway.connectors.email.attachments import store_files, store_original
 from gateway.connectors.email.keys import mail_key
@@ -26,28 +24,17 @@ from gateway.core.models import (
     Kind,
     MessageRef,
 )
+from gateway.core.normalise import find_phones
 
 if TYPE_CHECKING:
     import asyncio
 
     from gateway.config import Settings
 
-__all__ = ["ImapConnector", "find_phones"]
+__all__ = ["ImapConnector"]
 
 _MB = 1 << 20
 _MAX_REPLY_TO = 20
-
-
-def find_phones(text: str, region: str, limit: int = 5) -> list[str]:
-    """Valid phone numbers written in free text, as E.164."""
-    found: list[str] = []
-    for match in phonenumbers.PhoneNumberMatcher(text[:20000], region, leniency=phonenumbers.Leniency.VALID):
-        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        if e164 not in found:
-            found.append(e164)
-        if len(found) >= limit:
-            break
-    return found
 
 
 def _when(event: StoredEvent, mail: ParsedMail) -> datetime:

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
-
 from gateway.core.models import (
     AttachmentRef,
     Channel,
@@ -19,6 +17,7 @@ from gateway.core.models import (
     Kind,
     MessageRef,
 )
+from gateway.core.normalise import find_phones
 
 if TYPE_CHECKING:
     from gateway.connectors.messengers.settings import _Messenger
@@ -27,7 +26,6 @@ __all__ = ["ChatMessage", "conversation_key", "message_key", "phones_in_text", "
 
 _IDENTITY = {Channel.TELEGRAM: IdentityKind.TELEGRAM, Channel.VK: IdentityKind.VK,
              Channel.WHATSAPP: IdentityKind.WHATSAPP}
-MAX_TEXT_FOR_PHONES = 20_000
 _PLAIN_REFERRAL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -93,14 +91,7 @@ def source_for(account: _Messenger, name: str, referral: str | None = None) -> s
 
 def phones_in_text(text: str | None, region: str) -> list[str]:
     """Valid phone numbers written in free text, in E.164."""
-    if not text:
-        return []
-    found: list[str] = []
-    for match in phonenumbers.PhoneNumberMatcher(text[:MAX_TEXT_FOR_PHONES], region):
-        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        if e164 not in found:
-            found.append(e164)
-    return found
+    return find_phones(text, region, limit=None)
 
 
 def _identities(msg: ChatMessage, region: str) -> list[IdentityRef]:
