@@ -79,9 +79,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
 
     hook_defs: list[ApiRoute] = []
     for connector in connectors.values():
-        for route, route_def in zip(
-            connector.routes(), connector_routes(connector.routes(), settings.http.trusted_proxies), strict=True
-        ):
+        routes = connector.routes()
+        for route, route_def in zip(routes, connector_routes(routes, settings.http.trusted_proxies), strict=True):
             app.router.add_route(route_def.method, route_def.path, route_def.handler)
             hook_defs.append(_hook_doc(route, route_def.handler))
 

@@ -111,6 +111,15 @@ class DispatchSettings(_Section):
 class HttpSettings(_Section):
     max_body_kb: int = Field(default=1024, ge=1)
     trusted_proxies: list[str] = Field(default_factory=list)  # X-Forwarded-For is read from these
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        import ipaddress
+
+        for proxy in proxies:
+            ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad one
+        return proxies
     allow_private_outbound: bool = False  # let outbound fetches reach private addresses (tests, LANs)
     outbound_timeout_seconds: float = Field(default=30, gt=0)
 

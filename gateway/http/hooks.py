@@ -12,28 +12,26 @@ from gateway.connectors.base import InboundRequest, Reply, Route
 from gateway.core.errors import PayloadTooLarge
 from gateway.http.keys import WRITER
 
-__all__ = ["client_ip", "connector_routes", "to_response"]
+__all__ = ["client_ip", "connector_routes", "is_trusted", "to_response"]
+
+
+def is_trusted(addr: str | None, trusted_proxies: Sequence[str]) -> bool:
+    """Whether `addr` is one of the configured proxies (addresses or networks)."""
+    try:
+        ip = ipaddress.ip_address((addr or "").strip())
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
 
 
 def client_ip(request: web.Request, trusted_proxies: Sequence[str]) -> str | None:
     """The peer address, or the first untrusted hop of X-Forwarded-For when the peer is a trusted proxy."""
     peer = request.remote
-    if not peer or not trusted_proxies:
-        return peer
-    nets = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
-
-    def trusted(addr: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(addr.strip())
-        except ValueError:
-            return False
-        return any(ip in n for n in nets)
-
-    if not trusted(peer):
+    if not peer or not trusted_proxies or not is_trusted(peer, trusted_proxies):
         return peer
     hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
     for hop in reversed(hops):
-        if not trusted(hop):
+        if not is_trusted(hop, trusted_proxies):
             return hop
     return hops[0] if hops else peer
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy import Connection, delete, insert, select
 
 from gateway.core.errors import PermissionDenied
+from gateway.http.hooks import client_ip, is_trusted
 from gateway.http.keys import DB, SETTINGS
 from gateway.store.schema import users, web_sessions
 
@@ -86,7 +87,7 @@ def is_secure(request: web.Request) -> bool:
     if request.secure:
         return True
     proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    return proto == "https" and _trusted(request.remote, request.app[SETTINGS].http.trusted_proxies)
+    return proto == "https" and is_trusted(request.remote, request.app[SETTINGS].http.trusted_proxies)
 
 
 def is_local(request: web.Request) -> bool:
@@ -101,29 +102,7 @@ def is_local(request: web.Request) -> bool:
 
 def client_address(request: web.Request) -> str:
     """The browser's address: X-Forwarded-For is believed only from a trusted proxy."""
-    proxies = request.app[SETTINGS].http.trusted_proxies
-    remote = request.remote or ""
-    if not _trusted(remote, proxies):
-        return remote
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _trusted(hop, proxies):
-            return hop
-    return hops[0] if hops else remote
-
-
-def _trusted(remote: str | None, proxies: list[str]) -> bool:
-    try:
-        addr = ipaddress.ip_address(remote or "")
-    except ValueError:
-        return False
-    for proxy in proxies:
-        try:
-            if addr in ipaddress.ip_network(proxy, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return client_ip(request, request.app[SETTINGS].http.trusted_proxies) or ""
 
 
 def set_session_cookie(response: web.StreamResponse, token: str, *, secure: bool) -> None:
