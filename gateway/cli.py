@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -54,12 +53,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"no config file at {settings.config.resolve()}: running on defaults "
               "(one pipeline, the manual channel). Copy gateway.example.toml to gateway.toml to configure.",
               file=sys.stderr)
-    try:
-        import uvloop
+    import uvloop
 
-        uvloop.install() if hasattr(uvloop, "install") else asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:  # pragma: no cover - uvloop is a dependency; keep serving without it
-        pass
+    uvloop.install()
     print(f"Lead Gateway on http://{args.host}:{args.port}/ ({'embedded' if settings.embedded else 'rq'} dispatch)",
           file=sys.stderr)
     web.run_app(create_app(settings), host=args.host, port=args.port, print=None, access_log=None)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from gateway.config import Settings
 from gateway.connectors.base import StoredEvent
 from gateway.core.pipeline import PipelineResult
+from gateway.store.outbox import pipeline_hook
 
 __all__ = ["lead_hooks"]
 
@@ -16,11 +17,4 @@ LeadHook = Callable[[Connection, PipelineResult, StoredEvent], None]
 
 
 def lead_hooks(settings: Settings) -> list[LeadHook]:
-    hooks: list[LeadHook] = []
-    if settings.webhooks:
-        try:
-            from gateway.store.outbox import pipeline_hook
-        except ImportError:  # the outbox module is optional until outbound webhooks are configured
-            return hooks
-        hooks.append(pipeline_hook(settings))
-    return hooks
+    return [pipeline_hook(settings)] if settings.webhooks else []

@@ -7,7 +7,6 @@ Each decision is one transaction. The first decision on a lead is taken by a con
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, insert, select, update
 
 from gateway.core.errors import Conflict, NotFound, PayloadError, PermissionDenied
+from gateway.store import outbox
 from gateway.store.crm import CrmRepo
 from gateway.store.dialect import insert_ignore
 from gateway.store.schema import (
@@ -120,18 +120,13 @@ def audit(conn: Connection, actor: Actor, action: str, now: datetime, *, lead_id
 
 def emit(conn: Connection, settings: Any, event_type: str, *, now: datetime, lead_id: int | None = None,
          deal_id: int | None = None) -> None:
-    """Queue an outbound event in this transaction, when the outbox is part of this build."""
-    if settings is None or importlib.util.find_spec("gateway.store.outbox") is None:
+    """Queue an outbound webhook event in this transaction (nothing when no subscription wants it)."""
+    if settings is None:
         return
-    from gateway.store import outbox
-
-    if deal_id is not None and hasattr(outbox, "deal_event"):
+    if deal_id is not None:
         outbox.deal_event(conn, settings, event_type, deal_id, now=now)
-    elif lead_id is not None and hasattr(outbox, "lead_event"):
+    elif lead_id is not None:
         outbox.lead_event(conn, settings, event_type, lead_id, now=now)
-    else:
-        payload = lead_json(conn, lead_id) if lead_id is not None else {"id": deal_id}
-        outbox.enqueue(conn, settings, event_type, payload or {})
 
 
 def check_operator(actor: Actor, lead: dict[str, Any]) -> None:
