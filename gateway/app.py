@@ -13,10 +13,12 @@ import structlog
 from aiohttp import web
 from sqlalchemy import Engine
 
+from gateway.api import deals as deals_api
 from gateway.api import events as events_api
 from gateway.api import leads as leads_api
 from gateway.api import ops as ops_api
 from gateway.api import reply as reply_api
+from gateway.api import tasks as tasks_api
 from gateway.api.auth import with_roles
 from gateway.api.openapi import openapi_route
 from gateway.api.spec import ApiRoute, Param
@@ -80,7 +82,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
             app.router.add_route(route_def.method, route_def.path, route_def.handler)
             hook_defs.append(_hook_doc(route, route_def.handler))
 
-    api_routes: list[ApiRoute] = [*ops_api.ROUTES, *leads_api.ROUTES, *reply_api.ROUTES, *events_api.ROUTES]
+    api_routes: list[ApiRoute] = [*ops_api.ROUTES, *deals_api.ROUTES, *tasks_api.ROUTES, *leads_api.ROUTES,
+                                  *reply_api.ROUTES, *events_api.ROUTES]
     for extend in _extensions():
         api_routes.extend(extend(app, settings))
     documented = [*api_routes, *hook_defs]
@@ -103,7 +106,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         app[FILES] = FileStore(settings.files_dir)
         app[METRICS] = Metrics()
         app[HTTP] = AsyncOutboundClient(outbound_policy(settings))
-        app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP]),
+        app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP], app[DB]),
                                    on_outcome=app[METRICS].count_job)
         app[OUTBOX].start()  # outbound jobs are performed by every `gateway serve`
         dispatcher: Any

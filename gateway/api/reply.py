@@ -1,8 +1,6 @@
-"""`POST /api/v1/leads/{id}/reply`: an operator answers a chat lead through its messenger."""
+"""`POST /api/v1/leads/{id}/reply`: an operator answers a lead through its own channel."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,11 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
 from gateway.api.spec import ApiRoute, Param
-from gateway.connectors.messengers.reply import reply
-from gateway.core.errors import Conflict, NotFound, PermissionDenied
-from gateway.core.models import MessageRef
+from gateway.core.errors import NotFound, PermissionDenied
+from gateway.delivery.replies import lead_to_answer, reply_to_lead
 from gateway.http.keys import DB, HTTP, SETTINGS
-from gateway.store.crm import CrmRepo
 
 __all__ = ["ROUTES", "ReplyBody"]
 
@@ -32,28 +28,17 @@ async def send_reply(request: web.Request) -> web.Response:
     except ValueError:
         raise NotFound("no such lead") from None
     user = current_user(request)
-    lead = await request.app[DB].read(lambda conn: CrmRepo(conn, datetime.now(UTC)).lead_by_id(lead_id))
-    if lead is None:
-        raise NotFound("no such lead")
+    lead = await lead_to_answer(request.app[DB], lead_id)
     if user["role"] == "operator" and lead["status"] != "unsorted" and lead["manager_id"] != user["id"]:
         raise PermissionDenied("operators answer Unsorted and their own leads")
-    if not lead["conversation_key"]:
-        raise Conflict(f"a {lead['kind']} lead has no conversation to answer through")
-    sent: MessageRef = await reply(request.app[SETTINGS], lead["conversation_key"], body.text, request.app[HTTP],
-                                   author=user["name"])
-
-    def record(conn):  # type: ignore[no-untyped-def]
-        return CrmRepo(conn, datetime.now(UTC)).upsert_message(sent, lead_id=lead_id, contact_id=lead["contact_id"])
-
-    message_id = await request.app[DB].write(record)
-    return json_response({"ok": True, "message": {"id": message_id, "key": sent.key, "direction": "out",
-                                                  "at": sent.at.isoformat(), "text": sent.text,
-                                                  "author": sent.author}})
+    sent = await reply_to_lead(request.app[SETTINGS], request.app[DB], request.app[HTTP], lead, body.text,
+                               author=user["name"])
+    return json_response({"ok": True, "message": sent.as_json()})
 
 
 ROUTES = [
-    ApiRoute("POST", "/api/v1/leads/{id}/reply", send_reply, "Answer a chat lead through its messenger",
-             body=ReplyBody, params=(Param("id", where="path", type="integer", required=True),),
+    ApiRoute("POST", "/api/v1/leads/{id}/reply", send_reply, "Answer a lead through its own channel (a chat's "
+             "messenger)", body=ReplyBody, params=(Param("id", where="path", type="integer", required=True),),
              responses={200: "Sent and recorded", 404: "No such lead", 409: "Nothing to answer through",
                         502: "The provider refused (blocked bot, closed 24-hour window...)"}),
 ]

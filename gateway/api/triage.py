@@ -16,8 +16,10 @@ from gateway.api.body import json_response, model_body
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.core.errors import GatewayError, NotFound, PayloadError
-from gateway.http.keys import DB, SETTINGS
+from gateway.http.keys import DB, OUTBOX, SETTINGS
 from gateway.store import users as users_store
+from gateway.store.deals import Cause
+from gateway.store.handover import DisableRequest, disable_user
 from gateway.store.matching import matches_for_lead, merge_contacts
 from gateway.store.schema import audit_log, pipelines, stages, users, web_sessions
 from gateway.store.triage import (
@@ -92,6 +94,7 @@ def _decide(fn: Callable[..., dict[str, Any]], model: type[BaseModel]) -> Callab
         actor, settings = Actor.of(current_user(request)), request.app[SETTINGS]
         lead_id = _id(request, "lead_id")
         result = await request.app[DB].write(fn, lead_id, actor, body, now=datetime.now(UTC), settings=settings)
+        request.app[OUTBOX].wake()  # a new deal may have set off its pipeline's triggers
         log.info("lead.decided", lead_id=lead_id, action=fn.__name__, user=actor.name, repeated=result["repeated"])
         return json_response(result)
 
@@ -190,20 +193,24 @@ def _audit_user(conn: Connection, actor: Actor, action: str, name: str, **data: 
 async def user_action(request: web.Request) -> web.Response:
     name, action = request.match_info["name"], request.match_info["action"]
     actor = Actor.of(current_user(request))
+    if action == "disable":  # optionally with the user's open deals and tasks handed to somebody else
+        body = await model_body(request, DisableRequest, allow_empty=True)
+        return json_response(await request.app[DB].write(
+            disable_user, name, body, Cause(actor.name, actor.id), now=datetime.now(UTC)))
     password = (await model_body(request, NewPassword)).password if action == "password" else None
     hashed = await request.app[DB].call(hash_password, password) if password is not None else None
 
     def run(conn: Connection) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": True, "name": name}
-        if action in ("disable", "enable"):
-            users_store.set_disabled(conn, name, action == "disable")
+        if action == "enable":
+            users_store.set_disabled(conn, name, False)
         elif action == "token":
             out["token"] = users_store.issue_token(conn, name)
         elif action == "password" and hashed:
             store_password_hash(conn, name, hashed)
         else:
             raise NotFound("no such action")
-        if action in ("disable", "password"):  # open web sessions end with it
+        if action == "password":  # open web sessions end with it
             user_id = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
             conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
         _audit_user(conn, actor, f"user.{action}", name)
@@ -259,7 +266,8 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
         ApiRoute("POST", "/api/v1/users", add_user, "Create a user; its API token is shown once", roles=ADMIN,
                  body=NewUser, responses={201: "Created", 400: "Malformed", 409: "Name taken"}, tag="users"),
         ApiRoute("POST", "/api/v1/users/{name}/{action}", user_action,
-                 "disable | enable | token (a new API token) | password (body {password})", roles=ADMIN,
+                 "disable (body {handover_to?, with_leads?}: open deals and tasks go to that user) | enable | "
+                 "token (a new API token) | password (body {password})", roles=ADMIN,
                  params=(Param("name", where="path", required=True),
                          Param("action", where="path", required=True,
                                enum=("disable", "enable", "token", "password"))),

@@ -1,20 +1,37 @@
-"""What else happens when the pipeline stores a lead (outbound webhooks are queued here)."""
+"""What else happens when the pipeline stores a lead: outbound webhooks, triggers of new deals, callback tasks."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
 from gateway.config import Settings
 from gateway.connectors.base import StoredEvent
 from gateway.core.pipeline import PipelineResult
+from gateway.store import automation
+from gateway.store.callbacks import callback_task
 from gateway.store.outbox import pipeline_hook
 
 __all__ = ["lead_hooks"]
 
 LeadHook = Callable[[Connection, PipelineResult, StoredEvent], None]
+Clock = Callable[[], datetime]
+
+
+def work_hook(settings: Settings, clock: Clock = lambda: datetime.now(UTC)) -> LeadHook:
+    """A deal the pipeline created sets off its pipeline's triggers; a missed call becomes a callback task."""
+    def hook(conn: Connection, result: PipelineResult, event: StoredEvent) -> None:
+        now = clock()
+        for event_type, deal_id in result.events:
+            if event_type == "deal.created":
+                automation.deal_created(conn, settings, deal_id, now=now)
+        if result.callback and result.lead_id is not None:
+            callback_task(conn, settings, result.lead_id, now)
+
+    return hook
 
 
 def lead_hooks(settings: Settings) -> list[LeadHook]:
-    return [pipeline_hook(settings)] if settings.webhooks else []
+    return [*([pipeline_hook(settings)] if settings.webhooks else []), work_hook(settings)]

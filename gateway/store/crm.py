@@ -6,9 +6,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, text, update
 
 from gateway.core.models import AttachmentRef, MessageRef
+from gateway.store.companies import company_for, join_company
 from gateway.store.dialect import insert_ignore
 from gateway.store.schema import (
     attachments,
@@ -24,6 +25,7 @@ from gateway.store.schema import (
     stages,
     users,
 )
+from gateway.store.tasks import complete_callbacks
 
 __all__ = ["CrmRepo", "Lookups"]
 
@@ -73,6 +75,7 @@ class Lookups:
         self.stage: dict[tuple[str, str | None], tuple[int, int]] = {}
         self.source: dict[str, tuple[int, bool]] = {}
         self.user: dict[tuple[str, str], int | None] = {}
+        self.company: dict[tuple[int, str | None, str | None], int | None] = {}
         self.any_blocked: bool | None = None
 
 
@@ -195,14 +198,25 @@ class CrmRepo:
                 self._owners[ident] = contact_id
 
     def fill_contact(self, contact_id: int, *, name: str | None, position: str | None) -> None:
-        values: dict[str, Any] = {}
-        if name:
-            values["name"] = name
-        if position:
-            values["position"] = position
-        if values:
-            cond = [contacts.c.id == contact_id, contacts.c.name.is_(None)]
-            self.conn.execute(update(contacts).where(*cond).values(**values, updated_at=self.now))
+        """Enrich a contact: a name or a position it lacks is taken from the lead (what it has is kept)."""
+        given = {"name": (name or "")[:512], "position": (position or "")[:255]}
+        wanted = [column for column, value in given.items() if value]
+        if wanted:
+            self.conn.execute(update(contacts).where(
+                contacts.c.id == contact_id, or_(*(contacts.c[c].is_(None) for c in wanted)),
+            ).values(updated_at=self.now, **{c: func.coalesce(contacts.c[c], given[c]) for c in wanted}))
+
+    def company_of(self, contact_id: int, name: str | None, inn: str | None) -> int | None:
+        """The contact's company: the one it belongs to, or the one these name and INN find or create."""
+        key = (contact_id, name, inn)
+        if key not in self.cache.company:
+            found = self.conn.execute(select(contacts.c.company_id).where(contacts.c.id == contact_id)).scalar()
+            if found is None and (name or inn):
+                found = company_for(self.conn, name, inn, self.now)
+                if found is not None:
+                    join_company(self.conn, contact_id, found)
+            self.cache.company[key] = found
+        return self.cache.company[key]
 
     def is_blocked(self, idents: Sequence[Ident]) -> bool:
         if not idents:
@@ -220,10 +234,10 @@ class CrmRepo:
         return self.conn.execute(_OPEN_DEAL, {"c": contact_id}).scalar()
 
     def create_deal(self, *, name: str, contact_id: int | None, pipeline_id: int, stage_id: int,
-                    responsible_id: int | None, budget: float | None) -> int:
+                    responsible_id: int | None, budget: float | None, company_id: int | None = None) -> int:
         deal_id = int(self.conn.execute(insert(deals).values(
             name=name[:512], contact_id=contact_id, pipeline_id=pipeline_id, stage_id=stage_id,
-            responsible_id=responsible_id, budget=budget, status="open", tags=[],
+            responsible_id=responsible_id, budget=budget, status="open", tags=[], company_id=company_id, version=1,
             created_at=self.now, updated_at=self.now,
         ).returning(deals.c.id)).scalar_one())
         if contact_id is not None:
@@ -286,7 +300,7 @@ class CrmRepo:
             select(leads.c.id, leads.c.received_at).where(
                 leads.c.needs_callback.is_(True), leads.c.phone == phone, leads.c.id != exclude_lead)
         ).all()
-        closed = 0
+        closed = []
         for lead_id, received in rows:
             received = received if received.tzinfo else received.replace(tzinfo=at.tzinfo)
             if received > at:
@@ -295,8 +309,9 @@ class CrmRepo:
                 "needs_callback": False, "callback_at": at,
                 "time_to_callback_s": int((at - received).total_seconds()),
             })
-            closed += 1
-        return closed
+            closed.append(int(lead_id))
+        complete_callbacks(self.conn, closed, at)  # the "Перезвонить" tasks of those calls are done
+        return len(closed)
 
     # --- conversation and files -------------------------------------------------------------
     def upsert_message(self, msg: MessageRef, *, lead_id: int | None, contact_id: int | None) -> int:
