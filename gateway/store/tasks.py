@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, func, or_, select, true, tuple_, update
 
 from gateway.core.errors import NotFound, PayloadError, PermissionDenied
 from gateway.store.dialect import insert_ignore
@@ -163,7 +163,7 @@ def list_tasks(conn: Connection, *, responsible: list[int | None] | None = None,
         conds.append(tasks.c.lead_id == lead_id)
     if cursor:
         conds.append(_after(cursor))
-    q = select(tasks).where(and_(*conds)).order_by(tasks.c.due_at, tasks.c.id).limit(limit + 1)
+    q = select(tasks).where(and_(true(), *conds)).order_by(tasks.c.due_at, tasks.c.id).limit(limit + 1)
     rows = [dict(r) for r in conn.execute(q).mappings()]
     next_cursor = _cursor(rows[limit - 1]["due_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     return tasks_json(conn, rows[:limit], now=now), next_cursor
