@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gateway.web.deal_words import DEAL_ENUMS, DEAL_WORDS
+
 __all__ = ["LANGS", "translator"]
 
 LANGS = ("ru", "en")
@@ -89,6 +91,10 @@ _RU: dict[str, str] = {
     "Accepted": "Принято", "Declined": "Отклонено", "Linked": "Привязано", "Sent": "Отправлено",
     "Taken by": "Уже забрал(а)", "Failed": "Не удалось", "Requeued": "Поставлено в очередь",
 }
+
+
+_ENUMS.update(DEAL_ENUMS)
+_RU.update(DEAL_WORDS)
 
 
 def translator(lang: str) -> Callable[[str], str]:

@@ -12,13 +12,17 @@ from gateway.core.errors import NotFound, PayloadError
 from gateway.http.keys import DB, SETTINGS
 from gateway.store import event_log
 from gateway.store.journal import JournalFilters, list_leads
+from gateway.store.journal_view import journal_items
 from gateway.store.schema import leads, sources, users
 from gateway.store.triage import Actor
 from gateway.store.views import deal_json, leads_json
 from gateway.web.access import PAGE_USER, chrome, page
+from gateway.web.board import formats
 from gateway.web.cards import card_data, visible
+from gateway.web.deal_formats import TASKS
+from gateway.web.deal_work import deal_work
 from gateway.web.health import health_report
-from gateway.web.render import render
+from gateway.web.render import language, render
 
 __all__ = ["card_fragment", "deal_page", "events_page", "health_page", "journal_page", "lead_page",
            "row_fragment", "unsorted_page"]
@@ -102,14 +106,25 @@ async def deal_page(request: web.Request) -> web.StreamResponse:
             select(leads).where(leads.c.deal_id == deal["id"])).mappings()])
         if not any(visible(actor, r) for r in rows) and deal["responsible"] != actor.name:
             raise NotFound("no such deal")
-    return render(request, "deal.html", deal=deal, **chrome(request))
+    work = await request.app[DB].read(deal_work, deal["id"], language(request))
+    return render(request, "deal.html", deal=deal, work=work, fmt=formats(request), task_words=TASKS,
+                  **chrome(request))
+
+
+def _advertising(query: dict[str, str]) -> tuple[dict[str, str], str]:
+    """The journal shows advertising leads unless its switch asks for the rest (false) or for all."""
+    shown = query.pop("advertising", "true")
+    shown = shown if shown in ("true", "false", "all") else "true"
+    filters = dict(query) if shown == "all" else {**query, "advertising": shown}
+    return filters, shown
 
 
 @page()
 async def journal_page(request: web.Request) -> web.StreamResponse:
     """The lead journal with the basic filters; the API's own filters work in the query too."""
     query = {k: v for k, v in request.query.items() if v and k not in ("cursor", "lang")}
-    filters = JournalFilters.from_query(query)
+    wanted, advertising = _advertising(dict(query))
+    filters = JournalFilters.from_query(wanted)
     actor = _actor(request)
     if actor.role == "operator" and filters.status != ["unsorted"]:
         filters = filters.model_copy(update={"manager": [actor.name]})
@@ -117,7 +132,7 @@ async def journal_page(request: web.Request) -> web.StreamResponse:
 
     def run(conn: Connection) -> dict[str, Any]:
         rows, next_cursor = list_leads(conn, filters, limit=100, cursor=cursor)
-        return {"items": leads_json(conn, rows, manager_mode=request.app[SETTINGS].access.journal_manager),
+        return {"items": journal_items(conn, rows, manager_mode=request.app[SETTINGS].access.journal_manager),
                 "next_cursor": next_cursor,
                 "sources": [r[0] for r in conn.execute(select(sources.c.name).order_by(sources.c.name))],
                 "managers": [r[0] for r in conn.execute(select(users.c.name).order_by(users.c.name))]}
@@ -125,9 +140,10 @@ async def journal_page(request: web.Request) -> web.StreamResponse:
     data = await request.app[DB].read(run)
     settings = request.app[SETTINGS]
     can_export = actor.role == "admin" or (actor.role == "manager" and not settings.access.export_admin_only)
+    export = {**wanted, **({"advertising": advertising} if advertising != "all" else {})}
     return render(request, "journal.html", query=query, channels=CHANNELS, qualities=QUALITIES, statuses=STATUSES,
-                  can_export=can_export, export_query="&".join(f"{k}={v}" for k, v in query.items()),
-                  **data, **chrome(request))
+                  can_export=can_export, export_query="&".join(f"{k}={v}" for k, v in export.items()),
+                  advertising=advertising, fmt=formats(request), **data, **chrome(request))
 
 
 @page("admin")

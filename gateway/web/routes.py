@@ -12,7 +12,7 @@ from gateway.api.body import json_response
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.http.keys import DB, EXTRAS, SETTINGS
-from gateway.web import login, pages
+from gateway.web import board, login, pages, tasks_page, team
 from gateway.web.health import health_report
 from gateway.web.live import HUB, LiveHub, hub_of, live_stream
 from gateway.web.passwords import LoginThrottle
@@ -47,7 +47,12 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
         ("POST", "/login", login.login_submit),
         ("POST", "/logout", login.logout),
         ("GET", "/leads/{id}", pages.lead_page),
+        ("GET", "/deals", board.board_page),
         ("GET", "/deals/{id}", pages.deal_page),
+        ("GET", "/tasks", tasks_page.tasks_page),
+        ("GET", "/admin/users", team.team_page),
+        ("GET", "/ui/deals/cards", board.cards_fragment),
+        ("GET", "/ui/deals/totals", board.column_totals_json),
         ("GET", "/journal", pages.journal_page),
         ("GET", "/admin/events", pages.events_page),
         ("GET", "/admin/health", pages.health_page),
