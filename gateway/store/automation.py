@@ -50,12 +50,16 @@ def _enqueue(conn: Connection, trigger: TriggerSettings, deal_id: int, key: str,
 
 
 def stage_entered(conn: Connection, settings: Settings, deal_id: int, *, stage_id: int, version: int,
-                  now: datetime, chain: Sequence[str] = ()) -> list[str]:
-    """The deal entered a stage (moved there, or created there): the stage's triggers; their job ids."""
-    where = _where(conn, deal_id, stage_id)
-    if where is None:
+                  now: datetime, chain: Sequence[str] = (), where: tuple[str, str] | None = None) -> list[str]:
+    """The deal entered a stage (moved there, or created there): the stage's triggers; their job ids.
+
+    `where`: the (pipeline, stage) names when the caller knows them already."""
+    if not settings.all_triggers():
         return []
-    pipeline, stage, _ = where
+    found = where or _where(conn, deal_id, stage_id)
+    if found is None:
+        return []
+    pipeline, stage = found[0], found[1]
     return [job for t in _triggers(settings, pipeline, stage)
             if (job := _enqueue(conn, t, deal_id, f"{t.name}:deal:{deal_id}:stage:{stage_id}:v{version}",
                                 stage=stage, now=now, chain=chain)) is not None]
@@ -63,6 +67,8 @@ def stage_entered(conn: Connection, settings: Settings, deal_id: int, *, stage_i
 
 def deal_created(conn: Connection, settings: Settings, deal_id: int, *, now: datetime) -> list[str]:
     """A deal was created: its pipeline's "created" triggers and those of the stage it was created in."""
+    if not settings.all_triggers():
+        return []
     where = _where(conn, deal_id)
     if where is None:
         return []
@@ -70,4 +76,5 @@ def deal_created(conn: Connection, settings: Settings, deal_id: int, *, now: dat
     created = [job for t in _triggers(settings, pipeline, CREATED)
                if (job := _enqueue(conn, t, deal_id, f"{t.name}:deal:{deal_id}:created", stage=stage, now=now,
                                    chain=())) is not None]
-    return created + stage_entered(conn, settings, deal_id, stage_id=stage_id, version=1, now=now)
+    return created + stage_entered(conn, settings, deal_id, stage_id=stage_id, version=1, now=now,
+                                   where=(pipeline, stage))

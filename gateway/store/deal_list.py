@@ -14,7 +14,7 @@ from gateway.store.deal_filters import DealFilters, deal_conditions
 from gateway.store.schema import companies, contacts, deals, leads, pipelines, stages, users
 from gateway.store.tasks import open_count, open_tasks_of
 
-__all__ = ["board", "board_cards", "column", "column_page", "column_totals", "deal_items", "list_deals"]
+__all__ = ["board", "board_cards", "column", "column_page", "column_totals", "deal_card", "deal_items", "list_deals"]
 
 _CARD = select(deals.c.id, deals.c.name, deals.c.budget, deals.c.tags, deals.c.version, deals.c.created_at,
                deals.c.stage_id, deals.c.status, contacts.c.name.label("contact"), users.c.name.label("responsible")) \
@@ -47,37 +47,38 @@ def _page(conn: Connection, q: Any, limit: int, cursor: str | None) -> tuple[lis
     return rows[:limit], encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
 
 
+_COMPANY = func.coalesce(deals.c.company_id, contacts.c.company_id)
+_DEAL = select(deals, pipelines.c.name.label("pipeline_name"), stages.c.name.label("stage_name"),
+               users.c.name.label("responsible_name"), _COMPANY.label("company_ref"),
+               companies.c.name.label("company_name")).select_from(
+    deals.join(pipelines, pipelines.c.id == deals.c.pipeline_id).join(stages, stages.c.id == deals.c.stage_id)
+    .outerjoin(users, users.c.id == deals.c.responsible_id).outerjoin(contacts, contacts.c.id == deals.c.contact_id)
+    .outerjoin(companies, companies.c.id == _COMPANY))
+
+
 def list_deals(conn: Connection, f: DealFilters, *, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
     """One page of deals (as the API shows them), newest first, and the next page's cursor."""
-    rows, next_cursor = _page(conn, select(deals).where(and_(true(), *deal_conditions(f))), limit, cursor)
+    rows, next_cursor = _page(conn, _DEAL.where(and_(true(), *deal_conditions(f))), limit, cursor)
     return deal_items(conn, rows), next_cursor
 
 
-def _names(conn: Connection, table: Any, ids: set[Any]) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    return dict(conn.execute(select(table.c.id, table.c.name).where(table.c.id.in_(ids))).all()) if ids else {}
+def deal_card(conn: Connection, deal_id: int) -> dict[str, Any]:
+    """One deal as the list shows it: its lead ids and open tasks, not the leads themselves."""
+    return deal_items(conn, [dict(conn.execute(_DEAL.where(deals.c.id == deal_id)).mappings().one())])[0]
 
 
 def deal_items(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Deal rows as the API lists them: names resolved, lead ids and open tasks, in a few queries per page."""
+    """Rows of `_DEAL` as the API lists deals, with their lead ids and open tasks (two more queries a page)."""
     ids = [r["id"] for r in rows]
-    contact_company = dict(conn.execute(select(contacts.c.id, contacts.c.company_id).where(
-        contacts.c.id.in_({r["contact_id"] for r in rows if r["contact_id"]}))).all()) if rows else {}
-    company_of = {r["id"]: r["company_id"] or contact_company.get(r["contact_id"]) for r in rows}
-    company = _names(conn, companies, set(company_of.values()))
-    user = _names(conn, users, {r["responsible_id"] for r in rows})
-    stage = _names(conn, stages, {r["stage_id"] for r in rows})
-    pipe = _names(conn, pipelines, {r["pipeline_id"] for r in rows})
     lead_ids: dict[int, list[int]] = {i: [] for i in ids}
     if ids:
         for lead_id, deal_id in conn.execute(select(leads.c.id, leads.c.deal_id).where(leads.c.deal_id.in_(ids))
                                              .order_by(leads.c.id)):
             lead_ids[deal_id].append(lead_id)
     open_tasks = open_tasks_of(conn, ids)
-    return [{"id": r["id"], "name": r["name"], "pipeline": pipe.get(r["pipeline_id"]),
-             "stage": stage.get(r["stage_id"]), "status": r["status"], "responsible": user.get(r["responsible_id"]),
-             "budget": r["budget"], "contact_id": r["contact_id"], "company_id": company_of[r["id"]],
-             "company": company.get(company_of[r["id"]]),
+    return [{"id": r["id"], "name": r["name"], "pipeline": r["pipeline_name"], "stage": r["stage_name"],
+             "status": r["status"], "responsible": r["responsible_name"], "budget": r["budget"],
+             "contact_id": r["contact_id"], "company_id": r["company_ref"], "company": r["company_name"],
              "tags": r["tags"] or [], "version": r["version"], "created_at": _iso(r["created_at"]),
              "updated_at": _iso(r["updated_at"]), "closed_at": _iso(r["closed_at"]), "leads": lead_ids[r["id"]],
              "tasks": open_tasks[r["id"]]} for r in rows]

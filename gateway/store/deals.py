@@ -19,8 +19,8 @@ from sqlalchemy import Connection, insert, select, update
 from gateway.config import Settings
 from gateway.core.errors import Conflict, NotFound, PayloadError
 from gateway.store import automation
+from gateway.store.deal_list import deal_card
 from gateway.store.schema import audit_log, deals, pipelines, stages, users
-from gateway.store.views import deal_json
 
 __all__ = ["Cause", "DealChange", "change_deal", "clean_tags", "deal_for_update", "record", "user_id_of"]
 
@@ -140,23 +140,21 @@ def _changes(conn: Connection, row: dict[str, Any], change: DealChange,
 
 def change_deal(conn: Connection, deal_id: int, change: DealChange, cause: Cause, *, now: datetime,
                 settings: Settings | None) -> dict[str, Any]:
-    """Apply `change`; the deal as it now is. `Conflict` (carrying the current deal) when the version is stale."""
+    """Apply `change`; the deal as the list shows it now. `Conflict` (carrying that) when the version is stale."""
     row = deal_for_update(conn, deal_id)
     if change.version is not None and change.version != row["version"]:
         raise Conflict(f"the deal was changed meanwhile (now version {row['version']}); look again and retry",
-                       deal=deal_json(conn, deal_id))
+                       deal=deal_card(conn, deal_id))
     values, lines, stage = _changes(conn, row, change, now)
     if values:
         version = row["version"] + 1
         done = conn.execute(update(deals).where(deals.c.id == deal_id, deals.c.version == row["version"])
                             .values(**values, version=version, updated_at=now))
         if done.rowcount != 1:  # cannot happen under the row lock; kept as the last line of defence
-            raise Conflict("the deal was changed meanwhile; look again and retry", deal=deal_json(conn, deal_id))
+            raise Conflict("the deal was changed meanwhile; look again and retry", deal=deal_card(conn, deal_id))
         for what, before, after in lines:
             record(conn, cause, f"deal.{what}", now, deal_id=deal_id, before=before, after=after, version=version)
         if stage is not None and settings is not None:
             automation.stage_entered(conn, settings, deal_id, stage_id=stage["id"], version=version, now=now,
-                                     chain=cause.chain)
-    deal = deal_json(conn, deal_id)
-    assert deal is not None
-    return deal
+                                     chain=cause.chain, where=(stage["pipeline"], stage["name"]))
+    return deal_card(conn, deal_id)
