@@ -125,8 +125,15 @@ def cmd_user(args: argparse.Namespace) -> int:
             print(f"new token for {args.name} (the old one no longer works):")
             print(users.issue_token(conn, args.name))
         elif args.user_cmd == "disable":
-            users.set_disabled(conn, args.name, True)
-            print(f"user {args.name} disabled")
+            from datetime import UTC, datetime
+
+            from gateway.store.deals import Cause
+            from gateway.store.handover import DisableRequest, disable_user
+
+            req = DisableRequest(handover_to=args.handover_to, with_leads=args.with_leads)
+            done = disable_user(conn, args.name, req, Cause("command line"), now=datetime.now(UTC))
+            handed = f"; handed to {args.handover_to}: open deals {len(done['deals'])}, open tasks {done['tasks']}"
+            print(f"user {args.name} disabled" + (handed if args.handover_to else ""))
         elif args.user_cmd == "enable":
             users.set_disabled(conn, args.name, False)
             print(f"user {args.name} enabled")
@@ -184,8 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--email")
     ua.add_argument("--department")
     usub.add_parser("list", help="list users")
-    for name, help_ in (("disable", "disable a user (its token stops working at once)"),
-                        ("enable", "enable a user again"), ("token", "issue a new API token")):
+    ud = usub.add_parser("disable", help="disable a user (its token stops working at once)")
+    ud.add_argument("name")
+    ud.add_argument("--handover-to", help="hand the user's open deals and open tasks to this user")
+    ud.add_argument("--with-leads", action="store_true", help="their leads too (the journal then shows the new one)")
+    for name, help_ in (("enable", "enable a user again"), ("token", "issue a new API token")):
         usub.add_parser(name, help=help_).add_argument("name")
     up = usub.add_parser("password", help="set the web page password")
     up.add_argument("name")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from gateway.cli import main
 from tests.api.conftest import Gateway
 from tests.deals.conftest import Start, new_deal
 
@@ -75,3 +80,14 @@ async def test_a_manager_who_leaves_hands_over_open_deals_and_tasks(crm: Start) 
     async with gw.client("root") as c:  # a dismissed manager's leads are still found when asked for
         dismissed = (await c.get("/api/v1/leads", params={"manager": "vera", "include_dismissed": "true"})).json()
     assert {i["id"] for i in dismissed["items"]} == {open_deal["lead_ids"][0], won["lead_ids"][0]}
+
+
+async def test_the_command_line_disables_with_a_handover(crm: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    gw = await crm()
+    deal = await new_deal(gw, "vera")
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", str(gw.engine.url))
+    assert await asyncio.to_thread(main, ["user", "disable", "vera", "--handover-to", "boris"]) == 0
+    assert "user vera disabled; handed to boris: open deals 1, open tasks 0" in capsys.readouterr().out
+    async with gw.client("root") as c:
+        assert (await c.get(f"/api/v1/deals/{deal['id']}")).json()["responsible"] == "boris"
