@@ -137,8 +137,8 @@ def _turn(conn: Connection, name: str) -> int:
 def _responsible(conn: Connection, settings: Settings, t: TriggerSettings, job: Job, deal: dict[str, Any],
                  cause: Cause, now: datetime) -> Result | JobOutcome:
     names = [t.user] if t.user else t.round_robin
-    active = set(conn.execute(select(users.c.name).where(users.c.name.in_(names), users.c.disabled.is_(False)))
-                 .scalars())
+    active: set[str] = set(conn.execute(select(users.c.name).where(users.c.name.in_(names),
+                                                                   users.c.disabled.is_(False))).scalars())
     chosen = next_in_turn(names, _turn(conn, f"round_robin:{t.name}") if t.round_robin else 1, active)
     if chosen is None:
         return Dead(f"no active user among {', '.join(names)}")

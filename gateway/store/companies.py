@@ -26,11 +26,11 @@ def company_for(conn: Connection, name: str | None, inn: str | None, now: dateti
         return None
     if key is not None:
         q = select(companies.c.id, companies.c.inn).where(companies.c.name_key == key).order_by(companies.c.id)
-        for company_id, has_inn in conn.execute(q).all():
-            if has_inn is None or not inn:
+        for company in conn.execute(q).mappings().all():
+            if company["inn"] is None or not inn:
                 if inn:
-                    conn.execute(update(companies).where(companies.c.id == company_id).values(inn=inn))
-                return int(company_id)
+                    conn.execute(update(companies).where(companies.c.id == company["id"]).values(inn=inn))
+                return int(company["id"])
     mod = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = mod.insert(companies).values(name=(name or f"ИНН {inn}")[:512], name_key=key, inn=inn or None,
                                         created_at=now)

@@ -72,9 +72,9 @@ def deal_items(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[dict[st
     ids = [r["id"] for r in rows]
     lead_ids: dict[int, list[int]] = {i: [] for i in ids}
     if ids:
-        for lead_id, deal_id in conn.execute(select(leads.c.id, leads.c.deal_id).where(leads.c.deal_id.in_(ids))
-                                             .order_by(leads.c.id)):
-            lead_ids[deal_id].append(lead_id)
+        for lead in conn.execute(select(leads.c.id, leads.c.deal_id).where(leads.c.deal_id.in_(ids))
+                                 .order_by(leads.c.id)).mappings():
+            lead_ids[lead["deal_id"]].append(lead["id"])
     open_tasks = open_tasks_of(conn, ids)
     return [{"id": r["id"], "name": r["name"], "pipeline": r["pipeline_name"], "stage": r["stage_name"],
              "status": r["status"], "responsible": r["responsible_name"], "budget": r["budget"],
@@ -102,9 +102,9 @@ def column_page(conn: Connection, stage_id: int, f: DealFilters, *, limit: int,
 
 def column_totals(conn: Connection, pipeline_id: int, f: DealFilters) -> dict[int, tuple[int, float]]:
     """Per stage of the pipeline: how many deals the filter leaves in it, and their budgets' sum."""
-    q = select(deals.c.stage_id, func.count(), func.coalesce(func.sum(deals.c.budget), 0)).where(
-        deals.c.pipeline_id == pipeline_id, *deal_conditions(f, stage=False)).group_by(deals.c.stage_id)
-    return {int(stage_id): (int(n), float(total)) for stage_id, n, total in conn.execute(q)}
+    q = select(deals.c.stage_id, func.count().label("n"), func.coalesce(func.sum(deals.c.budget), 0).label("total")) \
+        .where(deals.c.pipeline_id == pipeline_id, *deal_conditions(f, stage=False)).group_by(deals.c.stage_id)
+    return {int(r["stage_id"]): (int(r["n"]), float(r["total"])) for r in conn.execute(q).mappings()}
 
 
 def _pipeline(conn: Connection, name: str | None) -> tuple[int, str]:
@@ -120,13 +120,14 @@ def board(conn: Connection, pipeline: str | None, f: DealFilters, *, per_column:
     pipeline_id, name = _pipeline(conn, pipeline)
     totals = column_totals(conn, pipeline_id, f)
     columns = []
-    for stage_id, stage, kind in conn.execute(select(stages.c.id, stages.c.name, stages.c.kind).where(
-            stages.c.pipeline_id == pipeline_id, stages.c.kind != "unsorted").order_by(stages.c.position)):
-        cards, cursor = column_page(conn, stage_id, f, limit=per_column, cursor=None)
-        count, budget = totals.get(stage_id, (0, 0.0))
-        columns.append({"stage": stage, "stage_id": stage_id, "kind": kind, "count": count, "budget": budget,
-                        "deals": cards, "next_cursor": cursor})
-    names = list(conn.execute(select(pipelines.c.name).order_by(pipelines.c.position, pipelines.c.id)).scalars())
+    for stage in conn.execute(select(stages.c.id, stages.c.name, stages.c.kind).where(
+            stages.c.pipeline_id == pipeline_id, stages.c.kind != "unsorted").order_by(stages.c.position)).mappings():
+        cards, cursor = column_page(conn, stage["id"], f, limit=per_column, cursor=None)
+        count, budget = totals.get(stage["id"], (0, 0.0))
+        columns.append({"stage": stage["name"], "stage_id": stage["id"], "kind": stage["kind"], "count": count,
+                        "budget": budget, "deals": cards, "next_cursor": cursor})
+    names: list[str] = list(conn.execute(select(pipelines.c.name).order_by(pipelines.c.position,
+                                                                           pipelines.c.id)).scalars())
     return {"pipeline": name, "pipelines": names, "columns": columns}
 
 

@@ -75,7 +75,7 @@ def disable_user(conn: Connection, name: str, req: DisableRequest, cause: Cause,
         raise PayloadError("handover_to: hand the work to somebody else")
     out: dict[str, Any] = {"ok": True, "name": name, "deals": [], "tasks": 0}
     if req.handover_to is not None:
-        open_deals = list(conn.execute(select(deals.c.id).where(
+        open_deals: list[int] = list(conn.execute(select(deals.c.id).where(
             deals.c.responsible_id == user_id, deals.c.status == "open").order_by(deals.c.id)).scalars())
         out["deals"] = hand_over(conn, open_deals, req.handover_to, with_leads=req.with_leads, cause=cause, now=now)
         out["tasks"] = sum(d["tasks"] for d in out["deals"]) + conn.execute(update(tasks).where(

@@ -75,7 +75,8 @@ def complete_callbacks(conn: Connection, lead_ids: Sequence[int], at: datetime) 
 def tasks_json(conn: Connection, rows: Sequence[dict[str, Any]], *, now: datetime | None = None) -> list[dict]:
     """Tasks as the API shows them (responsible names looked up once for all)."""
     ids = {r["responsible_id"] for r in rows if r["responsible_id"] is not None}
-    names = dict(conn.execute(select(users.c.id, users.c.name).where(users.c.id.in_(ids))).all()) if ids else {}
+    names: dict[int, str] = dict(conn.execute(select(users.c.id, users.c.name).where(users.c.id.in_(ids))).all()) \
+        if ids else {}
     now = now or datetime.now(UTC)
     return [{"id": r["id"], "text": r["text"], "kind": r["kind"], "responsible": names.get(r["responsible_id"]),
              "due_at": _iso(r["due_at"]), "status": r["status"], "result": r["result"], "deal_id": r["deal_id"],
@@ -107,22 +108,20 @@ def nearest_tasks(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[int,
     deal_ids = sorted({r["deal_id"] for r in rows if r.get("deal_id")})
     if not lead_ids:
         return {}
-    cond = tasks.c.lead_id.in_(lead_ids)
-    if deal_ids:
-        cond = or_(cond, tasks.c.deal_id.in_(deal_ids))
+    cond = or_(tasks.c.lead_id.in_(lead_ids), *([tasks.c.deal_id.in_(deal_ids)] if deal_ids else []))
     found = conn.execute(select(tasks.c.id, tasks.c.text, tasks.c.due_at, tasks.c.lead_id, tasks.c.deal_id)
-                         .where(tasks.c.status == "open", cond).order_by(tasks.c.due_at, tasks.c.id)).all()
+                         .where(tasks.c.status == "open", cond).order_by(tasks.c.due_at, tasks.c.id)).mappings()
     by_lead: dict[int, dict[str, Any]] = {}
     by_deal: dict[int, dict[str, Any]] = {}
-    for task_id, text, due, lead_id, deal_id in found:
-        item = {"id": task_id, "text": text, "due_at": _iso(due)}
-        if lead_id is not None:
-            by_lead.setdefault(lead_id, item)
-        if deal_id is not None:
-            by_deal.setdefault(deal_id, item)
+    for t in found:
+        item = {"id": t["id"], "text": t["text"], "due_at": _iso(t["due_at"])}
+        if t["lead_id"] is not None:
+            by_lead.setdefault(t["lead_id"], item)
+        if t["deal_id"] is not None:
+            by_deal.setdefault(t["deal_id"], item)
     out = {}
     for r in rows:
-        mine, deal = by_lead.get(r["id"]), by_deal.get(r.get("deal_id")) if r.get("deal_id") else None
+        mine, deal = by_lead.get(r["id"]), by_deal.get(r["deal_id"]) if r.get("deal_id") else None
         best = min((t for t in (mine, deal) if t is not None), key=lambda t: t["due_at"] or "", default=None)
         if best is not None:
             out[r["id"]] = best

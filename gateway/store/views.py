@@ -151,7 +151,8 @@ def _deal_row(conn: Connection, deal_id: int) -> dict[str, Any] | None:
         "pipeline": _names(conn, pipelines, {row["pipeline_id"]}).get(row["pipeline_id"]),
         "stage": _names(conn, stages, {row["stage_id"]}).get(row["stage_id"]),
         "responsible": names.get(row["responsible_id"]), "budget": row["budget"], "tags": row["tags"] or [],
-        "company_id": company_id, "company": _names(conn, companies, {company_id}).get(company_id),
+        "company_id": company_id,
+        "company": _names(conn, companies, {company_id}).get(company_id) if company_id is not None else None,
         "version": row["version"], "created_at": _iso(row["created_at"]), "updated_at": _iso(row["updated_at"]),
         "closed_at": _iso(row["closed_at"]),
     }

@@ -78,11 +78,11 @@ async def column_totals_json(request: web.Request) -> web.StreamResponse:
         q = select(pipelines.c.id).order_by(pipelines.c.position, pipelines.c.id).limit(1)
         pipeline_id = conn.execute(q.where(pipelines.c.name == kept["pipeline"]) if "pipeline" in kept else q).scalar()
         totals = column_totals(conn, int(pipeline_id or 0), f)
-        names = conn.execute(select(stages.c.id, stages.c.name).where(stages.c.pipeline_id == pipeline_id)).all()
-        out = {}
-        for stage_id, name in names:
-            count, budget = totals.get(stage_id, (0, 0.0))
-            out[name] = {"count": fmt.plural(count, DEALS), "budget": fmt.money(budget) if budget else ""}
+        out: dict[str, dict[str, str]] = {}
+        for stage in conn.execute(select(stages.c.id, stages.c.name).where(stages.c.pipeline_id == pipeline_id)
+                                  ).mappings():
+            count, budget = totals.get(stage["id"], (0, 0.0))
+            out[stage["name"]] = {"count": fmt.plural(count, DEALS), "budget": fmt.money(budget) if budget else ""}
         return out
 
     return json_response(await request.app[DB].read(run))

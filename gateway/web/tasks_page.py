@@ -23,7 +23,7 @@ def titled(conn: Connection, items: list[dict[str, Any]]) -> list[dict[str, Any]
     """Tasks with the names of their deals and leads, to link to."""
     deal_ids = {t["deal_id"] for t in items if t["deal_id"]}
     lead_ids = {t["lead_id"] for t in items if t["lead_id"]}
-    names = dict(conn.execute(select(deals.c.id, deals.c.name).where(deals.c.id.in_(deal_ids))).all()) \
+    names: dict[int, str] = dict(conn.execute(select(deals.c.id, deals.c.name).where(deals.c.id.in_(deal_ids))).all()) \
         if deal_ids else {}
     lead_names = {r.id: r.name or r.phone or r.email for r in conn.execute(
         select(leads.c.id, leads.c.name, leads.c.phone, leads.c.email).where(leads.c.id.in_(lead_ids)))} \

@@ -17,14 +17,18 @@ from gateway.web.render import render
 __all__ = ["team_page"]
 
 
+def _open(conn: Connection, table: Any) -> dict[int, int]:
+    """Per responsible: how many of their deals or tasks are open."""
+    q = select(table.c.responsible_id.label("who"), func.count().label("n")).where(table.c.status == "open",
+                                                                                   table.c.responsible_id.is_not(None))
+    return {int(r["who"]): int(r["n"]) for r in conn.execute(q.group_by(table.c.responsible_id)).mappings()}
+
+
 def _team(conn: Connection) -> list[dict[str, Any]]:
-    open_deals = dict(conn.execute(select(deals.c.responsible_id, func.count()).where(deals.c.status == "open")
-                                   .group_by(deals.c.responsible_id)).all())
-    open_tasks = dict(conn.execute(select(tasks.c.responsible_id, func.count()).where(tasks.c.status == "open")
-                                   .group_by(tasks.c.responsible_id)).all())
+    open_deals, open_tasks = _open(conn, deals), _open(conn, tasks)
     rows = conn.execute(select(users.c.id, users.c.name, users.c.role, users.c.disabled).order_by(users.c.name))
-    return [{"name": name, "role": role, "disabled": disabled, "deals": open_deals.get(user_id, 0),
-             "tasks": open_tasks.get(user_id, 0)} for user_id, name, role, disabled in rows]
+    return [{"name": u["name"], "role": u["role"], "disabled": u["disabled"], "deals": open_deals.get(u["id"], 0),
+             "tasks": open_tasks.get(u["id"], 0)} for u in rows.mappings()]
 
 
 @page("admin")
