@@ -19,7 +19,8 @@ from gateway.store.views import deal_json
 from gateway.web.access import PAGE_USER, chrome, page
 from gateway.web.cards import visible
 from gateway.web.formats import parse_day
-from gateway.web.render import render
+from gateway.web.i18n import translator
+from gateway.web.render import language, render
 
 __all__ = ["api_query", "deal_page", "journal_page", "page_filters"]
 
@@ -81,6 +82,9 @@ async def journal_page(request: web.Request) -> web.StreamResponse:
                 "total": count_leads(conn, filters), **_choices(conn, settings)}
 
     data = await request.app[DB].read(run)
+    t = translator(language(request))
+    data["managers"] = [(m["name"], (m["full_name"] or m["name"]) + (f" ({t('dismissed')})" if m["disabled"] else ""))
+                        for m in data["managers"]]
     can_export = actor.role == "admin" or (actor.role == "manager" and not settings.access.export_admin_only)
     return render(request, "journal.html", form=form, bad=bad, filters=filters, qualities=QUALITIES,
                   statuses=STATUSES, kinds=KINDS, directions=DIRECTIONS, lead_types=LEAD_TYPES, can_export=can_export,

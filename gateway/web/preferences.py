@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.core.errors import PermissionDenied
-from gateway.http.keys import DB
+from gateway.http.keys import DB, SETTINGS
 from gateway.web.access import PAGE_CSRF, PAGE_USER, chrome, page
 from gateway.web.formats import zone_choices
 from gateway.web.people import save_preferences
@@ -18,6 +18,7 @@ __all__ = ["preferences_page", "save_preferences_form"]
 @page()
 async def preferences_page(request: web.Request) -> web.StreamResponse:
     return render(request, "preferences.html", zones=zone_choices(), saved=request.query.get("saved") == "1",
+                  company_zone=request.app[SETTINGS].timezone,
                   **chrome(request))
 
 

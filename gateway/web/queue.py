@@ -12,14 +12,16 @@ from gateway.api.desk import unsorted_filters
 from gateway.core.errors import NotFound
 from gateway.http.keys import DB, SETTINGS
 from gateway.store.journal import JournalFilters, count_leads, list_leads
+from gateway.store.link_search import link_candidates
 from gateway.store.schema import leads
-from gateway.store.triage import Actor
+from gateway.store.triage import Actor, check_operator, lead_row
 from gateway.store.views import leads_json
 from gateway.web.access import PAGE_USER, chrome, page
 from gateway.web.cards import card_data, known_people
 from gateway.web.render import render
 
-__all__ = ["CHANNELS", "PAGE_SIZE", "card_fragment", "lead_page", "row_fragment", "rows_fragment", "unsorted_page"]
+__all__ = ["CHANNELS", "PAGE_SIZE", "candidates_fragment", "card_fragment", "lead_page", "row_fragment",
+           "rows_fragment", "unsorted_page"]
 
 CHANNELS = ("mango", "imap", "forms", "telegram", "vk", "whatsapp", "manual")
 PAGE_SIZE = 300
@@ -98,3 +100,17 @@ async def lead_page(request: web.Request) -> web.StreamResponse:
     data = await _card(request)
     return render(request, "lead.html", message=request.query.get("error"), standalone=True,
                   **data, **chrome(request))
+
+
+@page()
+async def candidates_fragment(request: web.Request) -> web.StreamResponse:
+    """Contacts and deals to link the lead to, found by what the operator typed, with the lead's hints."""
+    lead_id, actor = _lead_id(request), Actor.of(request[PAGE_USER])
+    q, region = request.query.get("q", "").strip(), request.app[SETTINGS].default_region
+
+    def run(conn: Connection) -> list[dict[str, Any]]:
+        check_operator(actor, lead_row(conn, lead_id))
+        return link_candidates(conn, lead_id, q, region=region)
+
+    items = await request.app[DB].read(run) if q else []
+    return render(request, "candidates.html", items=items, q=q, **chrome(request))
