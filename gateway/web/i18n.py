@@ -20,7 +20,7 @@ _TYPES_EN = {"incoming_call": "Incoming call", "missed_call": "Missed call", "ou
 # Enumerations: "<group>.<value>" -> (English, Russian)
 _ENUMS: dict[str, tuple[str, str]] = {
     "kind.call": ("Call", "Звонок"), "kind.mail": ("Mail", "Письмо"), "kind.form": ("Form", "Заявка"),
-    "kind.chat": ("Chat", "Чат"), "kind.manual": ("Entered", "Внесён"),
+    "kind.chat": ("Chat", "Чат"), "kind.manual": ("By a manager", "От менеджера"),
     "channel.mango": ("Mango Office", "Mango Office"), "channel.imap": ("Mail", "Почта"),
     "channel.forms": ("Site forms", "Формы сайта"), "channel.telegram": ("Telegram", "Telegram"),
     "channel.vk": ("VK", "ВКонтакте"), "channel.whatsapp": ("WhatsApp", "WhatsApp"),
@@ -113,7 +113,8 @@ _RU: dict[str, str] = {
     "Quoted text": "Цитата", "Conversation": "Переписка", "edited": "изменено", "deleted": "удалено",
     "Reply": "Ответ", "Send": "Отправить", "What they filled in": "Что указал клиент", "Advertising": "Реклама",
     "Attachments": "Вложения", "could not be fetched": "не удалось получить", "Details": "Подробности",
-    "Might be": "Возможно, это", "Contact": "Контакт", "Deal": "Сделка", "Link here": "Привязать сюда",
+    "Might be": "Возможно, это", "More hints": "Ещё подсказки", "Contact": "Контакт", "Deal": "Сделка",
+    "Link here": "Привязать сюда",
     "Merge the lead's contact into this one": "Объединить контакт обращения с этим",
     "No similar contacts or deals.": "Похожих контактов и сделок нет.", "Pipeline": "Воронка", "Stage": "Этап",
     "Decision": "Решение", "Pipeline and responsible": "Воронка и ответственный",

@@ -6,13 +6,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import Connection, distinct, select
+from sqlalchemy import Connection, select
 
 from gateway.api.triage import triage_options
 from gateway.core.errors import NotFound
 from gateway.http.keys import DB, SETTINGS
 from gateway.store.journal import JournalFilters, count_leads, list_leads
-from gateway.store.journal_view import LEAD_TYPES, journal_items
+from gateway.store.journal_view import journal_items
 from gateway.store.schema import leads, sources, users
 from gateway.store.triage import Actor
 from gateway.store.views import deal_json
@@ -20,6 +20,7 @@ from gateway.web.access import PAGE_USER, chrome, page
 from gateway.web.cards import visible
 from gateway.web.formats import parse_day
 from gateway.web.i18n import translator
+from gateway.web.queue import CHANNELS
 from gateway.web.render import language, render
 
 __all__ = ["api_query", "deal_page", "journal_page", "page_filters"]
@@ -59,11 +60,10 @@ def _choices(conn: Connection, settings: Any) -> dict[str, Any]:
     src = conn.execute(select(sources.c.name, sources.c.group_name).order_by(sources.c.name)).all()
     people = conn.execute(select(users.c.name, users.c.full_name, users.c.department, users.c.disabled)
                           .order_by(users.c.disabled, users.c.full_name, users.c.name)).mappings().all()
-    channels = [r[0] for r in conn.execute(select(distinct(leads.c.channel)))]
     return {"sources": [s for s, _ in src], "source_groups": sorted({g for _, g in src if g}),
             "managers": [dict(p) for p in people], "departments": sorted({p["department"] for p in people
                                                                           if p["department"]}),
-            "pipelines": triage_options(conn, settings)["pipelines"], "channels": channels}
+            "pipelines": triage_options(conn, settings)["pipelines"]}
 
 
 @page()
@@ -87,7 +87,7 @@ async def journal_page(request: web.Request) -> web.StreamResponse:
                         for m in data["managers"]]
     can_export = actor.role == "admin" or (actor.role == "manager" and not settings.access.export_admin_only)
     return render(request, "journal.html", form=form, bad=bad, filters=filters, qualities=QUALITIES,
-                  statuses=STATUSES, kinds=KINDS, directions=DIRECTIONS, lead_types=LEAD_TYPES, can_export=can_export,
+                  statuses=STATUSES, kinds=KINDS, channels=CHANNELS, directions=DIRECTIONS, can_export=can_export,
                   export_query=api_query(filters), first_page=cursor is None,
                   page_query=urlencode(form), scope="own" if actor.role == "operator" else "all", **data,
                   **chrome(request))
