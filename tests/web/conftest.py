@@ -102,3 +102,54 @@ async def browser(chromium: Path) -> AsyncIterator[Any]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+AXE = Path(__file__).resolve().parents[1] / "fixtures" / "axe" / "axe-4.14.1.min.js"
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+async def logged_in(browser: Any, gw: Any, name: str, viewport: dict[str, int] = DESKTOP) -> tuple[Any, list[str]]:
+    """A page logged in as `name` (Russian locale), every page error and failed console message recorded."""
+    from tests.api.conftest import PASSWORD
+
+    context = await browser.new_context(viewport=viewport, locale="ru-RU", timezone_id="Europe/Moscow")
+    page = await context.new_page()
+    seen: list[str] = []
+    page.on("dialog", lambda d: (seen.append(f"dialog:{d.message}"), d.dismiss()))
+    page.on("pageerror", lambda e: seen.append(f"error:{e}"))
+    await page.goto(f"{gw.url}/login")
+    await page.fill("input[name=name]", name)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{gw.url}/")
+    return page, seen
+
+
+async def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now (WCAG 2.1 A and AA rules)."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())  # through the protocol: the page's policy forbids inline scripts
+    result = await page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    return list(result)
+
+
+async def sideways(page: Any) -> int:
+    """How many pixels the page is wider than the window (0: no sideways scroll)."""
+    return int(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+async def until(page: Any, expression: str, timeout: float = 15.0) -> None:
+    """Wait until a JavaScript expression is true (polled through the protocol: the page's policy forbids eval)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await page.evaluate(expression):
+        if loop.time() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        await asyncio.sleep(0.1)
