@@ -158,7 +158,7 @@ _RU: dict[str, str] = {
     "median time to call back": "медиана времени перезвона", "Files": "Файлы", "the report, CSV": "отчёт, CSV",
     "the leads, CSV": "обращения, CSV", "the leads, XLSX": "обращения, XLSX", "Total": "Итого",
     "Leads by quality": "Обращения по качеству", "Conversion to a deal, %": "Конверсия в сделку, %",
-    "Missed calls": "Пропущенные звонки", "Your name as colleagues see it": "Ваше имя, как его видят коллеги",
+    "Missed calls": "Пропущенные звонки", "Report table": "Таблица отчёта", "Your name as colleagues see it": "Ваше имя, как его видят коллеги",
     "Time zone": "Часовой пояс", "the company's": "как у компании", "Save": "Сохранить", "Saved.": "Сохранено.",
     "Times on every page are shown in this zone:": "Время на всех страницах показано в поясе:",
     "Something went wrong": "Что-то пошло не так",
