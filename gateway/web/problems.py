@@ -107,7 +107,8 @@ def explain(text: str | None, *, status: str | None = None, lang: str = "ru", ki
     ru = lang == "ru"
     found, rest = kind_of(text or "")
     kind = kind or found
-    what = next(((ru_w if ru else en) for pattern, en, ru_w in _MESSAGES if pattern.search(rest or text or "")), None)
+    said = rest if found else (text or "")  # the message after the kind's name, never the name itself
+    what = next(((ru_w if ru else en) for pattern, en, ru_w in _MESSAGES if said and pattern.search(said)), None)
     if what is None:
         words = KINDS.get(kind) or KINDS.get("UpstreamError" if "Upstream" in kind else "")
         if words:
