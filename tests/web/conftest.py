@@ -143,13 +143,13 @@ async def sideways(page: Any) -> int:
     return int(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
 
 
-async def until(page: Any, expression: str, timeout: float = 15.0) -> None:
+async def until(page: Any, expression: str, within: float = 15.0) -> None:
     """Wait until a JavaScript expression is true (polled through the protocol: the page's policy forbids eval)."""
     import asyncio
 
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not await page.evaluate(expression):
         if loop.time() > deadline:
-            raise AssertionError(f"still false after {timeout} s: {expression}")
+            raise AssertionError(f"still false after {within} s: {expression}")
         await asyncio.sleep(0.1)

@@ -20,7 +20,6 @@ from gateway.core.models import (
     AttachmentRef,
     CallInfo,
     Channel,
-    Direction,
     IdentityKind,
     IdentityRef,
     Interaction,

@@ -29,7 +29,8 @@ async def day(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Day]]:
 
 def pages_of(day: Day) -> list[tuple[str, str]]:
     """(screenshot name, path) of every page an administrator sees."""
-    out = [("unsorted", "/"), ("journal", "/journal"), ("journal-filtered", "/journal?more=1&channel=mango&from=01.01.2020"),
+    out = [("unsorted", "/"), ("journal", "/journal"),
+           ("journal-filtered", "/journal?channel=mango&from=01.01.2020&direction=in"),
            ("reports", "/reports"), ("reports-by-manager", "/reports?group_by=manager"),
            ("events", "/admin/events"), ("events-dead", "/admin/events?status=dead"), ("health", "/admin/health"),
            ("settings", "/settings"), ("deal", f"/deals/{day.deals[0]}")]

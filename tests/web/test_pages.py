@@ -192,8 +192,6 @@ async def test_each_kind_of_lead_has_its_card(gateway: Gateway) -> None:
         call_card = (await anna.get(f"/ui/leads/{call}/card")).text
         chat_card = (await anna.get(f"/ui/leads/{chat}/card")).text
         form_card = (await anna.get(f"/ui/leads/{form}/card")).text
-    async with browser_like(gateway, "root") as root:
-        admin_form_card = (await root.get(f"/ui/leads/{form}/card")).text
     assert f'<audio controls preload="none" src="/api/v1/files/{"a" * 64}"' in call_card
     assert "2 мин 5 с" in call_card and "+7 495 123-45-67" in call_card and "Яндекс.Директ" in call_card
     assert "Здравствуйте, есть доставка?" in chat_card and f'data-api="/api/v1/leads/{chat}/reply"' in chat_card
