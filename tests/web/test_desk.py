@@ -52,7 +52,8 @@ async def test_link_candidates_say_how_they_were_found(gateway: Gateway) -> None
     known = await gateway.lead("vera", name="Ирина Соколова", phone="+79160007721", email="irina@zavod.example")
     async with gateway.client("vera") as vera:
         deal_id = (await vera.post(f"/api/v1/unsorted/{known['id']}/accept", json={})).json()["deal_id"]
-    stranger = await gateway.lead("vera", name="Незнакомец", phone="+79160007722")
+    stranger = await gateway.lead("vera", name="Незнакомец", phone="+79160007722", text="Звонила с работы")
+    hinted = await gateway.lead("vera", name="Секретарь", phone="+79160007723", text="Её мобильный 8 916 000-77-21")
     same_phone = await gateway.lead("vera", name="Ира", phone="+79160007721")
     async with gateway.client("anna") as anna:
         def found(lead_id: int, q: str):  # type: ignore[no-untyped-def]
@@ -67,12 +68,13 @@ async def test_link_candidates_say_how_they_were_found(gateway: Gateway) -> None
         assert by_name[0]["contact"]["name"] == "Ирина Соколова" and "name" in by_name[0]["found_by"]
         by_mail = (await found(stranger["id"], "irina@zavod.example")).json()["items"]
         assert by_mail[0]["found_by"] == ["email"]
+        hint = (await found(hinted["id"], str(deal_id))).json()["items"]
+        assert hint[0]["reasons"] == ["same phone"] and hint[0]["strength"] == "strong"
         assert (await found(stranger["id"], "нет такого")).json()["items"] == []
     async with gateway.client("vera") as vera:  # the same person's new lead joined their history: a manager's
         by_phone = (await vera.get(f"/api/v1/unsorted/{same_phone['id']}/candidates",
                                    params={"q": "8 916 000-77-21"})).json()["items"]
-    assert by_phone[0]["found_by"] == ["phone"] and "same contact" in by_phone[0]["reasons"]
-    assert by_phone[0]["strength"] == "strong"
+    assert by_phone[0]["found_by"] == ["phone"] and by_phone[0]["deals"][0]["id"] == deal_id
 
 
 async def test_every_failed_event_is_repeated_at_once_and_the_log_has_pages(gateway: Gateway) -> None:
