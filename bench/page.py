@@ -23,11 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import update
 
-from bench.journal import generate
+from bench.journal import generate, settings_for
 from gateway.http.keys import FILES
 from gateway.store.schema import leads
 from tests.api.conftest import PASSWORD, THREAD, serve
-from tests.conftest import make_settings
 from tests.web.conftest import BROWSER_ARGS
 from tests.web.dataset import seed_day
 
@@ -47,7 +46,8 @@ async def measure(args: argparse.Namespace) -> None:
     from playwright.async_api import async_playwright
 
     with tempfile.TemporaryDirectory(prefix="lg-page-") as tmp:
-        settings = make_settings(Path(tmp), dispatch=THREAD)
+        settings = settings_for(f"sqlite:///{tmp}/gateway.db", Path(tmp) / "files")  # with forty sources
+        settings.dispatch.embedded_worker = THREAD["embedded_worker"]
         runner, gw = await serve(settings)
         t0 = time.perf_counter()
         if args.journal:
