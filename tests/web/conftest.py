@@ -71,6 +71,19 @@ def pipeline_lead(gw: Gateway, ix: Interaction) -> int:
     return result.lead_id
 
 
+@pytest.fixture
+async def busy(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Any]]:
+    """The gateway with more than one page of Unsorted (320 leads of every kind), known people, failed events."""
+    from gateway.http.keys import FILES
+    from tests.web.dataset import seed_day
+
+    runner, gw = await serve(make_settings(tmp_path, dispatch=THREAD))
+    try:
+        yield gw, seed_day(gw.engine, gw.app[FILES], unsorted=320, events_failed=80)
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     """Debian's Chromium (Playwright's own download cannot run here); installed with apt-get when missing."""

@@ -3,28 +3,16 @@ sideways, and a screenshot of each is kept under test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.http.keys import FILES
-from tests.api.conftest import THREAD, Gateway, serve
-from tests.conftest import make_settings
+from tests.api.conftest import Gateway
 from tests.web.conftest import DESKTOP, PHONE, axe_violations, logged_in, sideways
-from tests.web.dataset import Day, seed_day
+from tests.web.dataset import Day
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def day(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Day]]:
-    runner, gw = await serve(make_settings(tmp_path, dispatch=THREAD))
-    try:
-        yield gw, seed_day(gw.engine, gw.app[FILES], unsorted=60, events_failed=70)
-    finally:
-        await runner.cleanup()
 
 
 def pages_of(day: Day) -> list[tuple[str, str]]:
@@ -47,9 +35,9 @@ async def check(page: Any, name: str, size: dict[str, int], screenshots: Path, p
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
-async def test_every_page_is_accessible_and_fits(day: tuple[Gateway, Day], browser: Any, screenshots: Path,
+async def test_every_page_is_accessible_and_fits(busy: tuple[Gateway, Day], browser: Any, screenshots: Path,
                                                  size: dict[str, int]) -> None:
-    gw, made = day
+    gw, made = busy
     problems: list[str] = []
     context = await browser.new_context(viewport=size, locale="ru-RU")
     login = await context.new_page()

@@ -4,31 +4,17 @@ journal, the phone layout without sideways scroll."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from gateway.http.keys import FILES
 from gateway.store.schema import leads
-from tests.api.conftest import THREAD, Gateway, serve
-from tests.conftest import make_settings
+from tests.api.conftest import Gateway
 from tests.web.conftest import PHONE, logged_in, sideways, until
-from tests.web.dataset import Day, seed_day
+from tests.web.dataset import Day
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def busy(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Day]]:
-    """The gateway (worker as a process, as served) with more than one page of Unsorted: 320 leads of every kind."""
-    runner, gw = await serve(make_settings(tmp_path, dispatch=THREAD))
-    try:
-        yield gw, seed_day(gw.engine, gw.app[FILES], unsorted=320, events_failed=80)
-    finally:
-        await runner.cleanup()
 
 
 def unsorted_count(gw: Gateway) -> int:
