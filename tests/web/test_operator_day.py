@@ -93,7 +93,9 @@ async def test_link_by_search_shows_how_each_deal_was_found(busy: tuple[Gateway,
     await card.wait_for()
     await page.keyboard.press("l")
     search = card.locator('form.link-search input[name="q"]')
-    assert await search.evaluate("e => e === document.activeElement")
+    await page.wait_for_function(  # the search field takes the focus (after the card's own focus moves)
+        """() => document.activeElement && document.activeElement.matches('form.link-search input[name="q"]')""",
+        timeout=10_000)
     await search.fill(str(deal_id))
     await search.press("Enter")
     found = card.locator(".candidate", has=page.locator(f'[data-link-deal="{deal_id}"]'))
