@@ -27,7 +27,7 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
         if exc.status >= 500:
             log.error("request.failed", path=request.path, error=exc.message)
         shown = {k: v for k, v in exc.details.items() if k in ("taken_by", "at", "deal")}  # what a 409 tells
-        resp = json_error(exc.status, exc.message, **shown)
+        resp = json_error(exc.status, exc.message, kind=type(exc).__name__, **shown)
         if isinstance(exc, RateLimited):
             resp.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
         return resp

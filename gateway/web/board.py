@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import Connection, select
@@ -15,17 +13,14 @@ from gateway.store.deal_filters import DealFilters
 from gateway.store.deal_list import board, column, column_totals
 from gateway.store.schema import pipelines, stages, users
 from gateway.web.access import PAGE_USER, chrome, page
-from gateway.web.deal_formats import DEALS, TASKS, DealFormats
-from gateway.web.render import language, render
+from gateway.web.deal_words import plural_forms
+from gateway.web.i18n import translator
+from gateway.web.render import formats_for, language, render
 
-__all__ = ["board_page", "cards_fragment", "column_totals_json", "formats"]
+__all__ = ["board_page", "cards_fragment", "column_totals_json"]
 
 PER_COLUMN = 30
 _KEPT = ("pipeline", "responsible", "tag", "q")
-
-
-def formats(request: web.Request) -> DealFormats:
-    return DealFormats(language(request), ZoneInfo(request.app[SETTINGS].timezone), datetime.now(UTC))
 
 
 def _filters(request: web.Request) -> tuple[DealFilters, dict[str, str]]:
@@ -51,8 +46,7 @@ async def board_page(request: web.Request) -> web.StreamResponse:
         return {"board": board(conn, kept.get("pipeline"), f, per_column=PER_COLUMN), **_choices(conn)}
 
     data = await request.app[DB].read(run)
-    return render(request, "board.html", query=kept, fmt=formats(request), deal_words=DEALS, task_words=TASKS, **data,
-                  **chrome(request))
+    return render(request, "board.html", query=kept, **data, **chrome(request))
 
 
 @page()
@@ -61,8 +55,7 @@ async def cards_fragment(request: web.Request) -> web.StreamResponse:
     f, kept = _filters(request)
     page_of = await request.app[DB].read(column, kept.get("pipeline"), request.query.get("stage", ""), f,
                                          limit=PER_COLUMN, cursor=request.query.get("cursor"))
-    resp = render(request, "board_cards.html", deals=page_of["deals"], fmt=formats(request), task_words=TASKS,
-                  **chrome(request))
+    resp = render(request, "board_cards.html", deals=page_of["deals"], **chrome(request))
     if page_of["next_cursor"]:
         resp.headers["X-Next-Cursor"] = page_of["next_cursor"]
     return resp
@@ -72,7 +65,7 @@ async def cards_fragment(request: web.Request) -> web.StreamResponse:
 async def column_totals_json(request: web.Request) -> web.StreamResponse:
     """Each column's totals in the reader's words (after a move, the board shows them again)."""
     f, kept = _filters(request)
-    fmt = formats(request)
+    fmt, words = formats_for(request, request[PAGE_USER]), plural_forms(translator(language(request)), "deals")
 
     def run(conn: Connection) -> dict[str, dict[str, str]]:
         q = select(pipelines.c.id).order_by(pipelines.c.position, pipelines.c.id).limit(1)
@@ -82,7 +75,7 @@ async def column_totals_json(request: web.Request) -> web.StreamResponse:
         for stage in conn.execute(select(stages.c.id, stages.c.name).where(stages.c.pipeline_id == pipeline_id)
                                   ).mappings():
             count, budget = totals.get(stage["id"], (0, 0.0))
-            out[stage["name"]] = {"count": fmt.plural(count, DEALS), "budget": fmt.money(budget) if budget else ""}
+            out[stage["name"]] = {"count": fmt.plural(count, words), "budget": fmt.money(budget) if budget else ""}
         return out
 
     return json_response(await request.app[DB].read(run))

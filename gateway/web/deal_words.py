@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-__all__ = ["DEAL_ENUMS", "DEAL_WORDS"]
+from collections.abc import Callable
+
+__all__ = ["DEAL_ENUMS", "DEAL_WORDS", "plural_forms"]
+
+
+def plural_forms(t: Callable[[str], str], what: str) -> dict[str, str]:
+    """The words of `what` ("deals", "tasks") for Formats.plural, in the reader's language."""
+    return {form: t(f"{what}.{form}") for form in ("one", "few", "many", "other")}
 
 DEAL_ENUMS: dict[str, tuple[str, str]] = {
+    "deals.one": ("deal", "сделка"), "deals.few": ("deals", "сделки"), "deals.many": ("deals", "сделок"),
+    "deals.other": ("deals", "сделки"), "tasks.one": ("task", "задача"), "tasks.few": ("tasks", "задачи"),
+    "tasks.many": ("tasks", "задач"), "tasks.other": ("tasks", "задачи"),
     "history.deal.stage": ("stage", "этап"), "history.deal.pipeline": ("pipeline", "воронка"),
     "history.deal.responsible": ("responsible", "ответственный"), "history.deal.budget": ("budget", "бюджет"),
     "history.deal.name": ("name", "название"), "history.deal.tags": ("tags", "теги"),

@@ -12,8 +12,6 @@ from gateway.http.keys import DB
 from gateway.store.schema import deals, leads
 from gateway.store.tasks import list_tasks
 from gateway.web.access import PAGE_USER, chrome, page
-from gateway.web.board import formats
-from gateway.web.deal_formats import TASKS
 from gateway.web.render import render
 
 __all__ = ["tasks_page", "titled"]
@@ -42,5 +40,4 @@ async def tasks_page(request: web.Request) -> web.StreamResponse:
         return titled(conn, items[::-1] if done else items)
 
     items = await request.app[DB].read(run)
-    return render(request, "tasks.html", tasks=items, showing_done=done, fmt=formats(request), task_words=TASKS,
-                  **chrome(request))
+    return render(request, "tasks.html", tasks=items, showing_done=done, **chrome(request))

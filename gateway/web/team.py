@@ -10,8 +10,6 @@ from sqlalchemy import Connection, func, select
 from gateway.http.keys import DB
 from gateway.store.schema import deals, tasks, users
 from gateway.web.access import chrome, page
-from gateway.web.board import formats
-from gateway.web.deal_formats import DEALS, TASKS
 from gateway.web.render import render
 
 __all__ = ["team_page"]
@@ -35,5 +33,4 @@ def _team(conn: Connection) -> list[dict[str, Any]]:
 async def team_page(request: web.Request) -> web.StreamResponse:
     people = await request.app[DB].read(_team)
     active = [p["name"] for p in people if not p["disabled"]]
-    return render(request, "team.html", people=people, active=active, fmt=formats(request), deal_words=DEALS,
-                  task_words=TASKS, **chrome(request))
+    return render(request, "team.html", team=people, active=active, **chrome(request))

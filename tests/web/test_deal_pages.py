@@ -1,5 +1,5 @@
 """The deal pages over sockets: a deal's tasks, trigger runs and history; the board's pages of cards; the team page
-with its handover; the journal's advertising switch and its flag when the two managers differ."""
+with its handover; the journal's advertising leads, its nearest task, and its flag when the two managers differ."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ async def test_the_board_pages_its_columns(crm: Start) -> None:  # noqa: F811
     async with browser_like(gw, "vera") as c:
         board = await c.get("/deals")
         first = re.findall(r'data-deal-id="(\d+)"', board.text)
-        cursor = re.search(r'class="more" data-cursor="([^"]+)"', board.text).group(1)  # type: ignore[union-attr]
+        cursor = re.search(r'class="[^"]*\bmore" data-cursor="([^"]+)"', board.text).group(1)  # type: ignore[union-attr]
         rest = await c.get("/ui/deals/cards", params={"stage": "Лид", "pipeline": "Продажи", "cursor": cursor})
         totals = (await c.get("/ui/deals/totals", params={"pipeline": "Продажи"})).json()
     assert board.status_code == 200 and "35 сделок" in board.text
@@ -71,6 +71,7 @@ async def test_the_journal_shows_advertising_leads_and_flags_two_managers(crm: S
     await gw.lead("vera", name="Партнёрский", phone="+79161110002", source="Партнёры")
     async with gw.client("vera") as c:
         await c.post(f"/api/v1/deals/{deal['id']}/handover", json={"to": "anna"})
+        await c.post("/api/v1/tasks", json={"text": "Отправить КП", "deal_id": deal["id"]})
     async with browser_like(gw, "vera") as c:
         shown = (await c.get("/journal")).text
         rest = (await c.get("/journal", params={"advertising": "false"})).text
@@ -78,5 +79,6 @@ async def test_the_journal_shows_advertising_leads_and_flags_two_managers(crm: S
     assert "Рекламный" in shown and "Партнёрский" not in shown
     assert "Партнёрский" in rest and "Рекламный" not in rest
     assert "Партнёрский" in both and "Рекламный" in both
-    assert re.search(r'aria-current="true" class="current">Рекламные', shown)
-    assert re.search(r'class="managers-differ"[^>]*>≠ anna', shown)
+    assert re.search(r"Только рекламные \(<a href=\"\?&amp;advertising=all\">показать все</a>\)", shown)
+    assert "принял: vera; ответственный: anna" in shown  # the two managers, flagged
+    assert re.search(r'data-label="Ближайшая задача">Отправить КП <span class="cell-sub"><time', shown)
