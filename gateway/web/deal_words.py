@@ -34,7 +34,8 @@ DEAL_WORDS: dict[str, str] = {
     "Moved to": "Перемещена в", "Not moved": "Не перемещена",
     "Somebody changed this deal meanwhile; it is shown as it is now":
         "Сделку только что изменил кто-то другой; она показана такой, какая есть сейчас",
-    "Somebody changed this deal meanwhile:": "Сделку только что изменил кто-то другой:",
+    "Somebody changed this deal meanwhile: reload the page to see it":
+        "Сделку только что изменил кто-то другой: обновите страницу, чтобы увидеть её такой, какая она сейчас",
     "Show more": "Показать ещё", "nobody": "никто", "Open tasks": "Открытые задачи",
     "yours and the common queue's, overdue first": "ваши и из общей очереди, сначала просроченные",
     "Done": "Выполнено", "No tasks.": "Задач нет.", "overdue": "просрочена", "common queue": "общая очередь",

@@ -21,6 +21,10 @@
     }, function (err) { return {ok: false, status: 0, data: {error: String(err)}}; });
   }
 
+  function problem(res) {  // the page's own words for a failure (app.js), else the answer's text
+    return window.leadGateway ? window.leadGateway.problem(res) : (res.data.error || String(res.status));
+  }
+
   function say(el, text, bad) {
     if (!el) { return; }
     el.textContent = text;
@@ -73,7 +77,7 @@
           say(status, board.dataset.conflict, true);
           refreshTotals();
         } else {
-          say(status, board.dataset.failed + ": " + (res.data.error || res.status), true);
+          say(status, board.dataset.failed + ": " + problem(res), true);
         }
         card.focus();
       });
@@ -184,7 +188,7 @@
       }
       if (res.ok) { window.location.reload(); return; }
       form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
-      say(out, (res.status === 409 ? form.dataset.conflict + " " : "") + (res.data.error || res.status), true);
+      say(out, res.status === 409 && form.dataset.conflict ? form.dataset.conflict : problem(res), true);
     });
   });
 })();
