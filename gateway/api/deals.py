@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
+from gateway.api.leads import page_limit
 from gateway.api.spec import ApiRoute, Param
 from gateway.core.errors import NotFound, PayloadError, PermissionDenied
 from gateway.http.keys import DB, OUTBOX, SETTINGS
@@ -23,7 +24,7 @@ from gateway.store.marks import NonTargetRequest, TagChange, mark_non_target, ta
 from gateway.store.schema import audit_log, deals, users
 from gateway.store.triage import Actor, check_operator, lead_row
 
-__all__ = ["ROUTES", "cause_of", "page_limit", "path_id"]
+__all__ = ["ROUTES", "cause_of", "path_id"]
 
 ALL = ("admin", "manager", "operator")
 LEADERS = ("admin", "manager")
@@ -39,16 +40,6 @@ def path_id(request: web.Request, what: str = "deal") -> int:
         return int(request.match_info["id"])
     except ValueError:
         raise NotFound(f"no such {what}") from None
-
-
-def page_limit(request: web.Request, default: int = 50, maximum: int = 500) -> int:
-    try:
-        limit = int(request.query.get("limit", default))
-    except ValueError:
-        raise PayloadError("limit must be an integer") from None
-    if not 1 <= limit <= maximum:
-        raise PayloadError(f"limit must be between 1 and {maximum}")
-    return limit
 
 
 def cause_of(request: web.Request) -> Cause:

@@ -12,7 +12,8 @@ from sqlalchemy import Connection, select
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
-from gateway.api.deals import page_limit, path_id
+from gateway.api.deals import path_id
+from gateway.api.leads import page_limit
 from gateway.api.spec import ApiRoute, Param
 from gateway.core.errors import PayloadError, PermissionDenied
 from gateway.http.keys import DB, SETTINGS

@@ -11,24 +11,17 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, Gateway
+from tests.api.conftest import Gateway
 from tests.deals.conftest import Outside, Start, crm, new_deal, outside, pipeline  # noqa: F401 - fixtures
+from tests.web.conftest import logged_in
 from tests.webhooks.conftest import SECRET
 
 pytestmark = pytest.mark.browser
 
 
 async def login(browser: Any, gw: Gateway, path: str, name: str = "vera") -> tuple[Any, list[str]]:
-    context = await browser.new_context(viewport={"width": 1500, "height": 900}, locale="ru-RU")
-    page = await context.new_page()
-    seen: list[str] = []
-    page.on("pageerror", lambda e: seen.append(f"error:{e}"))
-    page.on("dialog", lambda d: (seen.append(f"dialog:{d.message}"), d.dismiss()))
-    await page.goto(f"{gw.url}/login?next={path}")
-    await page.fill("input[name=name]", name)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{gw.url}{path}")
+    page, seen = await logged_in(browser, gw, name, {"width": 1500, "height": 900})
+    await page.goto(f"{gw.url}{path}")
     return page, seen
 
 
