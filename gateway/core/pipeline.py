@@ -81,17 +81,18 @@ def process_interaction(repo: CrmRepo, ix: Interaction, *, event_id: str | None,
                        blocked=repo.is_blocked(idents), short_call_seconds=cfg.short_call_seconds)
     values = _lead_values(repo, ix, idents, verdict, source_id=source_id, event_id=event_id)
     values["merge_candidates"] = candidates
-    company_id = _enrich(repo, ix, contact_id, values["inn"])
+    company_id = _enrich(repo, ix, contact_id, contact_known, values["inn"])
     if existing is None:
         return _create_lead(repo, ix, values, verdict, contact_id, contact_known, cfg, company_id)
     return _update_lead(repo, ix, existing, values, verdict, contact_id, cfg)
 
 
-def _enrich(repo: CrmRepo, ix: Interaction, contact_id: int | None, inn: str | None) -> int | None:
-    """A known contact takes the name and position it lacks, and the company the lead names; its company id."""
+def _enrich(repo: CrmRepo, ix: Interaction, contact_id: int | None, known: bool, inn: str | None) -> int | None:
+    """The contact takes the name (a new one has it already) and position it lacks, and the company the lead
+    names; its company id."""
     if contact_id is None or ix.direction is Direction.INTERNAL:
         return None
-    repo.fill_contact(contact_id, name=ix.name, position=ix.position)
+    repo.fill_contact(contact_id, name=ix.name if known else None, position=ix.position)
     return repo.company_of(contact_id, ix.company, inn) if ix.company or inn else None
 
 
