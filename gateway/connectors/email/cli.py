@@ -15,7 +15,7 @@ from gateway.core.errors import ConfigError, GatewayError
 
 if TYPE_CHECKING:
     from gateway.config import Settings
-    from gateway.connectors.email.settings import MailboxSettings
+    from gateway.config.email import MailboxSettings
 
 __all__ = ["EventLogContext", "mail_main", "main", "poll_main"]
 

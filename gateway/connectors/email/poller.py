@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy import Engine
 
+from gateway.config.email import MailboxSettings
 from gateway.connectors.base import ServiceContext
 from gateway.connectors.email import state
 from gateway.connectors.email.fetching import FetchTarget, fetch_and_store
 from gateway.connectors.email.folders import choose_folders
 from gateway.connectors.email.session import ImapSession, MailConnectionLost, open_session
-from gateway.connectors.email.settings import MailboxSettings
 from gateway.core.errors import GatewayError
 
 if TYPE_CHECKING:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from gateway.config.email import MailboxSettings
 from gateway.connectors.base import ServiceContext
 from gateway.connectors.email.poller import default_owner, poll_once
-from gateway.connectors.email.settings import MailboxSettings
 
 if TYPE_CHECKING:
     from gateway.config import Settings

@@ -17,10 +17,10 @@ from collections.abc import Callable
 
 import structlog
 
+from gateway.config.forms import FormSettings
 from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, Reply, Route
 from gateway.connectors.webforms.content import UnsupportedMediaType
 from gateway.connectors.webforms.ratelimit import SlidingWindow
-from gateway.connectors.webforms.settings import FormSettings
 from gateway.connectors.webforms.submission import (
     Client,
     StoredUpload,

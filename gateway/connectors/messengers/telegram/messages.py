@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gateway.config.messengers import TelegramSettings
 from gateway.connectors.base import StoredEvent
 from gateway.connectors.messengers.connector import Reading
 from gateway.connectors.messengers.conversation import ChatMessage, message_key, source_for
 from gateway.connectors.messengers.media import PendingMedia, safe_name
-from gateway.connectors.messengers.settings import TelegramSettings
 from gateway.connectors.messengers.telegram.payloads import (
     CHANNEL_FIELDS,
     BusinessMessagesDeleted,

@@ -6,11 +6,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.config.messengers import VkSettings
 from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, ParseContext, Reply, Route, StoredEvent
 from gateway.connectors.messengers.connector import MessengerConnector, Reading
 from gateway.connectors.messengers.edge import header, json_object, secrets_match
 from gateway.connectors.messengers.media import PendingMedia
-from gateway.connectors.messengers.settings import VkSettings
 from gateway.connectors.messengers.vk.api import fetch_attachment, user_name
 from gateway.connectors.messengers.vk.messages import read_callback
 from gateway.core.errors import PayloadError, SignatureError

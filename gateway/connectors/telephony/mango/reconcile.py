@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from gateway.config.mango import MangoSettings
 from gateway.connectors.base import NewEvent, ServiceContext
 from gateway.connectors.telephony.mango.group import STATS
-from gateway.connectors.telephony.mango.settings import MangoSettings
 from gateway.connectors.telephony.mango.signature import compact_json
 from gateway.connectors.telephony.mango.stats import fetch_calls
 from gateway.connectors.telephony.mango.vpbx import LockoutGuard, VpbxClient

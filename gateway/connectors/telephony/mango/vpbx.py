@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from gateway.connectors.telephony.mango.settings import MangoSettings
+from gateway.config.mango import MangoSettings
 from gateway.connectors.telephony.mango.signature import signed_form
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError
 
