@@ -10,10 +10,10 @@ if TYPE_CHECKING:
     from gateway.config import Settings
     from gateway.connectors.base import Connector
     from gateway.dispatch.embedded import Dispatcher
-    from gateway.http.database import Database
     from gateway.http.writer import EventWriter
     from gateway.metrics import Metrics
     from gateway.outbound import AsyncOutboundClient
+    from gateway.store.database import Database
     from gateway.store.files import FileStore
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")

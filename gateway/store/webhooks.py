@@ -22,9 +22,9 @@ import structlog
 
 from gateway.config import Settings, WebhookSubscription
 from gateway.core.errors import PermanentUpstreamError, UpstreamError
-from gateway.http.database import Database
 from gateway.outbound import AsyncOutboundClient, guard_url
 from gateway.store import outbox
+from gateway.store.database import Database
 
 __all__ = ["RETRY_DELAYS", "WebhookDeliverer", "signature", "signing_key", "webhook_headers"]
 

@@ -20,8 +20,8 @@ import structlog
 from aiohttp import web
 from sqlalchemy import Connection, func, select
 
-from gateway.http.database import Database
 from gateway.http.keys import DB, EXTRAS
+from gateway.store.database import Database
 from gateway.store.schema import leads
 
 __all__ = ["LiveHub", "changed_leads", "live_stream", "newest_change"]

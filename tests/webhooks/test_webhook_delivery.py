@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from gateway.config import Settings
-from gateway.http.database import Database
 from gateway.outbound import AsyncOutboundClient, OutboundPolicy
 from gateway.store import outbox
 from gateway.store.bootstrap import bootstrap
+from gateway.store.database import Database
 from gateway.store.db import make_engine
 from gateway.store.schema import outbox as outbox_table
 from gateway.store.webhooks import WebhookDeliverer, signature
