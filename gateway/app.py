@@ -25,13 +25,13 @@ from gateway.connectors.base import Route
 from gateway.connectors.registry import build_connectors
 from gateway.dispatch.embedded import EmbeddedDispatcher, ThreadDispatcher
 from gateway.dispatch.rq_dispatch import RqDispatcher
-from gateway.http.hooks import connector_routes
+from gateway.dispatch.runtime import build_runtime, outbound_policy
+from gateway.http.edge import connector_routes
 from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, SETTINGS, WRITER
 from gateway.http.middleware import error_middleware
 from gateway.http.writer import EventWriter
 from gateway.metrics import Metrics
 from gateway.outbound import AsyncOutboundClient
-from gateway.runtime import build_runtime, outbound_policy
 from gateway.store.bootstrap import bootstrap
 from gateway.store.database import Database
 from gateway.store.db import make_engine

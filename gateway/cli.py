@@ -83,7 +83,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from gateway.runtime import build_runtime
+    from gateway.dispatch.runtime import build_runtime
     from gateway.store import event_log
     from gateway.store.bootstrap import bootstrap
 
