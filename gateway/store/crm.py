@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from gateway.core.models import AttachmentRef, MessageRef
+from gateway.core.repository import Ident
 from gateway.store.dialect import insert_ignore
 from gateway.store.schema import (
     attachments,
@@ -27,7 +28,6 @@ from gateway.store.schema import (
 
 __all__ = ["CrmRepo", "Lookups"]
 
-Ident = tuple[str, str]  # (kind, normalised value)
 
 # Statements are built once with bound parameters, so SQLAlchemy compiles each shape once.
 _CONTACTS_BY_VALUE = (

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from gateway.connectors.base import NewEvent, StoredEvent
+from gateway.store.raw_events import NewEvent, StoredEvent
 from gateway.store.schema import events
 
 __all__ = [
