@@ -11,12 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.api import exports
 from gateway.api.body import json_response
 from gateway.api.leads import FILTER_PARAMS
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.core.errors import NotFound, PayloadError
-from gateway.export import routes as export_routes
 from gateway.export.page import report_page
 from gateway.export.report import GROUPS, REPORT_COLUMNS, leads_report
 from gateway.export.writers import BOM, SEPARATORS
@@ -121,7 +121,7 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
     """Reports, exports, the webhook delivery log; the webhook delivery loop runs in every `gateway serve`."""
     app[EXTRAS].setdefault("always_services", []).append(start_delivery)
     routes = [
-        *export_routes.ROUTES,
+        *exports.ROUTES,
         ApiRoute("GET", "/api/v1/reports/leads", report_leads, "Leads grouped: quality, conversion to deals, "
                  "missed calls, median time to callback", roles=("admin", "manager"), params=REPORT_PARAMS,
                  responses={200: "The report (JSON, or CSV with format=csv)", 400: "Bad filter"}, tag="reports"),
