@@ -19,6 +19,7 @@ from gateway.core.errors import GatewayError, NotFound, PayloadError
 from gateway.http.keys import DB, SETTINGS
 from gateway.store import users as users_store
 from gateway.store.matching import matches_for_lead, merge_contacts
+from gateway.store.passwords import hash_password, store_password_hash
 from gateway.store.schema import audit_log, pipelines, stages, users, web_sessions
 from gateway.store.triage import (
     AcceptRequest,
@@ -32,7 +33,6 @@ from gateway.store.triage import (
     lead_row,
     link,
 )
-from gateway.web.passwords import hash_password, store_password_hash
 
 __all__ = ["extend"]
 

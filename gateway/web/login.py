@@ -12,9 +12,10 @@ from aiohttp import web
 
 from gateway.core.errors import GatewayError, PayloadError, PermissionDenied
 from gateway.http.keys import DB, EXTRAS, SETTINGS
+from gateway.store.passwords import store_password_hash, verify_password
 from gateway.store.triage import AcceptRequest, Actor, DeclineRequest, LinkRequest, accept, decline, link
+from gateway.store.users import user_by_name
 from gateway.web.access import PAGE_CSRF, PAGE_USER, page
-from gateway.web.passwords import LoginThrottle, login_row, store_password_hash, verify_password
 from gateway.web.render import render
 from gateway.web.sessions import (
     COOKIE,
@@ -27,6 +28,7 @@ from gateway.web.sessions import (
     request_session,
     set_session_cookie,
 )
+from gateway.web.throttle import LoginThrottle
 
 __all__ = ["form_action", "login_form", "login_submit", "logout"]
 
@@ -93,7 +95,7 @@ async def _check(request: web.Request, name: str, password: str) -> dict[str, An
     if not name or not password:
         return None
     db = request.app[DB]
-    row = await db.read(login_row, name)
+    row = await db.read(user_by_name, name)
     ok, fresher = await db.call(verify_password, row, password)
     if not ok or row is None:
         return None
