@@ -55,11 +55,11 @@ def _hook_doc(route: Route, handler: Any) -> ApiRoute:
 
 
 def _extensions() -> list[Extension]:
-    """The parts that add their own routes: the operators' web page, triage, reports and exports."""
-    from gateway.api import reports, triage
+    """The parts that add their own routes: the operators' web page, triage, users, audit, reports and exports."""
+    from gateway.api import audit, reports, triage, users
     from gateway.web import routes
 
-    return [routes.extend, triage.extend, reports.extend]
+    return [routes.extend, triage.extend, users.extend, audit.extend, reports.extend]
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatcher: bool = True,
