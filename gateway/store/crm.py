@@ -120,12 +120,6 @@ class CrmRepo:
             self.cache.stage[key] = (int(row[0]), int(row[1]))
         return self.cache.stage[key]
 
-    def first_working_stage(self, pipeline_id: int) -> int:
-        return int(self.conn.execute(
-            select(stages.c.id).where(stages.c.pipeline_id == pipeline_id, stages.c.kind == "working")
-            .order_by(stages.c.position).limit(1)
-        ).scalar_one())
-
     def source(self, name: str, channel: str | None) -> tuple[int, bool]:
         """(id, advertising) of a source, created on first sight (advertising by default)."""
         if name not in self.cache.source:
