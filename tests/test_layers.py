@@ -137,3 +137,22 @@ def test_every_tolerated_upward_import_still_exists() -> None:
     modules = module_graph()
     gone = [edge for edge in KNOWN_UPWARD if edge[1] not in modules.get(edge[0], set())]
     assert gone == [], f"no longer imported, drop from KNOWN_UPWARD: {gone}"
+
+
+def test_connectors_see_the_store_only_through_their_interface() -> None:
+    """Inside `gateway.connectors`, only `base.py` imports the store (or SQLAlchemy)."""
+    reaching = [f"{module} -> {target}" for module, targets in module_graph().items()
+                if module.startswith("gateway.connectors.") and module != "gateway.connectors.base"
+                for target in targets if package_of(target) == "store"]
+    sqlalchemy = [str(path.relative_to(ROOT.parent)) for path in (ROOT / "connectors").rglob("*.py")
+                  if path.name != "base.py" and _imports_sqlalchemy(path)]
+    assert reaching + sqlalchemy == []
+
+
+def _imports_sqlalchemy(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        if any(name.split(".")[0] == "sqlalchemy" for name in names):
+            return True
+    return False

@@ -18,7 +18,7 @@ import structlog
 
 from gateway.config.email import MailboxSettings
 from gateway.connectors.base import ServiceContext
-from gateway.connectors.email import state
+from gateway.connectors.base import mailbox_state as state
 from gateway.connectors.email.fetching import FetchTarget, fetch_and_store
 from gateway.connectors.email.folders import choose_folders
 from gateway.connectors.email.poller import LEASE_S, clock_from, default_owner

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gateway.config.forms import FormSettings
-from gateway.connectors.base import Outcome, ParseContext, Route, StoredEvent
+from gateway.connectors.base import FileStore, Outcome, ParseContext, Route, StoredEvent
 from gateway.connectors.webforms.edge import CHANNEL, FormsEdge
 from gateway.connectors.webforms.parser import interaction_of, load_submission
-from gateway.store.files import FileStore
 
 if TYPE_CHECKING:
     from gateway.config import Settings
