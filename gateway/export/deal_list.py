@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import Field
@@ -92,9 +92,6 @@ def deal_page(conn: Connection, f: DealFilters, *, limit: int, before_id: int | 
         r["phone"] = idents.get((r["contact_id"], "phone"))
         r["email"] = idents.get((r["contact_id"], "email"))
         r["leads"] = counts.get(r["id"], 0)
-        for key in ("created_at", "updated_at", "closed_at"):
-            if r[key] is not None and r[key].tzinfo is None:
-                r[key] = r[key].replace(tzinfo=UTC)
     return rows
 
 

@@ -282,7 +282,6 @@ class CrmRepo:
         ).all()
         closed = 0
         for lead_id, received in rows:
-            received = received if received.tzinfo else received.replace(tzinfo=at.tzinfo)
             if received > at:
                 continue
             self.update_lead(lead_id, {
