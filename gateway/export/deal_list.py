@@ -85,7 +85,7 @@ def deal_page(conn: Connection, f: DealFilters, *, limit: int, before_id: int | 
          .where(and_(true(), *conds)).order_by(deals.c.id.desc()).limit(limit))
     rows = [dict(r) for r in conn.execute(q).mappings()]
     ids = [r["id"] for r in rows]
-    counts = dict(conn.execute(select(leads.c.deal_id, func.count()).where(leads.c.deal_id.in_(ids))
+    counts: dict[int, int] = dict(conn.execute(select(leads.c.deal_id, func.count()).where(leads.c.deal_id.in_(ids))
                                .group_by(leads.c.deal_id)).all()) if ids else {}
     idents = _first_identities(conn, {r["contact_id"] for r in rows if r["contact_id"]})
     for r in rows:

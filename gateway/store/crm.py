@@ -294,7 +294,7 @@ class CrmRepo:
     # --- conversation and files -------------------------------------------------------------
     def upsert_message(self, msg: MessageRef, *, lead_id: int | None, contact_id: int | None) -> int:
         existing = self.conn.execute(select(messages.c.id, messages.c.lead_id).where(messages.c.key == msg.key)).first()
-        values = {
+        values: dict[str, Any] = {
             "direction": msg.direction.value, "at": msg.at, "author": msg.author, "subject": msg.subject,
             "text": msg.text, "html": msg.html, "quoted": msg.quoted, "edited": msg.edited,
             "deleted": msg.deleted, "data": msg.data,

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, literal_column, select, union_all
+from sqlalchemy.sql.elements import ColumnClause
 
 from gateway.store.journal_filters import JournalFilters
 from gateway.store.journal_terms import PROBE, Probed, plain, terms
@@ -45,7 +46,7 @@ def _resolve(conn: Connection, conds: list[Any], probe: int) -> tuple[list[Any],
 def _page_query(conn: Connection, f: JournalFilters, limit: int, cursor: str | None, probe: int,
                 columns: Sequence[Any]) -> Select[Any]:
     pos = decode_cursor(cursor, f.sort) if cursor else None
-    n = literal_column(str(int(limit)))  # SQLite plans a bound LIMIT as if it were unbounded
+    n: ColumnClause[int] = literal_column(str(int(limit)))  # SQLite plans a bound LIMIT as if it were unbounded
     branches = []
     for conds in terms(f, conn).branches():
         resolved, in_order = _resolve(conn, conds, probe)
@@ -55,7 +56,7 @@ def _page_query(conn: Connection, f: JournalFilters, limit: int, cursor: str | N
         branches.append(order(after(q, pos, indexed=indexed) if pos else q, f.sort, indexed=indexed).limit(n))
     if len(branches) == 1:
         return branches[0]
-    merged = union_all(*(select(b.subquery().c) for b in branches)).subquery("page")
+    merged = union_all(*(select(*b.subquery().c) for b in branches)).subquery("page")
     return select(merged).order_by(*(merged.c[c.name].desc() for c in SORTS[f.sort])).limit(n)
 
 

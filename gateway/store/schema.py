@@ -57,13 +57,14 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 TS = UtcDateTime()
 
 
-def _id() -> Column:
+def _id() -> Column[int]:
     return Column("id", Id, primary_key=True, autoincrement=True)
 
 

@@ -52,7 +52,8 @@ def _attachments(conn: Connection, lead_ids: Sequence[int]) -> dict[int, list[di
     return out
 
 
-def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *, manager_mode: str = "taken") -> list[dict]:
+def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *,
+               manager_mode: str = "taken") -> list[dict[str, Any]]:
     """Lead rows as the API shows them (names resolved in a few queries for the whole page)."""
     src = _names(conn, sources, {r["source_id"] for r in rows})
     deal_rows = {d["id"]: dict(d) for d in conn.execute(
@@ -124,7 +125,8 @@ def contact_json(conn: Connection, contact_id: int) -> dict[str, Any] | None:
     }
 
 
-def contacts_by_identity(conn: Connection, *, phone: str | None, email: str | None, region: str) -> list[dict]:
+def contacts_by_identity(conn: Connection, *, phone: str | None, email: str | None,
+                         region: str) -> list[dict[str, Any]]:
     conds = []
     if phone and (p := normalise_phone(phone, region)):
         conds.append(and_(identities.c.kind == "phone", identities.c.value == p))

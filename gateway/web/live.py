@@ -127,7 +127,8 @@ def _since(request: web.Request) -> datetime:
 
 
 def hub_of(app: web.Application) -> LiveHub:
-    return app[EXTRAS][HUB]
+    hub: LiveHub = app[EXTRAS][HUB]
+    return hub
 
 
 async def live_stream(request: web.Request) -> web.StreamResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -134,7 +135,7 @@ async def form_action(request: web.Request) -> web.StreamResponse:
     """The card's forms without JavaScript: the same decisions as the API, then back to the lead."""
     action = request.match_info["action"]
     lead_id = int(request.match_info["id"])
-    fns = {"accept": accept, "decline": decline, "link": link}
+    fns: dict[str, Callable[..., dict[str, Any]]] = {"accept": accept, "decline": decline, "link": link}
     if action not in fns:
         raise web.HTTPNotFound()
     form = await request.post()

@@ -81,7 +81,8 @@ def _run(args: argparse.Namespace, ctx: ServiceContext | None, settings: Setting
         settings = settings or _load(args.config)
         _mailboxes(settings, args.mailbox)  # a wrong name stops here, before the database is touched
         ctx = ctx or EventLogContext(settings)
-        return args.func(args, settings, ctx)
+        status: int = args.func(args, settings, ctx)
+        return status
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2

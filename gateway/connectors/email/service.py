@@ -28,7 +28,7 @@ def next_delay(poll_seconds: float, failures: int) -> float:
     """The wait before the next poll: `poll_seconds`, doubled per failure in a row, at most 15 minutes."""
     if failures <= 0:
         return poll_seconds
-    return min(MAX_BACKOFF_S, max(poll_seconds, poll_seconds * 2 ** failures))
+    return min(MAX_BACKOFF_S, max(poll_seconds, poll_seconds * 2.0 ** failures))
 
 
 def _utcnow() -> datetime:

@@ -78,7 +78,7 @@ def _message(msg: Message, bot: TelegramSettings, *, edited: bool, business: boo
     referral = None
     if msg.text and msg.text.startswith("/start "):
         referral = msg.text.removeprefix("/start ").strip() or None
-    phones = ()
+    phones: tuple[str, ...] = ()
     if msg.contact is not None and msg.contact.user_id == author.id:
         phones = (msg.contact.phone_number,)
     name = " ".join(p for p in (author.first_name, author.last_name) if p) or None

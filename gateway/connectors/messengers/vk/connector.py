@@ -22,7 +22,8 @@ def _peer(obj: Any) -> str | None:
     """The conversation an event belongs to: the message's peer, or the user it concerns."""
     if not isinstance(obj, dict):
         return None
-    inner = obj.get("message") if isinstance(obj.get("message"), dict) else obj
+    message = obj.get("message")
+    inner = message if isinstance(message, dict) else obj
     for key in ("peer_id", "user_id", "from_id"):
         value = inner.get(key, obj.get(key))
         if isinstance(value, int) and not isinstance(value, bool):

@@ -101,9 +101,11 @@ def _run(args: argparse.Namespace, settings: Settings, store: ServiceContext | N
 
         http = OutboundClient(OutboundPolicy(timeout_s=settings.http.outbound_timeout_seconds,
                                              allow_private=settings.http.allow_private_outbound))
-    log_store = EventLogContext(settings) if store is None else None
+    log_store = None
+    if store is None:
+        store = log_store = EventLogContext(settings)
     try:
-        return reconcile(conf, store or log_store, http, start=start, end=end, now=now,
+        return reconcile(conf, store, http, start=start, end=end, now=now,
                          timezone=settings.timezone, sleep=sleep, poll_seconds=args.poll_seconds)
     finally:
         if own_http:

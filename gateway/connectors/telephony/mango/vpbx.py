@@ -87,8 +87,9 @@ def result_code(response: httpx.Response) -> int | None:
         data = response.json()
     except ValueError:
         return None
+    result = data.get("result") if isinstance(data, dict) else None
     try:
-        return int(data.get("result")) if isinstance(data, dict) and data.get("result") is not None else None
+        return int(result) if result is not None else None
     except (TypeError, ValueError):
         return None
 
