@@ -23,15 +23,17 @@ from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.connectors.base import Route
 from gateway.connectors.registry import build_connectors
+from gateway.delivery.registry import build_performers
+from gateway.delivery.runner import OutboxRunner
 from gateway.dispatch.embedded import EmbeddedDispatcher, ThreadDispatcher
 from gateway.dispatch.rq_dispatch import RqDispatcher
 from gateway.dispatch.runtime import build_runtime, outbound_policy
+from gateway.egress import AsyncOutboundClient
 from gateway.http.edge import connector_routes
-from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, SETTINGS, WRITER
+from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, OUTBOX, SETTINGS, WRITER
 from gateway.http.middleware import error_middleware
 from gateway.http.writer import EventWriter
 from gateway.metrics import Metrics
-from gateway.outbound import AsyncOutboundClient
 from gateway.store.bootstrap import bootstrap
 from gateway.store.database import Database
 from gateway.store.db import make_engine
@@ -101,6 +103,9 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         app[FILES] = FileStore(settings.files_dir)
         app[METRICS] = Metrics()
         app[HTTP] = AsyncOutboundClient(outbound_policy(settings))
+        app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP]),
+                                   on_outcome=app[METRICS].count_job)
+        app[OUTBOX].start()  # outbound jobs are performed by every `gateway serve`
         dispatcher: Any
         if not settings.embedded:
             dispatcher = RqDispatcher(settings, eng)
@@ -124,6 +129,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
                 await stop()
             await dispatcher.stop()
             await writer.stop()
+            await app[OUTBOX].stop()
             await app[HTTP].aclose()
             app[DB].close()
             runtime.http.close()
@@ -135,7 +141,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
 
 async def _start_services(app: web.Application, settings: Settings, runtime: Any,
                           run_services: bool | None) -> list[Callable[[], Any]]:
-    """Long-running services: connectors' pollers (embedded default only), outbound webhooks (always)."""
+    """Long-running services: connectors' pollers (embedded default only), and what the parts add."""
     stops: list[Callable[[], Any]] = []
     for start in app[EXTRAS].get("always_services", []):
         stops.append(await start(app, settings, runtime))

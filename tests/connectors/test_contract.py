@@ -29,9 +29,9 @@ from gateway.connectors.base import Connector, NewEvent, StoredEvent
 from gateway.connectors.manifest import Manifest
 from gateway.connectors.registry import CONNECTORS
 from gateway.connectors.telephony.mango.signature import sign
+from gateway.egress import OutboundClient, OutboundPolicy
 from gateway.http.keys import CONNECTORS as APP_CONNECTORS
 from gateway.http.keys import DB
-from gateway.outbound import OutboundClient, OutboundPolicy
 from gateway.store import event_log
 from gateway.store.files import FileStore
 from gateway.store.schema import events

@@ -14,7 +14,7 @@ from gateway.config.messengers import MessengersSettings
 from gateway.connectors.messengers.edge import find_account
 from gateway.connectors.messengers.scenarios import Delivery, deliveries
 from gateway.core.errors import GatewayError, UpstreamError
-from gateway.outbound import AsyncOutboundClient, OutboundPolicy
+from gateway.egress import AsyncOutboundClient, OutboundPolicy
 
 __all__ = ["Report", "main", "simulate"]
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from gateway.connectors.email.connector import ImapConnector
 from gateway.connectors.email.poller import poll_once
 from gateway.dispatch.processor import Processor
-from gateway.outbound import OutboundClient, OutboundPolicy
+from gateway.egress import OutboundClient, OutboundPolicy
 from gateway.store.schema import attachments, events, leads, messages
 from gateway.store.standalone import EventLogContext
 

@@ -13,7 +13,7 @@ from gateway.config.messengers import TelegramSettings
 from gateway.connectors.messengers.edge import find_account
 from gateway.connectors.messengers.telegram.api import ALLOWED_UPDATES, set_webhook, webhook_call
 from gateway.core.errors import GatewayError
-from gateway.outbound import AsyncOutboundClient, OutboundPolicy
+from gateway.egress import AsyncOutboundClient, OutboundPolicy
 
 __all__ = ["main", "webhook_url"]
 
