@@ -23,6 +23,7 @@ from gateway.store.handover import HandoverRequest, hand_over
 from gateway.store.marks import NonTargetRequest, TagChange, mark_non_target, tag_deal, tag_lead
 from gateway.store.schema import audit_log, deals, users
 from gateway.store.triage import Actor, check_operator, lead_row
+from gateway.store.views import iso
 
 __all__ = ["ROUTES", "cause_of", "path_id"]
 
@@ -148,7 +149,7 @@ def deal_history(conn: Connection, deal_id: int) -> list[dict[str, Any]]:
     """The deal's audit lines, newest first."""
     q = select(audit_log, users.c.name.label("user")).outerjoin(users, users.c.id == audit_log.c.user_id) \
         .where(audit_log.c.deal_id == deal_id).order_by(audit_log.c.id.desc()).limit(500)
-    return [{**dict(r), "at": (r["at"] if r["at"].tzinfo else r["at"].replace(tzinfo=UTC)).isoformat()}
+    return [{**dict(r), "at": iso(r["at"])}
             for r in conn.execute(q).mappings()]
 
 

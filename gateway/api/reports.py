@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDict
 
+from gateway.api import exports
 from gateway.api.body import json_response
 from gateway.api.leads import FILTER_PARAMS
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.core.errors import NotFound, PayloadError
-from gateway.export import routes as export_routes
 from gateway.export.report import GROUPS, REPORT_COLUMNS, leads_report
 from gateway.export.writers import BOM, SEPARATORS
 from gateway.http.keys import DB, SETTINGS
@@ -32,7 +33,7 @@ def _report_args(request: web.Request) -> tuple[JournalFilters, str]:
     group_by = request.query.get("group_by", "source")
     if group_by not in GROUPS:
         raise PayloadError(f"group_by must be one of {', '.join(GROUPS)}")
-    query = request.query.copy()
+    query = MultiDict(request.query)
     advertising = query.pop("advertising", "true")
     if advertising != "all":
         query["advertising"] = advertising
@@ -113,7 +114,7 @@ REPORT_PARAMS = (Param("group_by", enum=GROUPS), Param("format", enum=("json", "
 def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
     """Reports, exports, the webhook delivery log."""
     routes = [
-        *export_routes.ROUTES,
+        *exports.ROUTES,
         ApiRoute("GET", "/api/v1/reports/leads", report_leads, "Leads grouped: quality, conversion to deals, "
                  "missed calls, median time to callback", roles=("admin", "manager"), params=REPORT_PARAMS,
                  responses={200: "The report (JSON, or CSV with format=csv)", 400: "Bad filter"}, tag="reports"),

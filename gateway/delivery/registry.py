@@ -7,7 +7,7 @@ from gateway.core.jobs import Performer
 from gateway.delivery.triggers import TriggerPerformer
 from gateway.delivery.webhooks import WebhookPerformer, settings_secrets
 from gateway.egress import AsyncOutboundClient
-from gateway.http.database import Database
+from gateway.store.database import Database
 
 __all__ = ["build_performers"]
 

@@ -14,8 +14,8 @@ from gateway.config import Settings
 from gateway.connectors.messengers.reply import reply
 from gateway.core.errors import Conflict, NotFound
 from gateway.egress import AsyncOutboundClient
-from gateway.http.database import Database
 from gateway.store.crm import CrmRepo
+from gateway.store.database import Database
 
 __all__ = ["MAIL_REPLIES_MISSING", "Replied", "lead_to_answer", "reply_to_lead"]
 

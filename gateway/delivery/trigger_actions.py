@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, desc, select, update
 
 from gateway.config import Settings, TriggerSettings
+from gateway.config.pipelines import CREATED
 from gateway.core.automation import DealFacts, WorkingHours, next_in_turn, unmet_condition
 from gateway.core.errors import PayloadError
 from gateway.core.jobs import Dead, Done, Job, JobOutcome, Retry
-from gateway.pipeline_settings import CREATED
 from gateway.store.deals import Cause, DealChange, change_deal, user_id_of
 from gateway.store.dialect import insert_ignore
 from gateway.store.marks import TagChange, tag_deal

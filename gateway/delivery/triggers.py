@@ -13,7 +13,7 @@ from gateway.core.jobs import Dead, Done, Job, JobOutcome, Retry
 from gateway.delivery.replies import lead_to_answer, reply_to_lead
 from gateway.delivery.trigger_actions import SendMessage, mark_applied, run_trigger
 from gateway.egress import AsyncOutboundClient
-from gateway.http.database import Database
+from gateway.store.database import Database
 
 __all__ = ["TRIGGER_DELAYS", "TriggerPerformer"]
 
@@ -30,7 +30,8 @@ class TriggerPerformer:
                  clock: Clock = lambda: datetime.now(UTC), delays: Sequence[float] = TRIGGER_DELAYS,
                  concurrency: int = 4) -> None:
         self.settings, self.db, self.client, self.clock = settings, db, client, clock
-        self.delays, self.concurrency = tuple(delays), concurrency
+        self.delays: Sequence[float] = tuple(delays)
+        self.concurrency = concurrency
 
     async def perform(self, job: Job) -> JobOutcome:
         step = await self.db.write(run_trigger, job, self.settings, self.clock())

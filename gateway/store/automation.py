@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from gateway.config import Settings, TriggerSettings
+from gateway.config.pipelines import CREATED
 from gateway.core.automation import loop_of
-from gateway.pipeline_settings import CREATED
 from gateway.store.outbox import enqueue_job
 from gateway.store.schema import deals, pipelines, stages
 

@@ -49,7 +49,7 @@ def callback_task(conn: Connection, settings: Settings, lead_id: int, now: datet
     responsible = deal[1] if deal is not None else None
     if responsible is None:
         responsible = _owner(conn, settings, (lead["call"] or {}).get("line"))
-    called = lead["received_at"] if lead["received_at"].tzinfo else lead["received_at"].replace(tzinfo=UTC)
+    called = lead["received_at"]
     return create_task(conn, key=f"callback:lead:{lead_id}", kind="callback", text=settings.tasks.callback_text,
                        due_at=(called + timedelta(minutes=settings.tasks.callback_minutes)).astimezone(UTC),
                        responsible_id=responsible, deal_id=deal[0] if deal else None, lead_id=lead_id,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, true
@@ -13,6 +12,7 @@ from gateway.core.errors import PayloadError
 from gateway.store.deal_filters import DealFilters, deal_conditions
 from gateway.store.schema import companies, contacts, deals, leads, pipelines, stages, users
 from gateway.store.tasks import open_count, open_tasks_of
+from gateway.store.views import iso
 
 __all__ = ["board", "board_cards", "column", "column_page", "column_totals", "deal_card", "deal_items", "list_deals"]
 
@@ -20,10 +20,6 @@ _CARD = select(deals.c.id, deals.c.name, deals.c.budget, deals.c.tags, deals.c.v
                deals.c.stage_id, deals.c.status, contacts.c.name.label("contact"), users.c.name.label("responsible")) \
     .select_from(deals.outerjoin(contacts, contacts.c.id == deals.c.contact_id)
                  .outerjoin(users, users.c.id == deals.c.responsible_id))
-
-
-def _iso(ts: datetime | None) -> str | None:
-    return None if ts is None else (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat()
 
 
 def encode_cursor(deal_id: int) -> str:
@@ -56,7 +52,8 @@ _DEAL = select(deals, pipelines.c.name.label("pipeline_name"), stages.c.name.lab
     .outerjoin(companies, companies.c.id == _COMPANY))
 
 
-def list_deals(conn: Connection, f: DealFilters, *, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+def list_deals(conn: Connection, f: DealFilters, *, limit: int,
+               cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """One page of deals (as the API shows them), newest first, and the next page's cursor."""
     rows, next_cursor = _page(conn, _DEAL.where(and_(true(), *deal_conditions(f))), limit, cursor)
     return deal_items(conn, rows), next_cursor
@@ -79,8 +76,8 @@ def deal_items(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[dict[st
     return [{"id": r["id"], "name": r["name"], "pipeline": r["pipeline_name"], "stage": r["stage_name"],
              "status": r["status"], "responsible": r["responsible_name"], "budget": r["budget"],
              "contact_id": r["contact_id"], "company_id": r["company_ref"], "company": r["company_name"],
-             "tags": r["tags"] or [], "version": r["version"], "created_at": _iso(r["created_at"]),
-             "updated_at": _iso(r["updated_at"]), "closed_at": _iso(r["closed_at"]), "leads": lead_ids[r["id"]],
+             "tags": r["tags"] or [], "version": r["version"], "created_at": iso(r["created_at"]),
+             "updated_at": iso(r["updated_at"]), "closed_at": iso(r["closed_at"]), "leads": lead_ids[r["id"]],
              "tasks": open_tasks[r["id"]]} for r in rows]
 
 
@@ -88,7 +85,7 @@ def deal_items(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[dict[st
 def board_cards(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """What a board card shows: name, contact, budget, responsible, age, open tasks."""
     counts = open_count(conn, [r["id"] for r in rows])
-    return [{**r, "created_at": _iso(r["created_at"]), "tags": r["tags"] or [], "open_tasks": counts.get(r["id"], 0)}
+    return [{**r, "created_at": iso(r["created_at"]), "tags": r["tags"] or [], "open_tasks": counts.get(r["id"], 0)}
             for r in rows]
 
 

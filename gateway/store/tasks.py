@@ -23,13 +23,8 @@ __all__ = ["complete_callbacks", "complete_task", "create_task", "list_tasks", "
 CALLBACK_DONE = "Перезвонили"
 
 
-def _aware(ts: datetime | None) -> datetime | None:
-    return None if ts is None else ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
 def _iso(ts: datetime | None) -> str | None:
-    aware = _aware(ts)
-    return aware.isoformat() if aware else None
+    return None if ts is None else ts.isoformat()  # stored times read back aware, in UTC
 
 
 def create_task(conn: Connection, *, text: str, due_at: datetime, created_by: str, now: datetime,
@@ -72,7 +67,8 @@ def complete_callbacks(conn: Connection, lead_ids: Sequence[int], at: datetime) 
 
 
 # --- reading ---------------------------------------------------------------------------------------
-def tasks_json(conn: Connection, rows: Sequence[dict[str, Any]], *, now: datetime | None = None) -> list[dict]:
+def tasks_json(conn: Connection, rows: Sequence[dict[str, Any]], *,
+               now: datetime | None = None) -> list[dict[str, Any]]:
     """Tasks as the API shows them (responsible names looked up once for all)."""
     ids = {r["responsible_id"] for r in rows if r["responsible_id"] is not None}
     names: dict[int, str] = dict(conn.execute(select(users.c.id, users.c.name).where(users.c.id.in_(ids))).all()) \
@@ -82,7 +78,7 @@ def tasks_json(conn: Connection, rows: Sequence[dict[str, Any]], *, now: datetim
              "due_at": _iso(r["due_at"]), "status": r["status"], "result": r["result"], "deal_id": r["deal_id"],
              "lead_id": r["lead_id"], "created_by": r["created_by"], "created_at": _iso(r["created_at"]),
              "completed_at": _iso(r["completed_at"]), "completed_by": r["completed_by"],
-             "overdue": r["status"] == "open" and (_aware(r["due_at"]) or now) < now} for r in rows]
+             "overdue": r["status"] == "open" and r["due_at"] < now} for r in rows]
 
 
 def task_json(conn: Connection, task_id: int) -> dict[str, Any]:
@@ -129,7 +125,7 @@ def nearest_tasks(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[int,
 
 
 def _cursor(due: datetime, task_id: int) -> str:
-    raw = f"{_aware(due).astimezone(UTC).isoformat()}|{task_id}"  # type: ignore[union-attr]
+    raw = f"{due.astimezone(UTC).isoformat()}|{task_id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -143,7 +139,7 @@ def _after(cursor: str) -> Any:
 
 def list_tasks(conn: Connection, *, responsible: list[int | None] | None = None, status: str | None = None,
                overdue: bool = False, deal_id: int | None = None, lead_id: int | None = None,
-               now: datetime, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
+               now: datetime, limit: int = 50, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """Tasks soonest due first (so the overdue ones lead); `responsible` None in the list is the common queue."""
     conds: list[Any] = []
     if responsible is not None:

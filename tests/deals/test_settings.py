@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gateway.config import load_settings
+from gateway.config.pipelines import TriggerWhen
 from gateway.core.automation import DealFacts, WorkingHours, loop_of, next_in_turn, unmet_condition
 from gateway.core.errors import ConfigError
-from gateway.pipeline_settings import TriggerWhen
 
 HERE = Path(__file__).resolve()
 CONTRACTS = [p / "shared" / "CONTRACT.md" for p in HERE.parents]
