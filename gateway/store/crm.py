@@ -33,7 +33,8 @@ __all__ = ["CrmRepo", "Lookups"]
 
 # Statements are built once with bound parameters, so SQLAlchemy compiles each shape once.
 _CONTACTS_BY_VALUE = (
-    select(identities.c.kind, identities.c.value, contacts.c.id, contacts.c.merged_into)
+    select(identities.c.kind, identities.c.value, contacts.c.id, contacts.c.merged_into,
+           contacts.c.name.is_not(None), contacts.c.position.is_not(None))
     .join(contacts, identities.c.contact_id == contacts.c.id)
     .where(identities.c.value.in_(bindparam("values", expanding=True)))
     .order_by(contacts.c.id)
@@ -88,6 +89,7 @@ class CrmRepo:
         self._owners: dict[Ident, int] = {}  # identity -> contact, for prefetched and created identities
         self._looked_up: set[str] = set()  # identity values whose owners are all in _owners
         self._deals: dict[int, int | None] = {}  # prefetched open deal per contact
+        self._has: dict[int, set[str]] = {}  # what a contact looked up or created has already: name, position
 
     def prefetch(self, keys: Sequence[str], values: Sequence[str]) -> None:
         """Load in two queries the leads and identities a batch will ask for (PostgreSQL: lock the leads)."""
@@ -99,8 +101,9 @@ class CrmRepo:
                 self._leads[row["key"]] = dict(row)
         values = list(dict.fromkeys(values))
         if values:
-            for kind, value, cid, merged in self.conn.execute(_CONTACTS_BY_VALUE, {"values": values}):
+            for kind, value, cid, merged, named, placed in self.conn.execute(_CONTACTS_BY_VALUE, {"values": values}):
                 self._owners.setdefault((kind, value), int(merged or cid))
+                self._seen(cid, merged, named, placed)
             self._looked_up.update(values)
         contact_ids = sorted(set(self._owners.values()))
         if contact_ids:
@@ -154,7 +157,9 @@ class CrmRepo:
             return sorted({self._owners[i] for i in idents if i in self._owners})
         wanted = set(idents)
         out: list[int] = []
-        for kind, value, cid, merged in self.conn.execute(_CONTACTS_BY_VALUE, {"values": [v for _, v in idents]}):
+        for kind, value, cid, merged, named, placed in self.conn.execute(
+                _CONTACTS_BY_VALUE, {"values": [v for _, v in idents]}):
+            self._seen(cid, merged, named, placed)
             target = int(merged or cid)
             if (kind, value) in wanted and target not in out:
                 out.append(target)
@@ -180,6 +185,7 @@ class CrmRepo:
             self._owners[idents[0]] = existing[0]
             return existing[0], False
         self._owners[idents[0]] = cid
+        self._has[cid] = {"name"} if name else set()
         self.add_identities(cid, idents[1:])
         return cid, True
 
@@ -191,10 +197,16 @@ class CrmRepo:
             for ident in new:
                 self._owners[ident] = contact_id
 
+    def _seen(self, contact_id: int, merged: int | None, named: Any, placed: Any) -> None:
+        if merged is None:
+            self._has[contact_id] = {f for f, has in (("name", named), ("position", placed)) if has}
+
     def fill_contact(self, contact_id: int, *, name: str | None, position: str | None) -> None:
         """Enrich a contact: a name or a position it lacks is taken from the lead (what it has is kept)."""
         given = {"name": (name or "")[:512], "position": (position or "")[:255]}
-        wanted = [column for column, value in given.items() if value]
+        has = self._has.setdefault(contact_id, set())
+        wanted = [column for column, value in given.items() if value and column not in has]
+        has.update(wanted)
         if wanted:
             self.conn.execute(update(contacts).where(
                 contacts.c.id == contact_id, or_(*(contacts.c[c].is_(None) for c in wanted)),
