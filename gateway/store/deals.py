@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Connection, insert, select, update
 
 from gateway.config import Settings
-from gateway.core.errors import Conflict, NotFound, PayloadError
+from gateway.core.errors import Conflict, NotFound, PayloadError, PermissionDenied
 from gateway.store import automation
 from gateway.store.deal_list import deal_card
 from gateway.store.schema import audit_log, deals, pipelines, stages, users
@@ -61,6 +61,7 @@ class Cause:
     by: str  # a user's name, or "trigger:<name>"
     user_id: int | None = None
     chain: tuple[str, ...] = ()
+    own_only: bool = False  # an operator: changes only the deals they are responsible for
 
 
 def record(conn: Connection, cause: Cause, action: str, now: datetime, *, deal_id: int | None = None,
@@ -89,8 +90,9 @@ def _stage(conn: Connection, row: dict[str, Any], change: DealChange) -> dict[st
     """The stage asked for (in the pipeline asked for, or the deal's own); None when nothing moves."""
     if change.stage is None and change.pipeline is None:
         return None
-    q = select(stages.c.id, stages.c.name, stages.c.kind, stages.c.pipeline_id, pipelines.c.name.label("pipeline")) \
-        .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
+    before = select(stages.c.name).where(stages.c.id == row["stage_id"]).scalar_subquery()
+    q = select(stages.c.id, stages.c.name, stages.c.kind, stages.c.pipeline_id, pipelines.c.name.label("pipeline"),
+               before.label("before")).join(pipelines, pipelines.c.id == stages.c.pipeline_id)
     q = q.where(pipelines.c.name == change.pipeline) if change.pipeline else q.where(
         stages.c.pipeline_id == row["pipeline_id"])
     q = q.where(stages.c.name == change.stage) if change.stage else q.where(stages.c.kind == "working")
@@ -121,7 +123,7 @@ def _changes(conn: Connection, row: dict[str, Any], change: DealChange,
     stage = _stage(conn, row, change)
     if stage is not None:
         values.update(_stage_values(row, stage, now))
-        lines.append(("stage", _name(conn, stages, row["stage_id"]), stage["name"]))
+        lines.append(("stage", stage["before"], stage["name"]))
         if stage["pipeline_id"] != row["pipeline_id"]:
             lines.append(("pipeline", _name(conn, pipelines, row["pipeline_id"]), stage["pipeline"]))
     if change.responsible is not None:
@@ -142,6 +144,8 @@ def change_deal(conn: Connection, deal_id: int, change: DealChange, cause: Cause
                 settings: Settings | None) -> dict[str, Any]:
     """Apply `change`; the deal as the list shows it now. `Conflict` (carrying that) when the version is stale."""
     row = deal_for_update(conn, deal_id)
+    if cause.own_only and row["responsible_id"] != cause.user_id:
+        raise PermissionDenied("operators change their own deals only")
     if change.version is not None and change.version != row["version"]:
         raise Conflict(f"the deal was changed meanwhile (now version {row['version']}); look again and retry",
                        deal=deal_card(conn, deal_id))
