@@ -103,7 +103,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         app[FILES] = FileStore(settings.files_dir)
         app[METRICS] = Metrics()
         app[HTTP] = AsyncOutboundClient(outbound_policy(settings))
-        app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP]),
+        app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP], app[DB]),
                                    on_outcome=app[METRICS].count_job)
         app[OUTBOX].start()  # outbound jobs are performed by every `gateway serve`
         dispatcher: Any

@@ -18,6 +18,7 @@ from gateway.connectors.messengers.settings import MessengersSettings
 from gateway.connectors.telephony.mango.settings import MangoSettings
 from gateway.connectors.webforms.settings import FormSettings
 from gateway.core.errors import ConfigError
+from gateway.sinks.section import SinksSettings
 
 __all__ = ["Settings", "load_settings"]
 
@@ -167,6 +168,7 @@ class Settings(BaseSettings):
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     webhooks: list[WebhookSubscription] = Field(default_factory=list)
+    sinks: SinksSettings = Field(default_factory=SinksSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     config_loaded_from: Path | None = None
 

@@ -33,6 +33,7 @@ class Job:
     lead_id: int | None = None
     deal_id: int | None = None
     event_type: str = ""
+    reclaimed: bool = False  # claimed again after a lease ran out: an earlier attempt may have reached the remote
 
 
 @dataclass(frozen=True, slots=True)

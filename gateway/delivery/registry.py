@@ -6,10 +6,13 @@ from gateway.config import Settings
 from gateway.core.jobs import Performer
 from gateway.delivery.webhooks import WebhookPerformer, settings_secrets
 from gateway.egress import AsyncOutboundClient
+from gateway.http.database import Database
+from gateway.sinks.registry import build_sink_performers
 
 __all__ = ["build_performers"]
 
 
-def build_performers(settings: Settings, client: AsyncOutboundClient) -> dict[str, Performer]:
+def build_performers(settings: Settings, client: AsyncOutboundClient, db: Database) -> dict[str, Performer]:
     performers: list[Performer] = [WebhookPerformer(client, settings_secrets(settings))]
+    performers += build_sink_performers(settings, client, db)
     return {p.kind: p for p in performers}

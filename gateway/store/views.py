@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from gateway.core.normalise import normalise_email, normalise_phone
+from gateway.store.deliveries import sink_states
 from gateway.store.schema import (
     attachments,
     contacts,
@@ -64,6 +65,7 @@ def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *, manager_mode
     stg = _names(conn, stages, {r["stage_id"] for r in rows})
     pipe = _names(conn, pipelines, {r["pipeline_id"] for r in rows})
     files = _attachments(conn, [r["id"] for r in rows])
+    delivered = sink_states(conn, [r["id"] for r in rows])
     out = []
     for r in rows:
         deal = deal_rows.get(r["deal_id"]) if r["deal_id"] else None
@@ -90,6 +92,8 @@ def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *, manager_mode
             "call": r["call"], "account": r["account"], "recovered": r["recovered"], "tags": r["tags"] or [],
             "taken_at": _iso(r["taken_at"]), "decline_reason": r["decline_reason"],
             "merge_candidates": r["merge_candidates"] or [], "updated_at": _iso(r["updated_at"]),
+            "sinks": [{**d, "delivered_at": _iso(d["delivered_at"]), "next_attempt_at": _iso(d["next_attempt_at"])}
+                      for d in delivered[r["id"]]],
         })
     return out
 
