@@ -37,6 +37,7 @@ def sink_states(conn: Connection, lead_ids: Sequence[int]) -> dict[int, list[dic
         out[r["lead_id"]].append({
             "name": r["target"], "status": status, "remote_id": result.get("remote_id"), "url": result.get("url"),
             "attempts": r["attempts"], "error": None if status == "delivered" else r["last_error"],
-            "delivered_at": r["delivered_at"], "next_attempt_at": r["next_attempt_at"] if status != "dead" else None,
+            "delivered_at": r["delivered_at"],
+            "next_attempt_at": r["next_attempt_at"] if status in ("pending", "failed") else None,
         })
     return out
