@@ -63,16 +63,23 @@ def _pipeline(conn: Connection, row: dict[str, Any]) -> str | None:
     return conn.execute(select(pipelines.c.name).where(pipelines.c.id == row["pipeline_id"])).scalar()
 
 
+def note_key(lead_id: int, message_key: str) -> str:
+    return f"note:{lead_id}:{hashlib.sha1(message_key.encode(), usedforsecurity=False).hexdigest()[:16]}"
+
+
 def _notes(conn: Connection, s: SinkSettings, lead_id: int, now: datetime) -> None:
+    """A note per later message; each waits for the one before it, so the remote reads them in order."""
     rows = conn.execute(select(messages.c.key, messages.c.direction, messages.c.at, messages.c.author,
                                messages.c.subject, messages.c.text)
                         .where(messages.c.lead_id == lead_id).order_by(messages.c.at, messages.c.id)).mappings().all()
+    after = None
     for m in rows[1:]:  # the first message is the lead itself
-        digest = hashlib.sha1(m["key"].encode(), usedforsecurity=False).hexdigest()[:16]
+        key = note_key(lead_id, m["key"])
         outbox.enqueue_job(conn, kind=job_kind(s.name), target=s.name, event_type=NOTE, lead_id=lead_id, now=now,
-                           key=f"note:{lead_id}:{digest}",
-                           payload={"message_key": m["key"], "direction": m["direction"], "author": m["author"],
-                                    "subject": m["subject"], "text": m["text"], "at": m["at"].isoformat()})
+                           key=key, payload={"message_key": m["key"], "direction": m["direction"],
+                                             "author": m["author"], "subject": m["subject"], "text": m["text"],
+                                             "at": m["at"].isoformat(), "after": after})
+        after = key
 
 
 def sync_lead(conn: Connection, sinks: Sequence[SinkSettings], lead_id: int, *, joined: bool,

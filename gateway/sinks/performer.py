@@ -18,7 +18,7 @@ from gateway.sinks.reading import SinkStore
 
 __all__ = ["SinkPerformer", "note_text"]
 
-PARENT_WAIT_S = 15.0  # a note whose lead is not delivered yet looks again after this
+PARENT_WAIT_S = 2.0  # a note whose lead (or the note before it) is not delivered yet looks again after this
 PARENT_DEAD_WAIT_S = 600.0
 
 
@@ -84,6 +84,10 @@ class SinkPerformer:
             dead = parent is not None and parent["status"] == "dead"
             return Retry("ждёт доставки лида", after=PARENT_DEAD_WAIT_S if dead else PARENT_WAIT_S, count=False,
                          state=job.state)
+        before = job.payload.get("after")
+        earlier = await self.store.delivery(self.kind, str(before)) if before else None
+        if earlier is not None and earlier["status"] != "done":
+            return Retry("ждёт предыдущей заметки", after=PARENT_WAIT_S / 2, count=False, state=job.state)
         remote = Remote.of(parent["result"])
         text = note_text(job.payload)
         found = await self.sink.find_note(remote, text) if self._looked_before(job) else None

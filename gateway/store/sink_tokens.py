@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select, update
 
@@ -22,7 +22,10 @@ class TokenPair:
 
 def load_tokens(conn: Connection, sink: str) -> TokenPair | None:
     row = conn.execute(select(sink_tokens).where(sink_tokens.c.sink == sink)).mappings().first()
-    return None if row is None else TokenPair(row["access_token"], row["refresh_token"], row["expires_at"])
+    if row is None:
+        return None
+    expires = row["expires_at"] if row["expires_at"].tzinfo else row["expires_at"].replace(tzinfo=UTC)  # SQLite
+    return TokenPair(row["access_token"], row["refresh_token"], expires)
 
 
 def save_tokens(conn: Connection, sink: str, pair: TokenPair, *, replaces: str | None, now: datetime) -> bool:

@@ -26,7 +26,7 @@ from gateway.runtime import Runtime, build_runtime, outbound_policy
 from gateway.store import event_log
 from gateway.store.bootstrap import bootstrap
 from gateway.store.db import make_engine
-from gateway.store.schema import leads, outbox
+from gateway.store.schema import leads, outbox, users
 from gateway.store.users import create_user
 from gateway.store.views import lead_json
 from tests.conftest import make_settings
@@ -57,6 +57,8 @@ def sink_settings(tmp_path: Path, database_url: str, **sinks: Any) -> Settings:
         telephony={"mango": [{"account": "main", "api_key": TEST_KEY, "api_salt": TEST_SALT,
                               "lines": {"74951234567": "Яндекс.Директ"}, "extensions": {"101": "ivanov"},
                               "fetch_recordings": False}]},
+        messengers={"telegram": [{"bot": "sales_bot", "token": "123456:ABC", "secret_token": "tg-secret",
+                                  "api_url": "http://127.0.0.1:9/"}]},
         routing=[{"source": STRAIGHT, "pipeline": "Продажи", "stage": "Лид"}])
 
 
@@ -131,7 +133,8 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
     engine = make_engine(settings.database_url, pool_size=10)
     bootstrap(engine, settings)
     with engine.begin() as conn:
-        create_user(conn, "ivanov", "manager", extension="101")
+        if not conn.execute(select(users.c.id).where(users.c.name == "ivanov")).first():
+            create_user(conn, "ivanov", "manager", extension="101")
     runtime = build_runtime(settings, engine=engine)
     db = Database(engine)
     http = AsyncOutboundClient(outbound_policy(settings))

@@ -151,3 +151,65 @@ async def test_a_lead_sent_straight_to_a_stage_goes_through_leads_complex(gw: Ha
     assert item["_embedded"]["contacts"][0]["name"] == "Сергей"
     assert posted(amo, "/api/v4/leads/unsorted") == []
     assert gw.lead(lead_id)["sinks"][0]["status"] == "delivered"
+
+
+async def test_an_expired_token_is_refreshed_once_stored_and_used(amo: FakeAmo, tmp_path: Path) -> None:
+    amo.refresh_token = "first-refresh"
+    conf = amo_conf(amo, token="expired-token", client_id=amo.client_id, client_secret=amo.client_secret,
+                    redirect_uri=amo.redirect_uri, refresh_token="first-refresh")
+    async with harness(sink_settings(tmp_path, f"sqlite:///{tmp_path}/gw.db", amocrm=[conf])) as gw:
+        first = gw.manual(name="Первый", phone="+79031230001")
+        await gw.drain()
+        assert gw.lead(first)["sinks"][0]["status"] == "delivered"
+        assert amo.refreshes == 1  # a 401 refreshed the token once, then the request went through
+        from gateway.store.sink_tokens import load_tokens
+
+        with gw.runtime.engine.connect() as conn:
+            stored = load_tokens(conn, "amo")
+        assert stored is not None
+        assert (stored.access_token, stored.refresh_token) == (amo.token, amo.refresh_token)
+    # another process (a new runner) starts from the stored pair, not from the spent one in the settings
+    async with harness(sink_settings(tmp_path, f"sqlite:///{tmp_path}/gw.db", amocrm=[conf])) as gw2:
+        second = gw2.manual(name="Второй", phone="+79031230002")
+        await gw2.drain()
+        assert gw2.lead(second)["sinks"][0]["status"] == "delivered"
+    assert amo.refreshes == 1
+    assert len(amo.unsorted) == 2
+
+
+async def test_a_refused_refresh_token_is_dead_with_what_to_do(amo: FakeAmo, tmp_path: Path) -> None:
+    amo.refresh_token = "the-current-one"
+    conf = amo_conf(amo, token=None, client_id=amo.client_id, client_secret=amo.client_secret,
+                    redirect_uri=amo.redirect_uri, refresh_token="an-old-one")
+    async with harness(sink_settings(tmp_path, f"sqlite:///{tmp_path}/gw.db", amocrm=[conf])) as gw:
+        lead_id = gw.manual(name="Третий", phone="+79031230003")
+        await gw.drain()
+        [sink] = gw.lead(lead_id)["sinks"]
+    assert sink["status"] == "dead"
+    assert "refresh_token" in sink["error"] and "переподключите" in sink["error"]
+
+
+async def test_later_chat_messages_become_notes_on_the_same_record(gw: Harness, amo: FakeAmo) -> None:
+    from tests.sinks.chats import chat_message
+
+    lead_id = gw.store([chat_message(1, "Здравствуйте, сколько стоит доставка?")])[0]
+    await gw.drain()
+    assert len(amo.unsorted) == 1
+    gw.store([chat_message(2, "И можно ли оплатить картой?"), chat_message(3, "Адрес: Тверская, 1")])
+    await gw.drain()
+    assert len(amo.unsorted) == 1  # never a second item
+    remote = int(gw.lead(lead_id)["sinks"][0]["remote_id"])
+    texts = [n["params"]["text"] for n in amo.notes if n["entity_id"] == remote]
+    assert texts == ["Здравствуйте, сколько стоит доставка?",
+                     "Мария Петрова:\nИ можно ли оплатить картой?", "Мария Петрова:\nАдрес: Тверская, 1"]
+
+
+async def test_the_rate_limit_is_kept_without_a_single_429(amo: FakeAmo, tmp_path: Path) -> None:
+    conf = amo_conf(amo, concurrency=16)
+    async with harness(sink_settings(tmp_path, f"sqlite:///{tmp_path}/gw.db", amocrm=[conf])) as gw:
+        for i in range(12):
+            gw.manual(name=f"Клиент {i}", phone=f"+7903444{i:04d}")
+        await gw.drain(within_s=30)
+        assert {j["status"] for j in gw.jobs(event_type="sink.lead")} == {"done"}
+    assert amo.too_many == 0
+    assert len(amo.unsorted) == 12
