@@ -30,13 +30,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+import httpx
+from sqlalchemy import func, select
 
-from bench.common import postgres_url, sqlite_url  # noqa: E402
-from gateway.connectors.base import NewEvent  # noqa: E402
-from gateway.store.schema import outbox  # noqa: E402
-
+from bench.common import postgres_url, sqlite_url
+from gateway.connectors.base import NewEvent
+from gateway.store.schema import outbox
 
 AUTH = {"Authorization": "Bearer long-lived-token"}
 
@@ -108,7 +107,8 @@ def _store_leads(settings: Any, n: int) -> Any:
     runtime = build_runtime(settings)
     bootstrap(runtime.engine, settings)
     run = uuid.uuid4().hex[:6]
-    events = [NewEvent(connector="manual", account="bench", key=f"{run}-{i}", name="lead", received_at=datetime.now(UTC),
+    events = [NewEvent(connector="manual", account="bench", key=f"{run}-{i}", name="lead",
+                       received_at=datetime.now(UTC),
                        body=json.dumps({"name": f"Клиент {i}", "phone": f"+7916{i:07d}"}).encode()) for i in range(n)]
     with runtime.engine.begin() as conn:
         event_log.append(conn, events)
@@ -181,7 +181,7 @@ def run(db: str, leads: int, concurrency: int, latency_s: float, kept_seconds: f
             runtime.close()
     with (sqlite_url() if db == "sqlite" else postgres_url()) as url, tempfile.TemporaryDirectory() as tmp:
         with Fake(7, latency_s) as fake:
-            settings = _settings(url, Path(tmp), fake.url, 7, concurrency)
+            settings = _settings(url, Path(tmp), fake.url, 7, 8)  # the default concurrency
             runtime = _store_leads(settings, leads)
             done, secs = asyncio.run(_deliver(settings, runtime, leads, kept_seconds))
             st = fake.stats()

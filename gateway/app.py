@@ -13,6 +13,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy import Engine
 
+from gateway.api import calls as calls_api
 from gateway.api import events as events_api
 from gateway.api import leads as leads_api
 from gateway.api import ops as ops_api
@@ -82,7 +83,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
             hook_defs.append(_hook_doc(route, route_def.handler))
 
     api_routes: list[ApiRoute] = [*ops_api.ROUTES, *leads_api.ROUTES, *reply_api.ROUTES, *events_api.ROUTES,
-                                  *sinks_api.ROUTES]
+                                  *sinks_api.ROUTES, *calls_api.ROUTES]
     for extend in _extensions():
         api_routes.extend(extend(app, settings))
     documented = [*api_routes, *hook_defs]

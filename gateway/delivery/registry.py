@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.config import Settings
+from gateway.connectors.telephony.mango.callback import CallbackPerformer
 from gateway.core.jobs import Performer
 from gateway.delivery.webhooks import WebhookPerformer, settings_secrets
 from gateway.egress import AsyncOutboundClient
@@ -15,4 +16,6 @@ __all__ = ["build_performers"]
 def build_performers(settings: Settings, client: AsyncOutboundClient, db: Database) -> dict[str, Performer]:
     performers: list[Performer] = [WebhookPerformer(client, settings_secrets(settings))]
     performers += build_sink_performers(settings, client, db)
+    if settings.telephony.mango:
+        performers.append(CallbackPerformer({m.account: m for m in settings.telephony.mango}, client))
     return {p.kind: p for p in performers}

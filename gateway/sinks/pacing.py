@@ -1,35 +1,32 @@
-"""A client-side rate limit: at most `calls` requests in any window of `per` seconds, in this process.
+"""A client-side rate limit: requests evenly spaced, at most `rate` a second, in this process.
 
-A small margin is added to the window: requests spaced exactly at the limit by our clock can arrive
-closer together at the remote (network jitter), and its own window would then see one too many.
+Spacing rather than bursts: requests sent in a burst arrive spread out by network and scheduling
+jitter, and a remote that counts a sliding one-second window may then see one too many. A small
+margin widens each interval for the same reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
 
 __all__ = ["Pacer"]
 
-MARGIN_S = 0.05
+MARGIN = 0.05  # each interval 5 % longer than the limit asks
 
 
 class Pacer:
-    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic, margin_s: float = MARGIN_S) -> None:
-        self.calls, per = (int(rate), 1.0) if rate >= 1 else (1, 1.0 / rate)
-        self.per = per + margin_s
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic, margin: float = MARGIN) -> None:
+        self.interval = (1.0 + margin) / rate
         self._clock = clock
-        self._sent: deque[float] = deque()
+        self._next = 0.0
 
     def _slot(self) -> float:
-        """Reserve the earliest moment a request may go; the caller waits until then."""
+        """Reserve the next free moment; how long the caller waits for it."""
         now = self._clock()
-        while self._sent and now - self._sent[0] >= self.per:
-            self._sent.popleft()
-        at = now if len(self._sent) < self.calls else self._sent[-self.calls] + self.per
-        self._sent.append(at)
+        at = max(now, self._next)
+        self._next = at + self.interval
         return at - now
 
     async def wait(self) -> None:

@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from gateway.store.schema import outbox
+from gateway.store.schema import events, outbox
 
-__all__ = ["SINK_DELIVERY", "sink_states"]
+__all__ = ["CALLBACK", "SINK_DELIVERY", "callbacks", "sink_states"]
 
 SINK_DELIVERY = "sink.lead"  # the event type of a lead's delivery job (the sink is the job's target)
+CALLBACK = "mango.callback"  # the kind of a click-to-call command
 
 
 def _status(row: dict[str, Any]) -> str:
@@ -40,4 +41,26 @@ def sink_states(conn: Connection, lead_ids: Sequence[int]) -> dict[int, list[dic
             "delivered_at": r["delivered_at"],
             "next_attempt_at": r["next_attempt_at"] if status in ("pending", "failed") else None,
         })
+    return out
+
+
+def callbacks(conn: Connection, lead_id: int) -> list[dict[str, Any]]:
+    """The lead's click-to-call commands, newest first: sent or refused, and what the PBX answered."""
+    jobs = conn.execute(select(outbox.c.key, outbox.c.status, outbox.c.last_error, outbox.c.created_at,
+                               outbox.c.payload).where(outbox.c.lead_id == lead_id, outbox.c.kind == CALLBACK)
+                        .order_by(outbox.c.created_at.desc())).mappings().all()
+    if not jobs:
+        return []
+    groups = [f"command:{j['key']}" for j in jobs]
+    results = {r.group_key: r.result or {} for r in conn.execute(
+        select(events.c.group_key, events.c.result).where(events.c.connector == "mango",
+                                                         events.c.group_key.in_(groups),
+                                                         events.c.status == "done"))}
+    out = []
+    for j in jobs:
+        result = results.get(f"command:{j['key']}", {})
+        status = {"done": "sent", "dead": "refused"}.get(j["status"], "queued")
+        out.append({"command_id": j["key"], "status": status, "error": j["last_error"] if status != "sent" else None,
+                    "extension": (j["payload"].get("from") or {}).get("extension"), "result": result.get("result"),
+                    "message": result.get("message"), "at": j["created_at"]})
     return out

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from gateway.core.normalise import normalise_email, normalise_phone
-from gateway.store.deliveries import sink_states
+from gateway.store.deliveries import callbacks, sink_states
 from gateway.store.schema import (
     attachments,
     contacts,
@@ -105,6 +105,7 @@ def lead_json(conn: Connection, lead_id: int, *, manager_mode: str = "taken") ->
     lead = leads_json(conn, [dict(row)], manager_mode=manager_mode)[0]
     lead["contact"] = contact_json(conn, row["contact_id"]) if row["contact_id"] else None
     lead["deal"] = _deal_row(conn, row["deal_id"]) if row["deal_id"] else None
+    lead["callbacks"] = [{**c, "at": _iso(c["at"])} for c in callbacks(conn, lead_id)]
     conversation = select(messages).where(messages.c.lead_id == lead_id).order_by(messages.c.at, messages.c.id)
     lead["conversation"] = [
         {"id": m["id"], "key": m["key"], "direction": m["direction"], "at": _iso(m["at"]), "author": m["author"],

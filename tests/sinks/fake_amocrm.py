@@ -78,12 +78,12 @@ class FakeAmo:
             return await handler(request)
         body = await request.json() if request.can_read_body else None
         self.requests.append((request.method, request.path_qs, body))
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
-        if self.rate_limit is not None and not self._admit():
+        if self.rate_limit is not None and not self._admit():  # counted as it arrives
             self.too_many += 1
             return web.json_response({"title": "Too Many Requests", "status": 429}, status=429,
                                      content_type=PROBLEM)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         if request.path != "/oauth2/access_token" and request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"title": "Unauthorized", "status": 401, "detail": "Token expired"},
                                      status=401, content_type=PROBLEM)
