@@ -39,6 +39,11 @@ _ENUMS: dict[str, tuple[str, str]] = {
     "deal.open": ("open", "в работе"), "deal.won": ("won", "успешно"), "deal.lost": ("lost", "закрыта"),
     "event.failed": ("Failed", "С ошибкой"), "event.dead": ("Dead", "Отказ"), "event.pending": ("Waiting", "В очереди"),
     "what.source": ("Source", "Источник"), "what.connector": ("Connector", "Подключение"),
+    "sink.pending": ("waiting to be sent", "ждёт отправки"), "sink.delivered": ("delivered", "доставлено"),
+    "sink.failed": ("failed, will try again", "не вышло, повторим"), "sink.dead": ("not delivered", "не доставлено"),
+    "callback.queued": ("sending the command", "команда отправляется"),
+    "callback.sent": ("command sent", "команда отправлена"),
+    "callback.refused": ("refused", "отказ"),
 }
 
 _RU: dict[str, str] = {
@@ -88,6 +93,10 @@ _RU: dict[str, str] = {
     # the script's words (sent to it in data attributes)
     "Accepted": "Принято", "Declined": "Отклонено", "Linked": "Привязано", "Sent": "Отправлено",
     "Taken by": "Уже забрал(а)", "Failed": "Не удалось", "Requeued": "Поставлено в очередь",
+    # sending out: sinks, call back, mail replies
+    "Call back": "Перезвонить", "Reply by mail": "Ответить письмом", "Sent on to": "Передано в CRM",
+    "open": "открыть", "Send again": "Отправить ещё раз", "Sinks": "Передача в CRM", "Sink": "CRM",
+    "Waiting": "В очереди", "No sinks configured.": "Передача в CRM не настроена.",
 }
 
 

@@ -1,4 +1,4 @@
-"""A reply to a mail lead: sent by SMTP (aiosmtpd) in the thread, copied to Sent on the real Dovecot, not imported twice."""
+"""A reply to a mail lead: sent by SMTP (aiosmtpd) in its thread, copied to Sent on Dovecot, not imported twice."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class Inbox:
     def __init__(self) -> None:
         self.received: list[tuple[str, list[str], bytes]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         return "250 OK"
 
