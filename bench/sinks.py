@@ -100,7 +100,7 @@ def _settings(db_url: str, tmp: Path, amo_url: str, rate: float | None, concurre
 
 
 def _store_leads(settings: Any, n: int) -> Any:
-    from gateway.runtime import build_runtime
+    from gateway.dispatch.runtime import build_runtime
     from gateway.store import event_log
     from gateway.store.bootstrap import bootstrap
 
@@ -122,11 +122,10 @@ async def _deliver(settings: Any, runtime: Any, n: int, seconds: float | None) -
     from gateway.delivery.registry import build_performers
     from gateway.delivery.runner import OutboxRunner
     from gateway.egress import AsyncOutboundClient
-    from gateway.http.database import Database
-    from gateway.runtime import outbound_policy
+    from gateway.store.database import Database
 
     db = Database(runtime.engine, threads=8)
-    http = AsyncOutboundClient(outbound_policy(settings))
+    http = AsyncOutboundClient(settings.http.outbound_policy())
     runner = OutboxRunner(db, build_performers(settings, http, db), poll_s=0.05)
 
     def done(conn: Any) -> int:

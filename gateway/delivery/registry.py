@@ -9,9 +9,9 @@ from gateway.connectors.telephony.mango.callback import CallbackPerformer
 from gateway.core.jobs import Performer
 from gateway.delivery.webhooks import WebhookPerformer, settings_secrets
 from gateway.egress import AsyncOutboundClient
-from gateway.http.database import Database
 from gateway.sinks.registry import build_sink_performers
 from gateway.store import event_log
+from gateway.store.database import Database
 
 __all__ = ["build_performers"]
 

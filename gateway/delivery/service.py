@@ -18,9 +18,8 @@ from gateway.config import Settings, load_settings
 from gateway.delivery.registry import build_performers
 from gateway.delivery.runner import OutboxRunner
 from gateway.egress import AsyncOutboundClient
-from gateway.http.database import Database
-from gateway.runtime import outbound_policy
 from gateway.store.bootstrap import bootstrap
+from gateway.store.database import Database
 from gateway.store.db import make_engine
 
 __all__ = ["deliver", "main"]
@@ -33,7 +32,7 @@ async def deliver(settings: Settings, *, burst: bool = False, stop: asyncio.Even
     engine = make_engine(settings.database_url, pool_size=10)
     await asyncio.to_thread(bootstrap, engine, settings)
     db = Database(engine)
-    http = AsyncOutboundClient(outbound_policy(settings))
+    http = AsyncOutboundClient(settings.http.outbound_policy())
     runner = OutboxRunner(db, build_performers(settings, http, db))
     claimed = 0
     try:

@@ -6,6 +6,7 @@ import json
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gateway.core.errors import GatewayError, RateLimited
 
@@ -20,13 +21,14 @@ def json_error(status: int, message: str, **extra: object) -> web.Response:
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except GatewayError as exc:
         if exc.status >= 500:
             log.error("request.failed", path=request.path, error=exc.message)
-        resp = json_error(exc.status, exc.message, **{k: v for k, v in exc.details.items() if k in ("taken_by", "at")})
+        resp = json_error(exc.status, exc.message, kind=type(exc).__name__,
+                          **{k: v for k, v in exc.details.items() if k in ("taken_by", "at")})
         if isinstance(exc, RateLimited):
             resp.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
         return resp

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.sinks.settings import SinkSettings
+from gateway.config.sinks import SinkSettings
 
 __all__ = ["Remote", "Sink", "SinkFile", "SinkLead", "SinkMessage"]
 
@@ -112,7 +112,8 @@ class Remote:
 class Sink(Protocol):
     """One configured sink (an amoCRM account, a Bitrix24 portal)."""
 
-    settings: SinkSettings
+    @property
+    def settings(self) -> SinkSettings: ...
 
     async def find(self, lead: SinkLead, request_id: str) -> Remote | None: ...
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from gateway.sinks.settings import SinkSettings
+from gateway.config.sinks import SinkSettings
 from gateway.store import outbox
 from gateway.store.deliveries import SINK_DELIVERY
 from gateway.store.schema import leads, messages, pipelines
@@ -85,10 +85,10 @@ def _notes(conn: Connection, s: SinkSettings, lead_id: int, now: datetime) -> No
 def sync_lead(conn: Connection, sinks: Sequence[SinkSettings], lead_id: int, *, joined: bool,
               now: datetime) -> list[str]:
     """Queue what `lead_id` owes each sink; the ids of delivery jobs added now."""
-    row = conn.execute(select(leads).where(leads.c.id == lead_id)).mappings().first()
-    if row is None or row["history_only"] or not complete(dict(row)):
+    found = conn.execute(select(leads).where(leads.c.id == lead_id)).mappings().first()
+    if found is None or found["history_only"] or not complete(dict(found)):
         return []
-    row = dict(row)
+    row = dict(found)
     pipeline = _pipeline(conn, row)
     added = []
     for s in sinks:
@@ -119,7 +119,8 @@ def retry_delivery(conn: Connection, s: SinkSettings, lead_id: int, *, now: date
     return made
 
 
-def hook(sinks: Sequence[SinkSettings], clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Callable:
+def hook(sinks: Sequence[SinkSettings],
+         clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Callable[[Connection, Any, Any], None]:
     """The processor's lead hook: runs in its transaction for every stored interaction."""
     def run(conn: Connection, result: Any, event: Any) -> None:
         if result.lead_id is not None:

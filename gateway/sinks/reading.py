@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from gateway.http.database import Database
 from gateway.sinks.base import SinkFile, SinkLead
 from gateway.sinks.links import Links
+from gateway.store.database import Database
 from gateway.store.schema import leads, outbox, stages
 from gateway.store.views import lead_json
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gateway.egress import AsyncOutboundClient
-from gateway.http.database import Database
 from gateway.sinks.amocrm.client import AmoCrmSink
 from gateway.sinks.base import Sink
 from gateway.sinks.bitrix24.client import Bitrix24Sink
@@ -13,6 +12,7 @@ from gateway.sinks.links import Links
 from gateway.sinks.performer import SinkPerformer
 from gateway.sinks.reading import SinkStore
 from gateway.sinks.tokens import StoredTokens
+from gateway.store.database import Database
 
 if TYPE_CHECKING:
     from gateway.config import Settings

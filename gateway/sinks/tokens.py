@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-from gateway.http.database import Database
+from gateway.store.database import Database
 from gateway.store.sink_tokens import TokenPair, load_tokens, save_tokens
 
 __all__ = ["StoredTokens", "TokenKeeper", "TokenPair"]

@@ -20,11 +20,11 @@ from gateway.connectors.base import NewEvent
 from gateway.connectors.telephony.mango.edge import event_key
 from gateway.delivery.registry import build_performers
 from gateway.delivery.runner import OutboxRunner
+from gateway.dispatch.runtime import Runtime, build_runtime
 from gateway.egress import AsyncOutboundClient
-from gateway.http.database import Database
-from gateway.runtime import Runtime, build_runtime, outbound_policy
 from gateway.store import event_log
 from gateway.store.bootstrap import bootstrap
+from gateway.store.database import Database
 from gateway.store.db import make_engine
 from gateway.store.schema import leads, outbox, users
 from gateway.store.users import create_user
@@ -137,7 +137,7 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
             create_user(conn, "ivanov", "manager", extension="101")
     runtime = build_runtime(settings, engine=engine)
     db = Database(engine)
-    http = AsyncOutboundClient(outbound_policy(settings))
+    http = AsyncOutboundClient(settings.http.outbound_policy())
     runner = OutboxRunner(db, build_performers(settings, http, db), jitter=lambda: 0.5)
     try:
         yield Harness(settings, runtime, db, http, runner)

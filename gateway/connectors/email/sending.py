@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.config.email import MailboxSettings
 from gateway.connectors.base import NewEvent
 from gateway.connectors.email.folders import choose_folders
 from gateway.connectors.email.session import open_session
-from gateway.connectors.email.settings import MailboxSettings
 from gateway.core.errors import GatewayError, PermanentUpstreamError, TransientUpstreamError
 from gateway.core.jobs import Dead, Done, Job, JobOutcome, Retry
 

@@ -10,9 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 
+from gateway.config.messengers import MessengersSettings
 from gateway.connectors.messengers.edge import find_account
 from gateway.connectors.messengers.scenarios import Delivery, deliveries
-from gateway.connectors.messengers.settings import MessengersSettings
 from gateway.core.errors import GatewayError, UpstreamError
 from gateway.egress import AsyncOutboundClient, OutboundPolicy
 

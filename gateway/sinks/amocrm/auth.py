@@ -14,9 +14,9 @@ from typing import Any
 
 import structlog
 
+from gateway.config.sinks import AmoCrmSettings
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError, UpstreamError
 from gateway.egress import AsyncOutboundClient
-from gateway.sinks.amocrm.settings import AmoCrmSettings
 from gateway.sinks.tokens import TokenKeeper, TokenPair
 
 __all__ = ["AmoAuth"]

@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 
+from gateway.config.sinks import AmoCrmSettings
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError, UpstreamError
 from gateway.egress import AsyncOutboundClient
 from gateway.sinks.amocrm import mapping
 from gateway.sinks.amocrm.auth import AmoAuth
-from gateway.sinks.amocrm.settings import AmoCrmSettings
 from gateway.sinks.base import Remote, SinkLead
 from gateway.sinks.pacing import Pacer
 from gateway.sinks.tokens import TokenKeeper

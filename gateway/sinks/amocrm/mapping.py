@@ -11,7 +11,7 @@ from typing import Any
 
 import phonenumbers
 
-from gateway.sinks.amocrm.settings import AmoCrmSettings
+from gateway.config.sinks import AmoCrmSettings
 from gateway.sinks.base import SinkLead
 
 __all__ = [

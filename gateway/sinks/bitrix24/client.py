@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 
+from gateway.config.sinks import Bitrix24Settings
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError, UpstreamError
 from gateway.egress import AsyncOutboundClient
 from gateway.sinks.base import Remote, SinkLead
 from gateway.sinks.bitrix24 import mapping
-from gateway.sinks.bitrix24.settings import Bitrix24Settings
 from gateway.sinks.pacing import Pacer
 
 __all__ = ["Bitrix24Sink"]

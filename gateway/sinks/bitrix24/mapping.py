@@ -10,9 +10,9 @@ from typing import Any
 
 import phonenumbers
 
+from gateway.config.sinks import Bitrix24Settings
 from gateway.sinks.amocrm.mapping import lead_name
 from gateway.sinks.base import SinkLead
-from gateway.sinks.bitrix24.settings import Bitrix24Settings
 
 __all__ = ["ORIGINATOR", "comment", "duplicate_queries", "lead_fields", "lead_lookup"]
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.connectors.telephony.mango.settings import MangoSettings
+from gateway.config.mango import MangoSettings
 from gateway.connectors.telephony.mango.signature import signed_form
 from gateway.connectors.telephony.mango.vpbx import raise_for_mango
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError, UpstreamError

@@ -1,0 +1,39 @@
+"""The store seen from the event loop: synchronous repository code run in a thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+
+__all__ = ["Database"]
+
+T = TypeVar("T")
+
+
+class Database:
+    def __init__(self, engine: Engine, threads: int = 8) -> None:
+        self.engine = engine
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def run() -> T:
+            with self.engine.connect() as conn:
+                return fn(conn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, run)
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def run() -> T:
+            with self.engine.begin() as conn:
+                return fn(conn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, run)
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run any blocking function in the pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
