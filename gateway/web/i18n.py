@@ -188,7 +188,8 @@ _RU: dict[str, str] = {
     "Failed": "Не удалось",
     # sending out: sinks, call back, mail replies
     "Reply by mail": "Ответить письмом", "Sent on to": "Передано в CRM",
-    "open": "открыть", "Send again": "Отправить ещё раз", "Sinks": "Передача в CRM", "Sink": "CRM",
+    "What was said": "Сообщение", "open": "открыть", "Send again": "Отправить ещё раз",
+    "Sinks": "Передача в CRM", "Sink": "CRM",
     "Waiting": "В очереди", "No sinks configured.": "Передача в CRM не настроена.",
 }
 
