@@ -23,6 +23,7 @@ DELEGATED: dict[str, str] = {
     "telegram": "gateway.connectors.messengers.telegram.cli:main",
     "export": "gateway.export.cli:main",
     "rescore": "gateway.store.rescore:main",
+    "deliver": "gateway.delivery.service:main",
 }
 SIMULATORS: dict[str, str] = {
     "mango": "gateway.connectors.telephony.mango.simulate:main",

@@ -4,7 +4,8 @@ Before acting, a run checks that its trigger is still configured, that it is not
 run's deal is still in the stage it entered, the trigger's conditions, and its working hours (outside
 them it waits without using an attempt). Store actions (a task, tags, the responsible, the stage) are
 applied in the same transaction that marks the run applied, so a run performed twice acts once; a webhook
-becomes one `webhook` job keyed by the run; a message is handed back to the performer to send.
+becomes one `webhook` job keyed by the run, and so does a mail (`mail.reply`); a chat message is handed back to
+the performer to send.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from sqlalchemy import Connection, desc, select, update
 from gateway.config import Settings, TriggerSettings
 from gateway.config.pipelines import CREATED
 from gateway.core.automation import DealFacts, WorkingHours, next_in_turn, unmet_condition
-from gateway.core.errors import PayloadError
+from gateway.core.errors import Conflict, PayloadError
 from gateway.core.jobs import Dead, Done, Job, JobOutcome, Retry
+from gateway.delivery.replies import replied_in_store
 from gateway.store.deals import Cause, DealChange, change_deal, user_id_of
 from gateway.store.dialect import insert_ignore
 from gateway.store.marks import TagChange, tag_deal
@@ -153,15 +155,22 @@ def _stage(conn: Connection, settings: Settings, t: TriggerSettings, job: Job, d
 
 
 def _message(conn: Connection, settings: Settings, t: TriggerSettings, job: Job, deal: dict[str, Any],
-             cause: Cause, now: datetime) -> SendMessage | JobOutcome:
-    """The deal's newest incoming lead that has a channel to answer through (a chat, a mail)."""
-    lead_id = conn.execute(select(leads.c.id).where(
+             cause: Cause, now: datetime) -> Result | SendMessage | JobOutcome:
+    """To the deal's newest incoming lead with a channel to answer through: a mail queued in this transaction,
+    a chat left to the performer to send."""
+    lead = conn.execute(select(leads).where(
         leads.c.deal_id == deal["id"], leads.c.direction == "in",
         (leads.c.conversation_key.is_not(None)) | (leads.c.kind == "mail"),
-    ).order_by(desc(leads.c.received_at), desc(leads.c.id)).limit(1)).scalar()
-    if lead_id is None:
+    ).order_by(desc(leads.c.received_at), desc(leads.c.id)).limit(1)).mappings().first()
+    if lead is None:
         return Dead("the deal has no chat or mail lead to answer through")
-    return SendMessage(int(lead_id), t.text or "", cause.by)
+    try:
+        queued = replied_in_store(conn, settings, dict(lead), t.text or "", now=now, author=cause.by)
+    except Conflict as exc:  # a mailbox that cannot send
+        return Dead(exc.message)
+    if queued is None:
+        return SendMessage(int(lead["id"]), t.text or "", cause.by)
+    return {"action": "message", "lead_id": lead["id"], "message_id": queued["id"], "mail": queued["job"]}
 
 
 Action = Callable[[Connection, Settings, TriggerSettings, Job, dict[str, Any], Cause, datetime],

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import structlog
 
 from gateway.config import Settings
-from gateway.core.errors import Conflict, PermanentUpstreamError, TransientUpstreamError, UpstreamError
+from gateway.core.errors import PayloadError, PermanentUpstreamError, TransientUpstreamError, UpstreamError
 from gateway.core.jobs import Dead, Done, Job, JobOutcome, Retry
-from gateway.delivery.replies import lead_to_answer, reply_to_lead
+from gateway.delivery.replies import lead_to_answer, send_chat_reply
 from gateway.delivery.trigger_actions import SendMessage, mark_applied, run_trigger
 from gateway.egress import AsyncOutboundClient
 from gateway.store.database import Database
@@ -44,8 +44,8 @@ class TriggerPerformer:
         """A message run: through the lead's channel; recorded as applied once sent."""
         lead = await lead_to_answer(self.db, step.lead_id)
         try:
-            sent = await reply_to_lead(self.settings, self.db, self.client, lead, step.text, author=step.author)
-        except Conflict as exc:  # no way to answer this lead (mail replies, a call)
+            sent = await send_chat_reply(self.settings, self.db, self.client, lead, step.text, author=step.author)
+        except PayloadError as exc:  # a text the messenger would not take
             return Dead(exc.message)
         except PermanentUpstreamError as exc:
             return Dead(f"the messenger refused: {exc.message}")
@@ -53,7 +53,7 @@ class TriggerPerformer:
             return Retry(exc.message, after=exc.retry_after)
         except UpstreamError as exc:
             return Retry(exc.message)
-        result = {"action": "message", "lead_id": step.lead_id, "message_id": sent.message_id}
+        result = {"action": "message", "lead_id": step.lead_id, "message_id": sent["id"]}
         await self.db.write(mark_applied, job.id, dict(job.state), result)
         log.info("trigger.ran", trigger=job.target, deal_id=job.deal_id, outcome="done")
         return Done(result)

@@ -1,4 +1,5 @@
-"""What else happens when the pipeline stores a lead: outbound webhooks, triggers of new deals, callback tasks."""
+"""What else happens when the pipeline stores a lead: outbound webhooks and sink deliveries are queued, a new deal's
+triggers decided, a missed call's callback task created."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import Connection
 from gateway.config import Settings
 from gateway.connectors.base import StoredEvent
 from gateway.core.pipeline import PipelineResult
+from gateway.sinks import jobs as sink_jobs
 from gateway.store import automation
 from gateway.store.callbacks import callback_task
 from gateway.store.outbox import pipeline_hook
@@ -34,4 +36,7 @@ def work_hook(settings: Settings, clock: Clock = lambda: datetime.now(UTC)) -> L
 
 
 def lead_hooks(settings: Settings) -> list[LeadHook]:
-    return [*([pipeline_hook(settings)] if settings.webhooks else []), work_hook(settings)]
+    hooks: list[LeadHook] = [pipeline_hook(settings)] if settings.webhooks else []
+    if settings.sinks.all:
+        hooks.append(sink_jobs.hook(settings.sinks.all))
+    return [*hooks, work_hook(settings)]

@@ -25,7 +25,6 @@ _SKIPS = {"condition": ("Not run: the condition «{condition}» does not hold (f
           "left_stage": ("Not run: the deal left the stage (now «{stage}»)",
                          "Не выполнено: сделка ушла из этапа (сейчас «{stage}»)")}
 _ERRORS = {"stopped: the triggers would move the deal in a circle": "Остановлено: триггеры гоняют сделку по кругу",
-           "mail replies are not available yet": "Ответы на письма отсюда пока недоступны",
            "waiting for working hours": "Ждёт рабочего времени",
            "the trigger is no longer in the settings": "Триггера больше нет в настройках",
            "the deal has no chat or mail lead to answer through": "У сделки нет чата или письма, куда ответить"}
@@ -57,6 +56,8 @@ def describe_run(run: dict[str, Any], lang: str) -> str:
         shown = {**result, "condition": _CONDITIONS.get(result.get("condition", ""), result.get("condition"))
                  if ru else result.get("condition")}
         return words.format(**{k: shown.get(k) or "—" for k in ("condition", "found", "stage")})
+    if result.get("mail"):
+        return "Письмо поставлено в отправку" if ru else "Mail queued for sending"
     words = _ACTIONS.get(result.get("action", ""), ("Done", "Выполнено"))[1 if ru else 0]
     return words.format(tags=", ".join(result.get("tags") or []) or "—", responsible=result.get("responsible"),
                         stage=result.get("stage"))

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from typing import Any
 
+from aiosmtpd.controller import Controller
+from imapclient import IMAPClient
 from sqlalchemy import select
 
 from gateway.http.keys import OUTBOX, SETTINGS
 from gateway.store import outbox
 from gateway.store.automation import stage_entered
 from gateway.store.schema import deals
+from tests.conftest import free_port
+from tests.connectors.email.conftest import account, dovecot, imap  # noqa: F401 - fixtures
+from tests.connectors.email.test_mail_reply import Inbox, first_mail, until
 from tests.connectors.messengers.messenger_harness import TG_SECRET, fixture_bytes
 from tests.deals.conftest import Outside, Start, hours, later_runner, move, new_deal, of, pipeline, runs
 from tests.web.conftest import mail_lead
@@ -159,14 +167,45 @@ async def test_a_message_goes_to_the_chat_the_customer_wrote_from(crm: Start, ou
     assert [m["text"] for m in lead["conversation"] if m["direction"] == "out"] == ["Спасибо, мы получили вашу заявку"]
 
 
-async def test_a_message_to_a_mail_lead_says_mail_replies_are_missing(crm: Start, outside: Outside) -> None:
+async def test_a_message_to_a_mail_lead_is_a_reply_in_its_thread(
+        crm: Start, outside: Outside, account: Any, imap: IMAPClient) -> None:  # noqa: F811 - fixtures by name
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    imap.append("INBOX", first_mail())
+    mailbox = {"name": "sales", "host": account.host, "port": account.port, "ssl": False,
+               "username": account.username, "password": account.password, "poll_seconds": 0.5,
+               "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
+               "address": "sales@example.com"}
+    try:
+        gw = await crm(pipeline([{"name": "thanks", "on": "created", "action": "message",
+                                  "text": "Спасибо, счёт пришлём сегодня"}]),
+                       email={"company_addresses": ["sales@example.com"], "mailboxes": [mailbox]})
+        async with gw.client("vera") as c:
+            async def waiting() -> Any:
+                return (await c.get("/api/v1/unsorted")).json()["items"]
+
+            [lead] = await until(waiting)
+            accepted = (await c.post(f"/api/v1/unsorted/{lead['id']}/accept", json={})).json()
+        [run] = await runs(gw, accepted["deal_id"])
+        [(sender, rcpts, raw)] = await until(lambda: asyncio.sleep(0, inbox.received))
+    finally:
+        smtp.stop()
+    assert run["status"] == "done" and run["result"]["action"] == "message" and run["result"]["mail"]
+    sent = message_from_bytes(raw, policy=policy.default)
+    assert (sender, rcpts) == ("sales@example.com", ["petr@client.example"])
+    assert sent["In-Reply-To"] == "<q1@client.example>" and sent["Subject"] == "Re: Вопрос по доставке"
+    assert sent.get_content().strip() == "Спасибо, счёт пришлём сегодня"
+
+
+async def test_a_message_to_a_mail_lead_whose_mailbox_cannot_send_says_so(crm: Start, outside: Outside) -> None:
     gw = await crm(pipeline([{"name": "thanks", "on": "created", "action": "message", "text": "Спасибо"}]))
     lead_id = mail_lead(gw, subject="Счёт", text="Пришлите счёт", html=None, author="Ольга",
                         email="olga@client.example")
     async with gw.client("vera") as c:
         accepted = (await c.post(f"/api/v1/unsorted/{lead_id}/accept", json={})).json()
     [run] = await runs(gw, accepted["deal_id"])
-    assert run["status"] == "dead" and "mail replies are not available" in run["last_error"]
+    assert run["status"] == "dead" and "не настроена отправка" in run["last_error"]  # not a silent success
     assert outside.sent == []
 
 

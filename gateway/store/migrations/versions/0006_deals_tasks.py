@@ -1,7 +1,7 @@
 """deals that move (a version per deal), tasks, companies found by name and INN, round-robin counters
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
