@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.connectors.base import Route
 from gateway.connectors.registry import build_connectors
+from gateway.core.errors import ConfigError
 from gateway.dispatch.embedded import EmbeddedDispatcher, ThreadDispatcher
 from gateway.dispatch.rq_dispatch import RqDispatcher
 from gateway.http.database import Database
@@ -37,7 +39,7 @@ from gateway.store.bootstrap import bootstrap
 from gateway.store.db import make_engine
 from gateway.store.files import FileStore
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "run"]
 
 log = structlog.get_logger(__name__)
 Extension = Callable[[web.Application, Settings], list[ApiRoute]]
@@ -88,6 +90,31 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     app.middlewares.append(error_middleware)
     app.cleanup_ctx.append(_resources(settings, engine, run_dispatcher, run_services))
     return app
+
+
+def run(app: web.Application | Coroutine[Any, Any, web.Application], host: str, port: int,
+        announce: Callable[[], str]) -> None:
+    """Serve until stopped; print `announce()` once the port is open. A port we cannot have is a ConfigError."""
+    import socket
+    import sys
+
+    import uvloop
+
+    uvloop.install()
+    try:
+        web.run_app(app, host=host, port=port, access_log=None,
+                    print=lambda _aiohttp_says: print(announce(), file=sys.stderr, flush=True))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"cannot listen on {host}:{port}: the port is in use (another gateway?); stop "
+                              "that one or choose another port with --port") from None
+        if exc.errno == errno.EACCES:
+            raise ConfigError(f"cannot listen on {host}:{port}: not allowed (ports below 1024 need privileges); "
+                              "choose another with --port") from None
+        if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            raise ConfigError(f"cannot listen on {host}:{port}: no such address on this machine; choose another "
+                              "with --host") from None
+        raise
 
 
 def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,

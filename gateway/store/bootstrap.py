@@ -10,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, select, update
 
 from gateway.config import UNSORTED, PipelineSettings, Settings
+from gateway.store.db import ensure_reachable
 from gateway.store.dialect import insert_ignore
 from gateway.store.schema import pipelines, sources, stages
 
@@ -67,6 +68,7 @@ def ensure_sources(conn: Connection, settings: Settings, now: datetime) -> None:
 
 
 def bootstrap(engine: Engine, settings: Settings) -> None:
+    ensure_reachable(engine)
     migrate(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.connectors.base import NewEvent, ServiceContext
 from gateway.core.errors import ConfigError, GatewayError
+from gateway.options import config_option
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -101,7 +102,7 @@ def _import(args: argparse.Namespace, settings: Settings, ctx: ServiceContext) -
 def _run(args: argparse.Namespace, ctx: ServiceContext | None, settings: Settings | None) -> int:
     own = ctx is None
     try:
-        settings = settings or _load(args.config)
+        settings = settings or _load(getattr(args, "config", None))
         _mailboxes(settings, args.mailbox)  # a wrong name stops here, before the database is touched
         ctx = ctx or EventLogContext(settings)
         return args.func(args, settings, ctx)
@@ -124,22 +125,25 @@ def _day(value: str) -> date:
 
 
 def _poll_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gateway poll-mail", description="poll the configured mailboxes (IMAP)")
+    p = argparse.ArgumentParser(prog="gateway poll-mail", parents=[config_option()],
+                                description="Poll the configured mailboxes (IMAP) on their own: needed when "
+                                "`gateway serve` runs with Redis, which then leaves mail to this command.")
     p.add_argument("--once", action="store_true", help="poll each mailbox once and exit")
     p.add_argument("--mailbox", help="only this [[email.mailboxes]] name")
-    p.add_argument("--config", help="TOML file (default: $GATEWAY_CONFIG or ./gateway.toml)")
     p.set_defaults(func=_poll)
     return p
 
 
 def _mail_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gateway mail", description="mailbox tools")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    i = sub.add_parser("import", help="import history as contact history (never Unsorted leads)")
+    common = config_option()
+    p = argparse.ArgumentParser(prog="gateway mail", parents=[common], description="Mailbox tools.")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="ACTION")
+    i = sub.add_parser("import", parents=[common], help="import history as contact history (never Unsorted leads)",
+                       description="Import a mailbox's past mail as its contacts' history; it never creates "
+                       "Unsorted leads. Safe to run again.")
     i.add_argument("--since", type=_day, required=True, help="first day, YYYY-MM-DD")
     i.add_argument("--until", type=_day, default=None, help="the day after the last one (default: up to now)")
     i.add_argument("--mailbox", required=True, help="the [[email.mailboxes]] name")
-    i.add_argument("--config", help="TOML file (default: $GATEWAY_CONFIG or ./gateway.toml)")
     i.set_defaults(func=_import)
     return p
 

@@ -65,6 +65,13 @@ def _telegram(bot: TelegramSettings, seed: int, person: int, t: int) -> Iterator
         "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}
 
 
+def _vk_photo_url(group: VkSettings, uid: int) -> str:
+    """VK's CDN link; when the API is a stand-in (another `api_url`, as in the demo), a link beside it."""
+    if group.api_url == VkSettings.model_fields["api_url"].default:
+        return f"https://sun9-1.userapi.com/sim/{uid}.jpg"
+    return f"{group.api_url.rstrip('/').removesuffix('/method')}/userapi/sim/{uid}.jpg"
+
+
 def _vk(group: VkSettings, seed: int, person: int, t: int) -> Iterator[tuple[str, dict[str, Any]]]:
     uid = 700_000_000 + (seed % 1_000_000) * 100 + person
     gid = group.group_id or 1
@@ -84,7 +91,7 @@ def _vk(group: VkSettings, seed: int, person: int, t: int) -> Iterator[tuple[str
     yield "contact", callback("message_new", 3, {"message": message(3, f"Мой телефон +{_phone(seed, person)}"),
                                                   "client_info": {}})
     photo = {"id": 1000 + person, "owner_id": uid, "sizes": [
-        {"type": "x", "width": 604, "height": 453, "url": f"https://sun9-1.userapi.com/sim/{uid}.jpg"}]}
+        {"type": "x", "width": 604, "height": 453, "url": _vk_photo_url(group, uid)}]}
     yield "photo", callback("message_new", 4, {
         "message": message(4, "Вот фото", attachments=[{"type": "photo", "photo": photo}]), "client_info": {}})
     yield "edit", callback("message_edit", 5, message(1, first + " (исправлено)", update_time=t + 60))
