@@ -62,14 +62,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.app import create_app, run
 
     settings = _settings(args)
-    if settings.config_loaded_from is None:
-        print(f"no config file at {settings.config.resolve()}: running on defaults (one pipeline, the manual "
-              "channel only). Copy gateway.example.toml to gateway.toml to configure; `gateway demo` shows every "
-              "channel at work.", file=sys.stderr)
     dispatch = "the embedded worker" if settings.embedded else "rq workers"
-    config = settings.config_loaded_from or "defaults"
-    run(create_app(settings), args.host, args.port,
-        lambda: f"Lead Gateway on http://{args.host}:{args.port}/ ({config}; {dispatch})")
+    if settings.config_loaded_from is None:
+        notice = (f"no config file at {settings.config.resolve()}: running on defaults (one pipeline, the manual "
+                  "channel only). Copy gateway.example.toml to gateway.toml to configure; `gateway demo` shows every "
+                  "channel at work.\n")
+        config = "defaults"
+    else:
+        notice, config = "", str(settings.config_loaded_from)
+    run(lambda _url: create_app(settings), args.host, args.port,
+        lambda url: f"{notice}Lead Gateway on {url} ({config}; {dispatch})")
     return 0
 
 
@@ -80,8 +82,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if getattr(args, "config", None):
         raise ConfigError(f"config error: the demo runs its own configuration; to run {args.config}: "
                           f"gateway serve --config {args.config}")
-    demo = Demo(args.host, args.port)
-    run(demo.app(), args.host, args.port, demo.announcement)
+    demo = Demo()
+    run(demo.app, args.host, args.port, demo.announcement)
     return 0
 
 
@@ -194,7 +196,8 @@ def _user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], commo
     ua.add_argument("--extension", help="the user's PBX extension: calls they take show them as the manager")
     ua.add_argument("--email", help="the user's e-mail address")
     ua.add_argument("--department", help="shown in the journal and usable as its filter")
-    usub.add_parser("list", parents=[common], help="list users")
+    usub.add_parser("list", parents=[common], help="list users", description="List users: name, role, extension, "
+                    "whether active.")
     for name, help_ in (("disable", "disable a user (its token stops working at once)"),
                         ("enable", "enable a user again"),
                         ("token", "issue a new API token (the old one stops working)")):

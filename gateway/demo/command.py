@@ -82,27 +82,25 @@ def banner(settings: Settings, url: str, password: str) -> str:
 class Demo:
     """The demo's server: `app()` builds it (stand-in, settings, users), `announcement()` says what runs."""
 
-    def __init__(self, host: str, port: int) -> None:
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a name, not a bind
-        self.url = f"http://{shown}:{port}/"
+    def __init__(self) -> None:
         self.settings: Settings | None = None
         self.password = ""
 
-    async def app(self) -> web.Application:
-        """The gateway on the demo's settings, with the providers' stand-in mounted under /demo/providers."""
+    async def app(self, url: str) -> web.Application:
+        """The gateway at `url` on the demo's settings, with the providers' stand-in under /demo/providers."""
         from gateway.app import create_app
         from gateway.logs import configure_logging
 
-        settings = demo_settings(self.url.rstrip("/") + PREFIX)
+        settings = demo_settings(url.rstrip("/") + PREFIX)
         configure_logging(settings.log_format, settings.log_level)
         self.password = await asyncio.to_thread(_prepare, settings)
         app = create_app(settings)
         app.add_subapp(PREFIX, stand_in_app())
         self.settings = settings
-        log.info("demo.configuration", url=self.url, stand_in=self.url.rstrip("/") + PREFIX, admin=ADMIN,
+        log.info("demo.configuration", url=url, stand_in=url.rstrip("/") + PREFIX, admin=ADMIN,
                  note="the demo configuration, not gateway.toml")
         return app
 
-    def announcement(self) -> str:
+    def announcement(self, url: str) -> str:
         assert self.settings is not None, "announced before the app was built"
-        return banner(self.settings, self.url, self.password)
+        return banner(self.settings, url, self.password)

@@ -136,7 +136,8 @@ def _poll_parser() -> argparse.ArgumentParser:
 
 def _mail_parser() -> argparse.ArgumentParser:
     common = config_option()
-    p = argparse.ArgumentParser(prog="gateway mail", parents=[common], description="Mailbox tools.")
+    p = argparse.ArgumentParser(prog="gateway mail", parents=[common],
+                                description="Mailbox tools: import a mailbox's history as its contacts' history.")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="ACTION")
     i = sub.add_parser("import", parents=[common], help="import history as contact history (never Unsorted leads)",
                        description="Import a mailbox's past mail as its contacts' history; it never creates "
