@@ -30,8 +30,9 @@ class Delivery:
     step: str = ""
 
 
-def _phone(seed: int, person: int) -> str:
-    return f"7916{(seed * 7919 + person) % 10_000_000:07d}"
+def _phone(seed: int, person: int, operator: str = "916") -> str:
+    """A mobile number; each messenger its own operator code, so that runs with one seed meet different people."""
+    return f"7{operator}{(seed * 7919 + person) % 10_000_000:07d}"
 
 
 def _dump(obj: dict[str, Any]) -> bytes:
@@ -88,7 +89,7 @@ def _vk(group: VkSettings, seed: int, person: int, t: int) -> Iterator[tuple[str
     first = TEXTS[person % len(TEXTS)]
     yield "new person", callback("message_new", 1, {"message": message(1, first, ref="sim_ad"), "client_info": {}})
     yield "follow-up", callback("message_new", 2, {"message": message(2, "И ещё вопрос про сроки"), "client_info": {}})
-    yield "contact", callback("message_new", 3, {"message": message(3, f"Мой телефон +{_phone(seed, person)}"),
+    yield "contact", callback("message_new", 3, {"message": message(3, f"Мой телефон +{_phone(seed, person, '926')}"),
                                                   "client_info": {}})
     photo = {"id": 1000 + person, "owner_id": uid, "sizes": [
         {"type": "x", "width": 604, "height": 453, "url": _vk_photo_url(group, uid)}]}
@@ -100,7 +101,7 @@ def _vk(group: VkSettings, seed: int, person: int, t: int) -> Iterator[tuple[str
 
 
 def _whatsapp(account: WhatsAppSettings, seed: int, person: int, t: int) -> Iterator[tuple[str, dict[str, Any]]]:
-    wa = _phone(seed, person)
+    wa = _phone(seed, person, "903")
     base = f"wamid.SIM{seed:x}{person:06x}"
 
     def note(value: dict[str, Any], fld: str = "messages") -> dict[str, Any]:
