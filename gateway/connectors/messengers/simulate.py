@@ -104,7 +104,7 @@ def _parser(provider: str) -> argparse.ArgumentParser:
                     "leads.")
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway's base URL (default %(default)s)")
     parser.add_argument("--account", help=f"the {WHAT[provider]} (default: the first)")
-    parser.add_argument("--count", type=int, default=70, help="deliveries to send, 7 per person (default 70)")
+    parser.add_argument("--count", type=int, default=35, help="deliveries to send, 7 per person (default 35)")
     parser.add_argument("--rate", type=float, default=20.0, help="deliveries per second; 0 sends as fast as possible "
                         "(default 20)")
     parser.add_argument("--seed", type=int, help="ids derive from it (default: the clock)")
