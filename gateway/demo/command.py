@@ -57,9 +57,14 @@ def _prepare(settings: Settings) -> str:
 
 
 def _program() -> str:
-    """How the user called us, so that the hints can be pasted as they are."""
-    called = sys.argv[0] if sys.argv else ""
-    return called if Path(called).name == "gateway" else "gateway"
+    """How to call us from here, so that the hints can be pasted as they are (`.venv/bin/gateway`)."""
+    called = Path(sys.argv[0] if sys.argv else "")
+    if called.name != "gateway":
+        return "gateway"
+    try:
+        return str(called.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(called)
 
 
 def banner(settings: Settings, url: str, password: str) -> str:
