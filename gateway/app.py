@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import re
-import socket
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
@@ -25,22 +23,23 @@ from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.connectors.base import Route
 from gateway.connectors.registry import build_connectors
-from gateway.core.errors import ConfigError
+from gateway.delivery.registry import build_performers
+from gateway.delivery.runner import OutboxRunner
 from gateway.dispatch.embedded import EmbeddedDispatcher, ThreadDispatcher
 from gateway.dispatch.rq_dispatch import RqDispatcher
+from gateway.egress import AsyncOutboundClient
 from gateway.http.database import Database
 from gateway.http.hooks import connector_routes
-from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, SETTINGS, WRITER
+from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, OUTBOX, SETTINGS, WRITER
 from gateway.http.middleware import error_middleware
 from gateway.http.writer import EventWriter
 from gateway.metrics import Metrics
-from gateway.outbound import AsyncOutboundClient
 from gateway.runtime import build_runtime, outbound_policy
 from gateway.store.bootstrap import bootstrap, unknown_extension_users
 from gateway.store.db import make_engine
 from gateway.store.files import FileStore
 
-__all__ = ["base_url", "create_app", "listening_socket", "run"]
+__all__ = ["create_app"]
 
 log = structlog.get_logger(__name__)
 Extension = Callable[[web.Application, Settings], list[ApiRoute]]
@@ -93,50 +92,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     return app
 
 
-def run(app_for: Callable[[str], web.Application | Coroutine[Any, Any, web.Application]], host: str, port: int,
-        announce: Callable[[str], str]) -> None:
-    """Serve `app_for(url)` until stopped; print `announce(url)` once it listens (url: the base URL it serves).
-
-    The port is taken before anything starts, so that a port we cannot have is one ConfigError, not a
-    half-started gateway (and port 0 gives a free one, named in the URL).
-    """
-    import sys
-
-    import uvloop
-
-    sock = listening_socket(host, port)
-    url = base_url(host, sock.getsockname()[1])
-    uvloop.install()
-    web.run_app(app_for(url), sock=sock, access_log=None,
-                print=lambda _aiohttp_says: print(announce(url), file=sys.stderr, flush=True))
-
-
-def base_url(host: str, port: int) -> str:
-    """How this machine reaches a server listening on host:port."""
-    shown = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)  # noqa: S104 - a name
-    return f"http://{f'[{shown}]' if ':' in shown and not shown.startswith('[') else shown}:{port}/"
-
-
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket bound and listening on host:port, or a ConfigError naming the cause and the fix."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host, port), family=family, backlog=128)
-    except socket.gaierror:
-        raise ConfigError(f"cannot listen on {host}:{port}: no such address; choose another with --host") from None
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(f"cannot listen on {host}:{port}: the port is in use (another gateway?); stop "
-                              "that one or choose another port with --port") from None
-        if exc.errno == errno.EACCES:
-            raise ConfigError(f"cannot listen on {host}:{port}: not allowed (ports below 1024 need privileges); "
-                              "choose another with --port") from None
-        if exc.errno == errno.EADDRNOTAVAIL:
-            raise ConfigError(f"cannot listen on {host}:{port}: no such address on this machine; choose another "
-                              "with --host") from None
-        raise
-
-
 def _warn_unknown_users(engine: Engine, settings: Settings) -> None:
     """A PBX extension mapped to a user nobody has would give its calls no manager: say so at start-up."""
     with engine.connect() as conn:
@@ -159,6 +114,9 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         app[FILES] = FileStore(settings.files_dir)
         app[METRICS] = Metrics()
         app[HTTP] = AsyncOutboundClient(outbound_policy(settings))
+        app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP]),
+                                   on_outcome=app[METRICS].count_job)
+        app[OUTBOX].start()  # outbound jobs are performed by every `gateway serve`
         dispatcher: Any
         if not settings.embedded:
             dispatcher = RqDispatcher(settings, eng)
@@ -182,6 +140,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
                 await stop()
             await dispatcher.stop()
             await writer.stop()
+            await app[OUTBOX].stop()
             await app[HTTP].aclose()
             app[DB].close()
             runtime.http.close()
@@ -193,7 +152,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
 
 async def _start_services(app: web.Application, settings: Settings, runtime: Any,
                           run_services: bool | None) -> list[Callable[[], Any]]:
-    """Long-running services: connectors' pollers (embedded default only), outbound webhooks (always)."""
+    """Long-running services: connectors' pollers (embedded default only), and what the parts add."""
     stops: list[Callable[[], Any]] = []
     for start in app[EXTRAS].get("always_services", []):
         stops.append(await start(app, settings, runtime))

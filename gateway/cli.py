@@ -59,7 +59,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from gateway.app import create_app, run
+    from gateway.app import create_app
+    from gateway.serving import run
 
     settings = _settings(args)
     dispatch = "the embedded worker" if settings.embedded else "rq workers"
@@ -76,8 +77,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gateway.app import run
     from gateway.demo.command import Demo
+    from gateway.serving import run
 
     if getattr(args, "config", None):
         raise ConfigError(f"config error: the demo runs its own configuration; to run {args.config}: "

@@ -24,6 +24,8 @@ class Metrics:
         self.processed = Counter("gateway_events_processed", "Events processed by this process", registry=r)
         self.failed = Counter("gateway_events_failed", "Event processing failures in this process", registry=r)
         self.dead = Counter("gateway_events_dead", "Events that ran out of attempts in this process", registry=r)
+        self.outbox = Counter("gateway_outbox_jobs", "Outbound jobs attempted by this process, by outcome",
+                              ["kind", "target", "outcome"], registry=r)
         self.by_status = Gauge("gateway_events", "Events in the log by status", ["status"], registry=r)
         self.lag = Gauge("gateway_processing_lag_seconds",
                          "Seconds the longest-waiting due event has waited (0 when nothing is due)", registry=r)
@@ -31,6 +33,10 @@ class Metrics:
                                 ["mailbox", "folder"], registry=r)
         self.mailbox_error = Gauge("gateway_mailbox_error", "1 when the last poll of a mailbox failed",
                                    ["mailbox", "folder"], registry=r)
+
+    def count_job(self, kind: str, target: str, outcome: str) -> None:
+        """One attempt of an outbound job; a webhook's target is a URL, so it is not a label."""
+        self.outbox.labels(kind, "" if kind == "webhook" else target, outcome).inc()
 
     def refresh_from_store(self, conn: Connection) -> None:
         now = datetime.now(UTC)

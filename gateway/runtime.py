@@ -10,7 +10,7 @@ from gateway.config import Settings
 from gateway.connectors.base import Connector
 from gateway.connectors.registry import build_connectors
 from gateway.dispatch.processor import Processor
-from gateway.outbound import OutboundClient, OutboundPolicy
+from gateway.egress import OutboundClient, OutboundPolicy
 from gateway.store.db import make_engine
 from gateway.store.files import FileStore
 

@@ -20,14 +20,13 @@ from gateway.export import routes as export_routes
 from gateway.export.page import report_page
 from gateway.export.report import GROUPS, REPORT_COLUMNS, leads_report
 from gateway.export.writers import BOM, SEPARATORS
-from gateway.http.keys import DB, EXTRAS, SETTINGS
+from gateway.http.keys import DB, SETTINGS
 from gateway.store import outbox
 from gateway.store.journal import JournalFilters
-from gateway.store.webhooks import start_delivery
 
 __all__ = ["extend"]
 
-_DELIVERY_ID = re.compile(r"msg_[0-9a-f]{8,28}")
+_DELIVERY_ID = re.compile(r"(msg|job)_[0-9a-f]{8,28}")
 
 
 def _report_args(request: web.Request) -> tuple[JournalFilters, str]:
@@ -71,7 +70,9 @@ async def reports_page(request: web.Request) -> web.Response:
 
 
 def _delivery_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    out["subscription"] = out["target"]  # a webhook's target is its subscription's URL
+    return out
 
 
 def _plain_text(value: str | None, name: str) -> str | None:
@@ -118,8 +119,7 @@ def _has_own_reports_page() -> bool:
 
 
 def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
-    """Reports, exports, the webhook delivery log; the webhook delivery loop runs in every `gateway serve`."""
-    app[EXTRAS].setdefault("always_services", []).append(start_delivery)
+    """Reports, exports, the webhook delivery log."""
     routes = [
         *export_routes.ROUTES,
         ApiRoute("GET", "/api/v1/reports/leads", report_leads, "Leads grouped: quality, conversion to deals, "

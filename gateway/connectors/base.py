@@ -141,7 +141,7 @@ class ParseContext(Protocol):
 
     @property
     def http(self) -> Any:
-        """A synchronous outbound client (`gateway.outbound.OutboundClient`)."""
+        """A synchronous outbound client (`gateway.egress.OutboundClient`)."""
         ...
 
 

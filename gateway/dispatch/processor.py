@@ -24,7 +24,7 @@ from gateway.config import Settings
 from gateway.connectors.base import Connector, Outcome, StoredEvent
 from gateway.core.errors import GatewayError, PayloadError, PermanentUpstreamError, TransientUpstreamError
 from gateway.core.pipeline import PipelineConfig, PipelineResult, identity_values, process_interaction
-from gateway.outbound import OutboundClient
+from gateway.egress import OutboundClient
 from gateway.store import event_log
 from gateway.store.crm import CrmRepo, Lookups
 from gateway.store.files import FileStore

@@ -9,11 +9,12 @@ from aiohttp import web
 if TYPE_CHECKING:
     from gateway.config import Settings
     from gateway.connectors.base import Connector
+    from gateway.delivery.runner import OutboxRunner
     from gateway.dispatch.embedded import Dispatcher
+    from gateway.egress import AsyncOutboundClient
     from gateway.http.database import Database
     from gateway.http.writer import EventWriter
     from gateway.metrics import Metrics
-    from gateway.outbound import AsyncOutboundClient
     from gateway.store.files import FileStore
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -25,3 +26,4 @@ DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 HTTP: web.AppKey[AsyncOutboundClient] = web.AppKey("http")
 EXTRAS: web.AppKey[dict[str, Any]] = web.AppKey("extras")
+OUTBOX: web.AppKey[OutboxRunner] = web.AppKey("outbox")

@@ -302,18 +302,28 @@ Index("ix_audit_lead", audit_log.c.lead_id)
 outbox = Table(
     "outbox", metadata,
     Column("id", String(32), primary_key=True),
-    Column("subscription", String(2048), nullable=False),
+    Column("kind", String(32), nullable=False, default="webhook"),  # the performer: webhook|sink|trigger|...
+    Column("target", String(2048), nullable=False),  # within the kind: a URL, a sink's or a trigger's name
+    Column("key", String(512)),  # idempotency key, unique per kind: a repeated decision adds nothing
     Column("event_type", String(64), nullable=False),
     Column("payload", JSON, nullable=False),
-    Column("status", String(16), nullable=False, default="pending"),  # pending|done|dead
+    Column("lead_id", Id),
+    Column("deal_id", Id),
+    Column("status", String(16), nullable=False, default="pending"),  # pending|sending|done|dead
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", TS, nullable=False),
+    Column("next_attempt_at", TS, nullable=False),  # while sending: the lease
     Column("last_error", Text),
     Column("last_status", Integer),
+    Column("state", JSON),  # what earlier attempts left for the next one
+    Column("result", JSON),  # what the work produced (a remote id, a link...)
     Column("created_at", TS, nullable=False),
+    Column("attempted_at", TS),
     Column("delivered_at", TS),
+    UniqueConstraint("kind", "key"),
 )
 Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_lead", outbox.c.lead_id)
+Index("ix_outbox_deal", outbox.c.deal_id)
 
 web_sessions = Table(
     "web_sessions", metadata,

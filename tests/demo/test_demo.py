@@ -15,10 +15,10 @@ import pytest
 from aiohttp import web
 
 from gateway import cli
-from gateway.app import base_url, listening_socket
 from gateway.core.errors import ConfigError
 from gateway.demo.command import ADMIN, Demo
 from gateway.demo.settings import MANAGERS, demo_settings
+from gateway.serving import base_url, listening_socket
 from gateway.store.db import make_engine
 from gateway.store.users import create_user
 

@@ -36,7 +36,7 @@ def test_the_hook_queues_each_subscription_its_events(database_url: str, tmp_pat
         rows = outbox.list_deliveries(conn)
         deal_name = conn.execute(select(deals.c.name).where(deals.c.id == deal_id)).scalar_one()
     engine.dispose()
-    got = sorted((r["subscription"], r["event_type"]) for r in rows)
+    got = sorted((r["target"], r["event_type"]) for r in rows)
     assert got == [("https://crm.example/hooks/leads", "lead.created"), ("https://erp.example/in", "deal.created"),
                    ("https://erp.example/in", "lead.created")]
     assert all(r["status"] == "pending" and r["attempts"] == 0 and r["id"].startswith("msg_") for r in rows)

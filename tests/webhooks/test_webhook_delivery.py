@@ -13,13 +13,16 @@ import pytest
 from sqlalchemy import select
 
 from gateway.config import Settings
+from gateway.core.jobs import Done
+from gateway.delivery.runner import OutboxRunner
+from gateway.delivery.webhooks import WebhookPerformer, settings_secrets, signature
+from gateway.egress import AsyncOutboundClient, OutboundPolicy
 from gateway.http.database import Database
-from gateway.outbound import AsyncOutboundClient, OutboundPolicy
 from gateway.store import outbox
 from gateway.store.bootstrap import bootstrap
 from gateway.store.db import make_engine
+from gateway.store.outbox import Recorded
 from gateway.store.schema import outbox as outbox_table
-from gateway.store.webhooks import WebhookDeliverer, signature
 from tests.conftest import make_settings
 from tests.webhooks.conftest import SECRET, Receiver, verify
 
@@ -32,18 +35,21 @@ class Outbox:
     db: Database
     client: AsyncOutboundClient
 
-    def deliverer(self, **kwargs: object) -> WebhookDeliverer:
-        return WebhookDeliverer(self.settings, self.db, self.client, delays=FAST, **kwargs)  # type: ignore[arg-type]
+    def deliverer(self, client: AsyncOutboundClient | None = None, concurrency: int = 8,
+                  poll_s: float = 1.0) -> OutboxRunner:
+        performer = WebhookPerformer(client or self.client, settings_secrets(self.settings), delays=FAST,
+                                     concurrency=concurrency)
+        return OutboxRunner(self.db, {"webhook": performer}, poll_s=poll_s)
 
     def enqueue(self, event_type: str = "lead.created", payload: dict | None = None) -> list[str]:
         with self.db.engine.begin() as conn:
-            return outbox.enqueue(conn, self.settings, event_type, payload or {"id": 7, "name": "Иван"})
+            return outbox.enqueue_webhook(conn, self.settings, event_type, payload or {"id": 7, "name": "Иван"})
 
     def row(self, delivery_id: str) -> dict:
         with self.db.engine.connect() as conn:
             return dict(conn.execute(select(outbox_table).where(outbox_table.c.id == delivery_id)).mappings().one())
 
-    async def settle(self, deliverer: WebhookDeliverer, delivery_id: str, within_s: float = 10) -> dict:
+    async def settle(self, deliverer: OutboxRunner, delivery_id: str, within_s: float = 10) -> dict:
         """Run the deliverer until the row is done or dead."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
@@ -133,7 +139,7 @@ async def test_private_addresses_are_refused_unless_allowed(box: Outbox, receive
     strict = AsyncOutboundClient(OutboundPolicy(allow_private=False, timeout_s=5))
     try:
         [msg_id] = box.enqueue()
-        deliverer = WebhookDeliverer(box.settings, box.db, strict, delays=FAST)
+        deliverer = box.deliverer(strict)
         row = await box.settle(deliverer, msg_id)
     finally:
         await strict.aclose()
@@ -148,7 +154,7 @@ async def test_only_subscribed_events_are_queued(box: Outbox) -> None:
 
 async def test_an_enqueue_rolled_back_with_its_transaction_leaves_nothing(box: Outbox) -> None:
     with pytest.raises(RuntimeError), box.db.engine.begin() as conn:
-        outbox.enqueue(conn, box.settings, "lead.created", {"id": 1})
+        outbox.enqueue_webhook(conn, box.settings, "lead.created", {"id": 1})
         raise RuntimeError("the pipeline failed")
     with box.db.engine.connect() as conn:
         assert outbox.list_deliveries(conn) == []
@@ -156,7 +162,7 @@ async def test_an_enqueue_rolled_back_with_its_transaction_leaves_nothing(box: O
 
 async def test_two_deliverers_never_send_a_row_twice(box: Outbox, receiver: Receiver) -> None:
     ids = [box.enqueue(payload={"id": i})[0] for i in range(30)]
-    a, b = box.deliverer(batch=5), box.deliverer(batch=5)
+    a, b = box.deliverer(concurrency=5), box.deliverer(concurrency=5)
     for _ in range(20):
         await asyncio.gather(a.run_once(), b.run_once())
     assert {box.row(i)["status"] for i in ids} == {"done"}
@@ -172,10 +178,8 @@ async def test_a_lapsed_lease_is_claimed_again_and_the_first_sender_cannot_recor
         assert outbox.claim_due(conn, now=now + timedelta(seconds=30), limit=10, lease_s=60) == []
         [second] = outbox.claim_due(conn, now=now + timedelta(seconds=61), limit=10, lease_s=60)
         assert second["id"] == msg_id
-        assert outbox.record_outcome(conn, first, now=now, ok=True, status_code=200, error=None,
-                                     retry_in=None) is None
-        assert outbox.record_outcome(conn, second, now=now, ok=True, status_code=200, error=None,
-                                     retry_in=None) == "done"
+        assert outbox.record_outcomes(conn, [Recorded(first, Done(status_code=200))], now=now) == [None]
+        assert outbox.record_outcomes(conn, [Recorded(second, Done(status_code=200))], now=now) == ["done"]
     assert box.row(msg_id)["status"] == "done"
 
 

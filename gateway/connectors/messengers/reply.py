@@ -14,7 +14,7 @@ from gateway.connectors.messengers.vk import api as vk
 from gateway.connectors.messengers.whatsapp import api as whatsapp
 from gateway.core.errors import PayloadError, PermanentUpstreamError
 from gateway.core.models import Channel, Direction, MessageRef
-from gateway.outbound import AsyncOutboundClient
+from gateway.egress import AsyncOutboundClient
 
 if TYPE_CHECKING:
     from gateway.config import Settings

@@ -15,8 +15,8 @@ from gateway.connectors.messengers.edge import find_account
 from gateway.connectors.messengers.scenarios import Delivery, deliveries
 from gateway.connectors.messengers.settings import MessengersSettings
 from gateway.core.errors import ConfigError, GatewayError, UpstreamError
+from gateway.egress import AsyncOutboundClient, OutboundPolicy
 from gateway.options import config_option
-from gateway.outbound import AsyncOutboundClient, OutboundPolicy
 
 if TYPE_CHECKING:
     from gateway.config import Settings

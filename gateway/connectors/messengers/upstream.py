@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from gateway.outbound import AsyncOutboundClient, OutboundClient, raise_for_status
+from gateway.egress import AsyncOutboundClient, OutboundClient, raise_for_status
 
 __all__ = ["call", "call_once", "download"]
 

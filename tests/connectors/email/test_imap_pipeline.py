@@ -14,7 +14,7 @@ from gateway.connectors.email.cli import EventLogContext
 from gateway.connectors.email.connector import ImapConnector
 from gateway.connectors.email.poller import poll_once
 from gateway.dispatch.processor import Processor
-from gateway.outbound import OutboundClient, OutboundPolicy
+from gateway.egress import OutboundClient, OutboundPolicy
 from gateway.store.schema import attachments, events, leads, messages
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Settings
-from gateway.outbound import OutboundClient, OutboundPolicy
+from gateway.egress import OutboundClient, OutboundPolicy
 from gateway.store.files import FileStore
 from tests.connectors.messengers.messenger_harness import messenger_settings
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from gateway.config import Settings
 from gateway.connectors.base import InboundRequest, NewEvent, Outcome, Reply, StoredEvent
-from gateway.outbound import OutboundClient
+from gateway.egress import OutboundClient
 from gateway.store.files import FileStore
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -12,7 +12,7 @@ from gateway.config import Settings
 from gateway.connectors.base import NewEvent
 from gateway.connectors.messengers.telegram import TelegramConnector
 from gateway.core.errors import TransientUpstreamError
-from gateway.outbound import OutboundClient
+from gateway.egress import OutboundClient
 from gateway.store.files import FileStore
 from tests.connectors.messengers.messenger_harness import (
     RECEIVED,

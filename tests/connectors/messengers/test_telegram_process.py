@@ -17,7 +17,7 @@ from gateway.connectors.messengers.telegram import TelegramConnector
 from gateway.connectors.messengers.telegram.messages import read_update
 from gateway.core.errors import PayloadError
 from gateway.core.models import Channel, Direction, IdentityKind, Kind
-from gateway.outbound import OutboundClient
+from gateway.egress import OutboundClient
 from gateway.store.files import FileStore
 from tests.connectors.messengers.messenger_harness import RECEIVED, EventLog, fixture_bytes, messenger_settings
 

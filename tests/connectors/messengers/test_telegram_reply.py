@@ -15,7 +15,7 @@ from gateway.connectors.messengers.telegram.api import send_reply
 from gateway.connectors.messengers.telegram.cli import main, webhook_url
 from gateway.core.errors import GatewayError, NotFound, PayloadError, PermanentUpstreamError
 from gateway.core.models import Direction
-from gateway.outbound import AsyncOutboundClient, OutboundPolicy
+from gateway.egress import AsyncOutboundClient, OutboundPolicy
 from tests.connectors.messengers.messenger_harness import NOW, TG_SECRET, TG_TOKEN, fixture_json
 
 API = f"https://api.telegram.org/bot{TG_TOKEN}"

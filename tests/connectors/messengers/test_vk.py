@@ -15,7 +15,7 @@ from gateway.connectors.messengers.vk import VkConnector
 from gateway.connectors.messengers.vk.api import send_reply
 from gateway.core.errors import NotFound, PayloadError, PermanentUpstreamError, SignatureError
 from gateway.core.models import Direction, IdentityKind, Kind
-from gateway.outbound import AsyncOutboundClient, OutboundClient, OutboundPolicy
+from gateway.egress import AsyncOutboundClient, OutboundClient, OutboundPolicy
 from gateway.store.files import FileStore
 from tests.connectors.messengers.messenger_harness import (
     NOW,

@@ -15,7 +15,7 @@ from gateway.connectors.messengers.whatsapp import WhatsAppConnector
 from gateway.connectors.messengers.whatsapp.connector import signature
 from gateway.core.errors import NotFound, PayloadError, PermanentUpstreamError, SignatureError, TransientUpstreamError
 from gateway.core.models import Direction, IdentityKind
-from gateway.outbound import AsyncOutboundClient, OutboundClient, OutboundPolicy
+from gateway.egress import AsyncOutboundClient, OutboundClient, OutboundPolicy
 from gateway.store.files import FileStore
 from tests.connectors.messengers.messenger_harness import (
     NOW,

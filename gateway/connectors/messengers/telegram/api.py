@@ -17,7 +17,7 @@ from gateway.connectors.messengers.settings import TelegramSettings
 from gateway.connectors.messengers.upstream import call, call_once, download
 from gateway.core.errors import PayloadError, PermanentUpstreamError, TransientUpstreamError
 from gateway.core.models import AttachmentRef
-from gateway.outbound import AsyncOutboundClient
+from gateway.egress import AsyncOutboundClient
 
 __all__ = ["bot_result", "fetch_file", "send_reply", "set_webhook", "webhook_call"]
 

@@ -13,8 +13,8 @@ from gateway.connectors.messengers.edge import find_account
 from gateway.connectors.messengers.settings import TelegramSettings
 from gateway.connectors.messengers.telegram.api import ALLOWED_UPDATES, set_webhook, webhook_call
 from gateway.core.errors import GatewayError
+from gateway.egress import AsyncOutboundClient, OutboundPolicy
 from gateway.options import config_option
-from gateway.outbound import AsyncOutboundClient, OutboundPolicy
 
 __all__ = ["main", "webhook_url"]
 

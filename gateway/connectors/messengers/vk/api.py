@@ -19,7 +19,7 @@ from gateway.connectors.messengers.settings import VkSettings
 from gateway.connectors.messengers.upstream import call, call_once, download
 from gateway.core.errors import ConfigError, PayloadError, PermanentUpstreamError, TransientUpstreamError
 from gateway.core.models import AttachmentRef
-from gateway.outbound import AsyncOutboundClient, raise_for_status
+from gateway.egress import AsyncOutboundClient, raise_for_status
 
 __all__ = ["fetch_attachment", "send_reply", "user_name", "vk_result"]
 

@@ -17,7 +17,7 @@ from gateway.connectors.messengers.settings import WhatsAppSettings
 from gateway.connectors.messengers.upstream import call, call_once, download
 from gateway.core.errors import ConfigError, PayloadError, PermanentUpstreamError, TransientUpstreamError
 from gateway.core.models import AttachmentRef
-from gateway.outbound import AsyncOutboundClient
+from gateway.egress import AsyncOutboundClient
 
 __all__ = ["fetch_media", "graph_result", "send_reply"]
 

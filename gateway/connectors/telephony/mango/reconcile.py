@@ -122,7 +122,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: ServiceContext | N
     start, end = parse_since(args.since, now), parse_since(args.until, now) if args.until else now
     own_http = http is None
     if own_http:
-        from gateway.outbound import OutboundClient, OutboundPolicy
+        from gateway.egress import OutboundClient, OutboundPolicy
 
         http = OutboundClient(OutboundPolicy(timeout_s=settings.http.outbound_timeout_seconds,
                                              allow_private=settings.http.allow_private_outbound))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from gateway.connectors.telephony.mango import MangoConnector
-from gateway.outbound import OutboundClient, OutboundPolicy
+from gateway.egress import OutboundClient, OutboundPolicy
 from gateway.store.files import FileStore
 from tests.connectors.telephony.mango.mango_support import settings
 

@@ -131,7 +131,7 @@ async def test_an_extension_mapped_to_nobody_warns_at_start_and_the_lead_shows_i
         capsys: pytest.CaptureFixture[str], gateway: Any) -> None:
     started = capsys.readouterr()  # the config maps 101 to "ivanov", a user nobody created
     [warning] = [line for line in (started.out + started.err).splitlines() if "mango.extension_user_missing" in line]
-    assert "warning" in warning and "extension=101" in warning and "user=ivanov" in warning
+    assert "warning" in warning and "gateway user add ivanov --role manager --extension 101" in warning
     hook = gateway.url + "/hooks/mango/main/events/"
     for d in load("incoming_answered_via_group"):
         assert (await post(hook + d.event, form_body(d.json)))[0] == 200

@@ -1,4 +1,4 @@
-"""The one way out: httpx clients with timeouts, an SSRF guard and one retry policy.
+"""Egress: the one guarded way out to the network (httpx clients with timeouts, an SSRF guard, one retry policy).
 
 * `guard_url()` refuses loopback, private, link-local, multicast and reserved addresses
   (a literal IP, or every address a name resolves to) unless private targets are allowed.

@@ -1,0 +1,1 @@
+"""Outbound work: the outbox runner and the performers of each kind of job."""
