@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gateway.config import Settings, load_settings
 from gateway.core.errors import ConfigError, GatewayError
-from gateway.options import config_option
+from gateway.options import config_first, config_option
 
 __all__ = ["build_parser", "main"]
 
@@ -32,21 +32,9 @@ DELEGATED: dict[str, tuple[str, str]] = {
               "never came"),
     "telegram": ("gateway.connectors.messengers.telegram.cli:main", "register, show or delete a Telegram bot's "
                  "webhook"),
+    "simulate": ("gateway.simulate:main", "send realistic provider traffic to a running gateway (gateway simulate "
+                 "--help)"),
 }
-# `gateway simulate KIND`: kind -> ("module:function" taking argv, help).
-SIMULATORS: dict[str, tuple[str, str]] = {
-    "mango": ("gateway.connectors.telephony.mango.simulate:main", "Mango Office call flows: incoming, missed, "
-              "transferred, outgoing, internal calls and callbacks"),
-    "forms": ("gateway.connectors.webforms.simulate:main", "site-form submissions with UTM tags (and files with "
-              "--files)"),
-    "telegram": ("gateway.connectors.messengers.simulate:main", "Telegram chats: first messages, follow-ups, "
-                 "contacts, photos, edits"),
-    "vk": ("gateway.connectors.messengers.simulate:main", "VK community messages, photos and edits"),
-    "whatsapp": ("gateway.connectors.messengers.simulate:main", "WhatsApp Cloud API messages, photos and statuses"),
-}
-MESSENGERS = ("telegram", "vk", "whatsapp")  # their simulator takes the kind as its first argument
-
-
 def _settings(args: argparse.Namespace) -> Settings:
     from gateway.logs import configure_logging
 
@@ -243,63 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
     _user_parser(sub, common)
     for name, (_, help_) in DELEGATED.items():
         sub.add_parser(name, help=help_, add_help=False)
-    sub.add_parser("simulate", help="send realistic provider traffic to a running gateway (gateway simulate "
-                   "--help)", add_help=False)
     return p
-
-
-def simulate_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="gateway simulate", usage="gateway simulate KIND [options]",
-        description="Send realistic, correctly signed provider traffic to a running gateway. Accounts and secrets "
-                    "come from the settings file; without one, from the demo's (gateway demo), so every kind works "
-                    "against the demo with no options.",
-        epilog="Each kind has its own options: gateway simulate KIND --help.")
-    kinds = p.add_subparsers(title="kinds", metavar="KIND")
-    for kind, (_, help_) in SIMULATORS.items():
-        kinds.add_parser(kind, help=help_, add_help=False)
-    return p
-
-
-def _simulate(argv: list[str]) -> int:
-    argv = _config_first(argv)  # `simulate --config FILE KIND` as `simulate KIND --config FILE`
-    if not argv or argv[0] not in SIMULATORS:
-        parser = simulate_parser()
-        if argv[:1] in (["-h"], ["--help"]):
-            parser.print_help()
-            return 0
-        parser.print_usage(sys.stderr)
-        shown = f"unknown kind {argv[0]!r}" if argv else "which kind?"
-        print(f"gateway simulate: {shown} (choose from {', '.join(SIMULATORS)})", file=sys.stderr)
-        return 2
-    from gateway.demo.settings import simulation_settings
-
-    kind = argv[0]
-    peek = argparse.ArgumentParser(add_help=False, parents=[config_option()])
-    peek.add_argument("--url", default="http://127.0.0.1:8080")
-    known, _ = peek.parse_known_args(argv[1:])
-    settings = simulation_settings(getattr(known, "config", None), known.url)
-    module, _, func = SIMULATORS[kind][0].partition(":")
-    simulator: Callable[..., int] = getattr(import_module(module), func)
-    return simulator(argv if kind in MESSENGERS else argv[1:], settings=settings)
-
-
-def _config_first(argv: list[str]) -> list[str]:
-    """`gateway --config FILE COMMAND ...` -> `gateway COMMAND --config FILE ...`, so every command reads it."""
-    if argv[:1] == ["--config"] and len(argv) >= 3:
-        return [argv[2], *argv[:2], *argv[3:]]
-    if argv[:1] and argv[0].startswith("--config=") and len(argv) >= 2:
-        return [argv[1], argv[0], *argv[2:]]
-    return argv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = _config_first(list(sys.argv[1:] if argv is None else argv))
+    argv = config_first(list(sys.argv[1:] if argv is None else argv))
     try:
         if argv and argv[0] in DELEGATED:
             return _delegate(DELEGATED[argv[0]][0], argv[1:])
-        if argv and argv[0] == "simulate":
-            return _simulate(argv[1:])
         args = build_parser().parse_args(argv)
         return int(args.fn(args))
     except ConfigError as exc:

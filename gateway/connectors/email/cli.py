@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.connectors.base import NewEvent, ServiceContext
 from gateway.core.errors import ConfigError, GatewayError
-from gateway.options import config_option
+from gateway.options import Actions, config_option
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -135,18 +135,15 @@ def _poll_parser() -> argparse.ArgumentParser:
 
 
 def _mail_parser() -> argparse.ArgumentParser:
-    common = config_option()
-    p = argparse.ArgumentParser(prog="gateway mail", parents=[common],
-                                description="Mailbox tools: import a mailbox's history as its contacts' history.")
-    sub = p.add_subparsers(dest="cmd", required=True, metavar="ACTION")
-    i = sub.add_parser("import", parents=[common], help="import history as contact history (never Unsorted leads)",
-                       description="Import a mailbox's past mail as its contacts' history; it never creates "
-                       "Unsorted leads. Safe to run again.")
+    mail = Actions("gateway mail", "Mailbox tools: import a mailbox's history as its contacts' history.")
+    i = mail.add("import", "import history as contact history (never Unsorted leads)",
+                 "Import a mailbox's past mail as its contacts' history; it never creates Unsorted leads. Safe to "
+                 "run again.")
     i.add_argument("--since", type=_day, required=True, help="first day, YYYY-MM-DD")
     i.add_argument("--until", type=_day, default=None, help="the day after the last one (default: up to now)")
     i.add_argument("--mailbox", required=True, help="the [[email.mailboxes]] name")
     i.set_defaults(func=_import)
-    return p
+    return mail.parser
 
 
 def poll_main(argv: list[str], *, ctx: ServiceContext | None = None, settings: Settings | None = None) -> int:

@@ -14,19 +14,16 @@ from gateway.connectors.messengers.settings import TelegramSettings
 from gateway.connectors.messengers.telegram.api import ALLOWED_UPDATES, set_webhook, webhook_call
 from gateway.core.errors import GatewayError
 from gateway.egress import AsyncOutboundClient, OutboundPolicy
-from gateway.options import config_option
+from gateway.options import Actions
 
 __all__ = ["main", "webhook_url"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = config_option()
-    parser = argparse.ArgumentParser(prog="gateway telegram", parents=[common],
-                                     description="Register, show or delete a Telegram bot's webhook.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="ACTION")
-    hook = sub.add_parser("set-webhook", parents=[common], help="point the bot at this gateway, with its secret_token",
-                          description="Tell Telegram to post the bot's updates to this gateway, with the bot's "
-                          "secret_token, which the gateway checks on every update.")
+    telegram = Actions("gateway telegram", "Register, show or delete a Telegram bot's webhook.", dest="command")
+    hook = telegram.add("set-webhook", "point the bot at this gateway, with its secret_token",
+                        "Tell Telegram to post the bot's updates to this gateway, with the bot's secret_token, which "
+                        "the gateway checks on every update.")
     hook.add_argument("--bot", required=True, help="the bot's name in [[messengers.telegram]]")
     hook.add_argument("--url", required=True,
                       help="the gateway's public HTTPS base URL, or the full /hooks/telegram/{bot} URL")
@@ -37,9 +34,8 @@ def _parser() -> argparse.ArgumentParser:
                       help=f"comma-separated update types (default: {','.join(ALLOWED_UPDATES)})")
     for name, text in (("webhook-info", "show what Telegram knows of the webhook"),
                        ("delete-webhook", "stop sending updates to the gateway")):
-        cmd = sub.add_parser(name, parents=[common], help=text, description=text[0].upper() + text[1:] + ".")
-        cmd.add_argument("--bot", required=True, help="the bot's name in [[messengers.telegram]]")
-    return parser
+        telegram.add(name, text).add_argument("--bot", required=True, help="the bot's name in [[messengers.telegram]]")
+    return telegram.parser
 
 
 def webhook_url(base: str, bot: str) -> str:

@@ -23,7 +23,7 @@ from gateway.connectors.telephony.mango.signature import compact_json
 from gateway.connectors.telephony.mango.stats import fetch_calls
 from gateway.connectors.telephony.mango.vpbx import LockoutGuard, VpbxClient
 from gateway.core.errors import ConfigError, GatewayError
-from gateway.options import config_option
+from gateway.options import Actions
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -99,19 +99,16 @@ class _EventLogStore:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = config_option()
-    p = argparse.ArgumentParser(prog="gateway mango", parents=[common],
-                                description="Mango Office tools: recover calls whose webhooks never came.")
-    sub = p.add_subparsers(dest="cmd", required=True, metavar="ACTION")
-    r = sub.add_parser("reconcile", parents=[common], help="store calls from Mango's statistics that webhooks missed",
-                       description="Ask Mango's statistics for the period's calls and store those the webhooks "
-                       "missed (a call already known is completed, never duplicated). Safe to run again.")
+    mango = Actions("gateway mango", "Mango Office tools: recover calls whose webhooks never came.")
+    r = mango.add("reconcile", "store calls from Mango's statistics that webhooks missed",
+                  "Ask Mango's statistics for the period's calls and store those the webhooks missed (a call already "
+                  "known is completed, never duplicated). Safe to run again.")
     r.add_argument("--account", required=True, help="the [[telephony.mango]] account")
     r.add_argument("--since", default="2h", help="the period's start: 2h, 90m, 1d ago, or an ISO time (default 2h)")
     r.add_argument("--until", default=None, help="the period's end, in the same forms (default: now)")
     r.add_argument("--poll-seconds", type=float, default=3.0, help="how often to ask whether Mango's report is "
                    "ready (default 3)")
-    return p
+    return mango.parser
 
 
 def _run(args: argparse.Namespace, settings: Settings, store: ServiceContext | None, http: Any,
