@@ -73,7 +73,8 @@ def ensure_reachable(engine: Engine) -> None:
         with engine.connect():
             pass
     except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        said = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+        reason = said[0] if said else type(exc.orig or exc).__name__
         reason = " ".join(reason.removeprefix("connection failed: ").split()).rstrip(".")
         where = engine.url.render_as_string(hide_password=True)
         hint = next((fix for needle, fix in _HINTS if needle in reason.lower()), None)
