@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.api.body import json_response
+from gateway.api.body import json_response, model_body
 from gateway.api.spec import ApiRoute, Param
 from gateway.core.errors import NotFound, PayloadError
 from gateway.http.keys import DB, DISPATCHER
@@ -60,6 +61,21 @@ async def replay_event(request: web.Request) -> web.Response:
     return json_response({"ok": True, "requeued": n})
 
 
+class ReplayAll(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str = Field(pattern="^(failed|dead)$")
+
+
+async def replay_all(request: web.Request) -> web.Response:
+    """Every failed (or dead) event back to pending at once."""
+    body = await model_body(request, ReplayAll)
+    n = await request.app[DB].write(lambda conn: event_log.requeue(conn, statuses=[body.status],
+                                                                   now=datetime.now(UTC)))
+    request.app[DISPATCHER].wake()
+    return json_response({"ok": True, "requeued": n})
+
+
 ROUTES = [
     ApiRoute("GET", "/api/v1/events", list_events, "The event log, newest first", roles=("admin", "manager"),
              params=(Param("status", enum=STATUSES), Param("limit", type="integer"), Param("cursor")),
@@ -69,4 +85,7 @@ ROUTES = [
     ApiRoute("POST", "/api/v1/events/{id}/replay", replay_event, "Process an event again (never duplicates)",
              roles=("admin",), params=(Param("id", where="path", required=True),),
              responses={200: "Requeued", 404: "No such event"}, tag="events"),
+    ApiRoute("POST", "/api/v1/events/replay", replay_all, "Process every failed (or dead) event again",
+             roles=("admin",), body=ReplayAll, responses={200: "Requeued: `requeued` events", 400: "Bad status"},
+             tag="events"),
 ]

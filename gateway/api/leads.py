@@ -93,8 +93,8 @@ def _manager_mode(request: web.Request) -> str:
 async def journal(request: web.Request) -> web.Response:
     filters = JournalFilters.from_query(request.query, request.app[SETTINGS])
     user = current_user(request)
-    if user["role"] == "operator" and filters.status != ["unsorted"]:  # operators: Unsorted and their own leads
-        filters = filters.model_copy(update={"manager": [user["name"]], "department": []})
+    if user["role"] == "operator":  # operators: Unsorted and their own leads
+        filters = filters.model_copy(update={"visible_to": int(user["id"])})
     limit, cursor = _limit(request), request.query.get("cursor")
     with_count = request.query.get("count") in ("1", "true")
 

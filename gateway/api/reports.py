@@ -6,7 +6,6 @@ import csv
 import io
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +16,6 @@ from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.core.errors import NotFound, PayloadError
 from gateway.export import routes as export_routes
-from gateway.export.page import report_page
 from gateway.export.report import GROUPS, REPORT_COLUMNS, leads_report
 from gateway.export.writers import BOM, SEPARATORS
 from gateway.http.keys import DB, SETTINGS
@@ -59,14 +57,6 @@ async def report_leads(request: web.Request) -> web.Response:
     if request.query.get("format", "json") != "json":
         raise PayloadError("format must be json or csv")
     return json_response(report)
-
-
-async def reports_page(request: web.Request) -> web.Response:
-    f, group_by = _report_args(request)
-    report = await request.app[DB].read(leads_report, f, group_by)
-    return web.Response(text=report_page(report, request.query), content_type="text/html", headers={
-        "Content-Security-Policy": "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        "X-Content-Type-Options": "nosniff"})
 
 
 def _delivery_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -113,11 +103,6 @@ REPORT_PARAMS = (Param("group_by", enum=GROUPS), Param("format", enum=("json", "
                  Param("sep", enum=(",", ";", "tab")), *FILTER_PARAMS)
 
 
-def _has_own_reports_page() -> bool:
-    """The operators' web page may render the reports itself (with its own template)."""
-    return (Path(__file__).resolve().parents[1] / "web" / "templates" / "reports.html").exists()
-
-
 def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
     """Reports, exports, the webhook delivery log."""
     routes = [
@@ -134,9 +119,4 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
                  params=(Param("id", where="path", required=True),),
                  responses={200: "Queued again", 400: "Being sent now", 404: "No such delivery"}, tag="webhooks"),
     ]
-    if not _has_own_reports_page() and not any(
-            getattr(r.resource, "canonical", None) == "/reports" for r in app.router.routes()):
-        routes.append(ApiRoute("GET", "/reports", reports_page, "The reports page (charts, table, files)",
-                               roles=("admin", "manager"), params=REPORT_PARAMS[:1] + REPORT_PARAMS[3:],
-                               content="text/html", responses={200: "The page", 400: "Bad filter"}, tag="pages"))
     return routes

@@ -15,8 +15,8 @@ __all__ = ["DEAL_COLUMNS", "LABELS", "LEAD_COLUMNS", "Column", "cell_values", "r
 MAX_TEXT = 32_000  # a spreadsheet cell holds 32,767 characters
 LABELS: dict[str, dict[str, str]] = {
     "quality": {"target": "целевой", "repeat": "повторный", "non_target": "нецелевой", "unverified": "непроверенный"},
-    "status": {"unsorted": "неразобранное", "accepted": "принят", "declined": "отклонён", "linked": "привязан",
-               "attached": "в сделке"},
+    "status": {"unsorted": "неразобранное", "accepted": "принят", "declined": "отклонён",
+               "linked": "привязан к сделке", "attached": "в истории контакта"},  # the page's words too
     "direction": {"in": "входящий", "out": "исходящий", "internal": "внутренний"},
     "result": {"answered": "отвечен", "missed": "пропущен", "busy": "занято", "rejected": "отклонён",
                "unavailable": "недоступен", "in_progress": "идёт", "no_answer": "нет ответа"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 __all__ = ["PALETTE", "bar_chart", "stacked_bar_chart"]
@@ -15,7 +15,13 @@ def _short(label: str, limit: int = 28) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def _number(v: float, unit: str) -> str:
+Number = Callable[[float], str]
+
+
+def _number(v: float, unit: str, number: Number | None = None) -> str:
+    """The value as the reader writes numbers (`number`, e.g. Babel's), else with a thin-space grouping."""
+    if number is not None:
+        return f"{number(v)}{unit}"
     text = f"{v:,.0f}".replace(",", " ") if float(v).is_integer() or abs(v) >= 100 else f"{v:.2f}"
     return f"{text}{unit}"
 
@@ -30,7 +36,7 @@ def _frame(width: int, height: int, title: str, body: list[str]) -> str:
 
 
 def bar_chart(data: Sequence[tuple[str, float]], *, title: str = "", width: int = 640, unit: str = "",
-              color: str = PALETTE[0]) -> str:
+              color: str = PALETTE[0], number: Number | None = None) -> str:
     """Horizontal bars, one per (label, value), longest bar = the largest value."""
     top = max((v for _, v in data), default=0) or 1
     span = width - LABEL_W - VALUE_W
@@ -41,13 +47,13 @@ def bar_chart(data: Sequence[tuple[str, float]], *, title: str = "", width: int 
         body.append(
             f'<text x="{LABEL_W - 6}" y="{y + BAR_H - 5}" text-anchor="end">{escape(_short(str(label)))}</text>'
             f'<rect x="{LABEL_W}" y="{y}" width="{w:.1f}" height="{BAR_H}" fill="{color}">'
-            f'<title>{escape(str(label))}: {escape(_number(value, unit))}</title></rect>'
-            f'<text x="{LABEL_W + w + 4:.1f}" y="{y + BAR_H - 5}">{escape(_number(value, unit))}</text>')
+            f'<title>{escape(str(label))}: {escape(_number(value, unit, number))}</title></rect>'
+            f'<text x="{LABEL_W + w + 4:.1f}" y="{y + BAR_H - 5}">{escape(_number(value, unit, number))}</text>')
     return _frame(width, TOP + len(data) * (BAR_H + GAP) + 4, title, body)
 
 
 def stacked_bar_chart(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str], *, title: str = "",
-                      width: int = 640, colors: Sequence[str] = PALETTE) -> str:
+                      width: int = 640, colors: Sequence[str] = PALETTE, number: Number | None = None) -> str:
     """Horizontal stacked bars (one segment per series) with a legend under the title."""
     top = max((sum(v) for _, v in rows), default=0) or 1
     span = width - LABEL_W - VALUE_W
@@ -63,7 +69,7 @@ def stacked_bar_chart(rows: Sequence[tuple[str, Sequence[float]]], series: Seque
             if w > 0:
                 body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{BAR_H}" '
                             f'fill="{colors[s % len(colors)]}"><title>{escape(str(label))}, {escape(series[s])}: '
-                            f'{escape(_number(value, ""))}</title></rect>')
+                            f'{escape(_number(value, "", number))}</title></rect>')
             x += w
-        body.append(f'<text x="{x + 4:.1f}" y="{y + BAR_H - 5}">{escape(_number(sum(values), ""))}</text>')
+        body.append(f'<text x="{x + 4:.1f}" y="{y + BAR_H - 5}">{escape(_number(sum(values), "", number))}</text>')
     return _frame(width, TOP + 14 + len(rows) * (BAR_H + GAP) + 4, title, body)

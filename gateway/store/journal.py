@@ -46,6 +46,7 @@ class JournalFilters(QueryFilters):
     advertising: bool | None = None
     needs_callback: bool | None = None
     contact_id: int | None = None
+    visible_to: int | None = Field(default=None, exclude=True)  # an operator's id: Unsorted and their own leads
     q: str | None = Field(default=None, max_length=200)
     sort: Literal["received", "score"] = "received"
     manager_mode: Literal["taken", "responsible"] = "taken"

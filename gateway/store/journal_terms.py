@@ -133,6 +133,13 @@ def _tagged(tags: list[str]) -> list[Any]:
     return [own, and_(not_(own), leads.c.deal_id.in_(tagged_deals))]
 
 
+def _visible_to(user_id: int) -> list[Any]:
+    """An operator's scope as disjoint alternatives: Unsorted, else leads they took or handle."""
+    decided = leads.c.status != "unsorted"
+    return [leads.c.status == "unsorted", [decided, _in(leads.c.manager_id, [user_id])],
+            [decided, leads.c.taken_by == user_id, or_(leads.c.manager_id.is_(None), leads.c.manager_id != user_id)]]
+
+
 def _text_search(q: str, dialect: str, search_index: bool) -> Any:
     """Free text: a whole phone number or e-mail by equality (indexed); otherwise a substring anywhere."""
     q = q.strip()
@@ -186,6 +193,8 @@ def _plain(f: JournalFilters, conn: Connection, search_index: bool) -> list[Any]
 def terms(f: JournalFilters, conn: Connection) -> Terms:
     """Every condition of the filter; the two-place ones as disjoint alternatives."""
     t = Terms(common=_plain(f, conn, bool(f.q) and has_search_index(conn)))
+    if f.visible_to is not None:
+        t.either.append(_visible_to(f.visible_to))
     if f.manager or f.department:
         t.either.append(_shown_manager_in(_ids(conn, _people(f)), f.manager_mode))
     if f.pipeline or f.stage:

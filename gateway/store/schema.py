@@ -110,6 +110,8 @@ users = Table(
     Column("extension", String(16)),
     Column("email", String(320)),
     Column("department", String(255)),
+    Column("full_name", String(255)),  # shown instead of the login where people read
+    Column("timezone", String(64)),  # the user's own zone for the page; the company's when empty
     Column("token_hash", String(64), unique=True),
     Column("password_hash", String(255)),
     Column("disabled", Boolean, nullable=False, default=False),

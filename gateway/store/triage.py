@@ -233,7 +233,7 @@ def decline(conn: Connection, lead_id: int, actor: Actor, req: DeclineRequest, *
                     kind=kind, value=value, reason=reason, created_by=actor.id, created_at=now))
                 blocked.append(kind)
     audit(conn, actor, "lead.decline", now, lead_id=lead_id, contact_id=lead["contact_id"], reason=reason,
-          blocked=blocked)
+          blocked=blocked, was={k: lead[k] for k in ("quality", "non_target_reason", "manager_id")})
     emit(conn, settings, "lead.declined", now=now, lead_id=lead_id)
     return {**_result(conn, lead_id, repeated=False), "blocked": blocked}
 

@@ -9,10 +9,12 @@ from urllib.parse import quote
 from aiohttp import web
 
 from gateway.core.errors import GatewayError
-from gateway.web.render import render
+from gateway.http.keys import DB
+from gateway.web.people import people
+from gateway.web.render import PEOPLE, render
 from gateway.web.sessions import request_session
 
-__all__ = ["ALL", "PageHandler", "page"]
+__all__ = ["ALL", "PAGE_CSRF", "PAGE_USER", "PageHandler", "chrome", "error_page", "page"]
 
 ALL = ("admin", "manager", "operator")
 PAGE_USER: web.RequestKey[dict[str, Any]] = web.RequestKey("page_user", dict)
@@ -20,8 +22,9 @@ PAGE_CSRF: web.RequestKey[str] = web.RequestKey("page_csrf", str)
 PageHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def page(*roles: str) -> Callable[[PageHandler], PageHandler]:
-    """A page for these roles: no session → the login page; wrong role → 403; our errors → an error page."""
+def page(*roles: str, refusal: str = "Not allowed for your role") -> Callable[[PageHandler], PageHandler]:
+    """A page for these roles: no session → the login page; wrong role → 403 saying `refusal`; our errors → an
+    error page in the page's layout."""
     admitted = roles or ALL
 
     def wrap(fn: PageHandler) -> PageHandler:
@@ -33,12 +36,13 @@ def page(*roles: str) -> Callable[[PageHandler], PageHandler]:
                 raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")
             user, csrf = found
             request[PAGE_USER], request[PAGE_CSRF] = user, csrf
+            request[PEOPLE] = await request.app[DB].read(people)
             if user["role"] not in admitted:
-                return error_page(request, 403, "Not allowed for your role")
+                return error_page(request, 403, refusal)
             try:
                 return await fn(request)
             except GatewayError as exc:
-                return error_page(request, exc.status, exc.message)
+                return error_page(request, exc.status, exc.message, kind=type(exc).__name__)
 
         handler.__name__ = fn.__name__
         handler.__doc__ = fn.__doc__
@@ -47,9 +51,9 @@ def page(*roles: str) -> Callable[[PageHandler], PageHandler]:
     return wrap
 
 
-def error_page(request: web.Request, status: int, message: str) -> web.Response:
+def error_page(request: web.Request, status: int, message: str, kind: str = "") -> web.Response:
     template = "error_fragment.html" if request.path.startswith("/ui/") else "error.html"
-    return render(request, template, status=status, message=message, **chrome(request))
+    return render(request, template, status=status, message=message, kind=kind, **chrome(request))
 
 
 def chrome(request: web.Request) -> dict[str, Any]:

@@ -1,26 +1,57 @@
-"""What a lead's card shows: the lead, its content by kind, match hints, the triage choices."""
+"""What a lead's card shows: the lead, what the customer said and did, media, match hints, triage choices."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from gateway.api.triage import triage_options
 from gateway.config import Settings
+from gateway.store.journal_view import lead_type
 from gateway.store.matching import matches_for_lead
-from gateway.store.schema import messages, users
+from gateway.store.schema import deals, messages, users
 from gateway.store.triage import Actor, check_operator, lead_row
 from gateway.store.views import lead_json
 from gateway.web.mailhtml import sanitise, srcdoc
 
-__all__ = ["card_data", "visible"]
+__all__ = ["TECHNICAL", "card_data", "known_people", "visible"]
+
+# Fields connectors keep for tracing, not for the operator: shown to administrators under «Подробности»
+TECHNICAL = frozenset({
+    "entry_id", "acd_group", "ivr_digits", "command_id", "callback_initiator", "call_tracking_number", "transferred",
+    "message_id", "folder", "to", "cc", "from", "chat_id", "ip", "user_agent", "submission", "referral", "form_id",
+    "ad_id", "visitor", "click_ids",
+})
 
 
 def visible(actor: Actor, row: dict[str, Any]) -> bool:
     """Operators see Unsorted and their own leads; the others see everything."""
     return actor.role != "operator" or row["status"] == "unsorted" or actor.id in (row["manager_id"],
                                                                                     row["taken_by"])
+
+
+def known_people(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Per lead: whether its person is known (an existing contact, a repeat, an open deal) — for the queue."""
+    contact_ids = {r["contact_id"] for r in rows if r.get("contact_id")}
+    open_deals: dict[int, tuple[int, int]] = {}
+    if contact_ids:
+        q = (select(deals.c.contact_id, func.count(), func.max(deals.c.id)).where(
+            deals.c.contact_id.in_(contact_ids), deals.c.status == "open").group_by(deals.c.contact_id))
+        open_deals = {int(c): (int(n), int(last)) for c, n, last in conn.execute(q)}
+    out = {}
+    for r in rows:
+        deal = open_deals.get(r["contact_id"]) if r.get("contact_id") else None
+        if deal:
+            out[r["id"]] = {"mark": "open_deal", "deals": deal[0], "deal_id": deal[1]}
+        elif r.get("quality") == "repeat":
+            out[r["id"]] = {"mark": "repeat"}
+        elif r.get("contact_id") and not r.get("contact_was_new", True):
+            out[r["id"]] = {"mark": "known"}
+        else:
+            out[r["id"]] = {"mark": "new"}
+    return out
 
 
 def _mail_bodies(conn: Connection, lead_id: int, *, remote_images: bool) -> dict[int, dict[str, Any]]:
@@ -34,6 +65,17 @@ def _mail_bodies(conn: Connection, lead_id: int, *, remote_images: bool) -> dict
     return out
 
 
+def _media(lead: dict[str, Any]) -> tuple[dict[int | None, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Attachments by the message they came with (None: the lead's own), and the media among them."""
+    by_message: dict[int | None, list[dict[str, Any]]] = {}
+    for a in lead["attachments"]:
+        kind = (a.get("content_type") or "").split("/")[0]
+        a["media"] = kind if kind in ("image", "audio", "video") and not a.get("content_type", "").endswith("svg+xml") \
+            else None
+        by_message.setdefault(a.get("message_id"), []).append(a)
+    return by_message, [a for a in lead["attachments"] if a["media"]]
+
+
 def card_data(conn: Connection, lead_id: int, actor: Actor, settings: Settings, *, show_html: bool = False,
               remote_images: bool = False) -> dict[str, Any]:
     row = lead_row(conn, lead_id)
@@ -43,23 +85,35 @@ def card_data(conn: Connection, lead_id: int, actor: Actor, settings: Settings, 
     taken_by = conn.execute(select(users.c.name).where(users.c.id == row["taken_by"])).scalar() \
         if row["taken_by"] else None
     html = _mail_bodies(conn, lead_id, remote_images=remote_images) if show_html else {}
+    by_message, media = _media(lead)
+    fields, technical = _fields(lead)
     return {
         "lead": lead, "taken_by": taken_by, "html": html, "show_html": show_html, "remote_images": remote_images,
         "has_html": any(m["has_html"] for m in lead["conversation"]),
         "matches": matches_for_lead(conn, lead_id, region=settings.default_region),
         "options": triage_options(conn, settings), "can_merge": actor.role in ("admin", "manager"),
-        "fields": _form_fields(lead),
+        "fields": fields, "technical": technical if actor.role == "admin" else [],
+        "attachments_of": by_message, "media": media, "known": known_people(conn, [row])[lead_id],
+        "lead_type": lead_type(row["kind"], row["direction"], row["result"],
+                               missed=bool(row["needs_callback"] or row["callback_at"])),
     }
 
 
-def _form_fields(lead: dict[str, Any]) -> list[tuple[str, Any]]:
-    """A form's own fields first (as the connector kept them), then the rest of `custom`."""
+def _fields(lead: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """(what the customer filled in or did, technical fields): a form's own fields first."""
     custom = dict(lead.get("custom") or {})
     fields = custom.pop("fields", None)
-    out: list[tuple[str, Any]] = []
+    own: list[tuple[str, Any]] = []
     if isinstance(fields, dict):
-        out += list(fields.items())
+        own += list(fields.items())
     elif isinstance(fields, list):
-        out += [(str(f.get("name", "")), f.get("value")) if isinstance(f, dict) else ("", f) for f in fields]
-    out += [(k, v) for k, v in custom.items() if v not in (None, "", [], {})]
-    return out
+        own += [(str(f.get("name", "")), f.get("value")) if isinstance(f, dict) else ("", f) for f in fields]
+    technical: list[tuple[str, Any]] = [("id", lead["id"]), ("key", lead["key"])]
+    technical += [("account", lead["account"])] if lead.get("account") else []
+    for k, v in custom.items():
+        if v in (None, "", [], {}):
+            continue
+        (technical if k in TECHNICAL else own).append((k, v))
+    if lead.get("call"):
+        technical += [(f"call.{k}", v) for k, v in lead["call"].items() if v not in (None, "", [], {}) and k != "legs"]
+    return own, technical

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from aiohttp import web
 
 from gateway.http.keys import SETTINGS
+from gateway.web.formats import Formats, zone
 from gateway.web.i18n import LANGS, translator
+from gateway.web.people import People
+from gateway.web.problems import explain
 
-__all__ = ["JINJA", "add_security_headers", "language", "make_environment", "render"]
+__all__ = ["JINJA", "PEOPLE", "add_security_headers", "formats_for", "language", "make_environment", "render"]
 
 JINJA: web.AppKey[jinja2.Environment] = web.AppKey("jinja", jinja2.Environment)
+PEOPLE: web.RequestKey[People] = web.RequestKey("page_people", People)
 LANG_COOKIE = "lg_lang"
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -29,35 +31,9 @@ def page_policy(*, remote_images: bool = False) -> str:
             "frame-ancestors 'none'")
 
 
-def _when(value: Any, tz: str) -> str:
-    if not value:
-        return ""
-    ts = datetime.fromisoformat(value) if isinstance(value, str) else value
-    ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    try:
-        zone = ZoneInfo(tz)
-    except ZoneInfoNotFoundError:
-        zone = ZoneInfo("UTC")
-    return ts.astimezone(zone).strftime("%d.%m.%Y %H:%M:%S")
-
-
-def _duration(seconds: Any) -> str:
-    if seconds is None:
-        return ""
-    s = int(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-
-
 def make_environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters["duration"] = _duration
-    env.filters["as_text"] = _as_text
-    return env
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                              trim_blocks=True, lstrip_blocks=True)
 
 
 def language(request: web.Request) -> str:
@@ -79,17 +55,22 @@ def _lang_links(request: web.Request) -> dict[str, str]:
     return out
 
 
+def formats_for(request: web.Request, user: dict[str, Any] | None = None) -> Formats:
+    """The reader's formatters: their language, their own time zone (else the company's), now."""
+    company = request.app[SETTINGS].timezone
+    return Formats(language(request), zone((user or {}).get("timezone"), company), datetime.now(UTC))
+
+
 def render(request: web.Request, template: str, *, status: int = 200, remote_images: bool = False,
            **context: Any) -> web.Response:
     """A page or fragment; the language choice is remembered when it came in the query."""
     lang = language(request)
-    settings = request.app[SETTINGS]
-    t = translator(lang)
-    tz = settings.timezone
-    env = request.app[JINJA]
-    body = env.get_template(template).render(
-        t=t, lang=lang, when=lambda v: _when(v, tz), request_path=request.path, lang_links=_lang_links(request),
-        remote_images=remote_images, **context)
+    fmt = formats_for(request, context.get("user"))
+    known = request.get(PEOPLE) or People()
+    body = request.app[JINJA].get_template(template).render(
+        t=translator(lang), lang=lang, fmt=fmt, when=fmt.when, person=known.name, people=known,
+        explain=lambda text, **kw: explain(text, lang=lang, **kw), request_path=request.path,
+        lang_links=_lang_links(request), remote_images=remote_images, **context)
     resp = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
     resp.headers["Content-Security-Policy"] = page_policy(remote_images=remote_images)
     resp.headers["Cache-Control"] = "no-store"

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gateway.api import desk
 from gateway.api.body import json_response
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.http.keys import DB, EXTRAS, SETTINGS
-from gateway.web import login, pages
+from gateway.web import admin, journal, login, preferences, queue, reports
 from gateway.web.health import health_report
 from gateway.web.live import HUB, LiveHub, hub_of, live_stream
 from gateway.web.passwords import LoginThrottle
@@ -42,21 +43,27 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
     app.on_shutdown.append(_close_live)
     app.router.add_static("/static", STATIC, append_version=False)
     for method, path, handler in (
-        ("GET", "/", pages.unsorted_page),
+        ("GET", "/", queue.unsorted_page),
         ("GET", "/login", login.login_form),
         ("POST", "/login", login.login_submit),
         ("POST", "/logout", login.logout),
-        ("GET", "/leads/{id}", pages.lead_page),
-        ("GET", "/deals/{id}", pages.deal_page),
-        ("GET", "/journal", pages.journal_page),
-        ("GET", "/admin/events", pages.events_page),
-        ("GET", "/admin/health", pages.health_page),
-        ("GET", "/ui/leads/{id}/row", pages.row_fragment),
-        ("GET", "/ui/leads/{id}/card", pages.card_fragment),
+        ("GET", "/leads/{id}", queue.lead_page),
+        ("GET", "/deals/{id}", journal.deal_page),
+        ("GET", "/journal", journal.journal_page),
+        ("GET", "/reports", reports.reports_page),
+        ("GET", "/settings", preferences.preferences_page),
+        ("POST", "/settings", preferences.save_preferences_form),
+        ("GET", "/admin/events", admin.events_page),
+        ("GET", "/admin/health", admin.health_page),
+        ("GET", "/ui/unsorted/rows", queue.rows_fragment),
+        ("GET", "/ui/leads/{id}/row", queue.row_fragment),
+        ("GET", "/ui/leads/{id}/card", queue.card_fragment),
+        ("GET", "/ui/leads/{id}/candidates", queue.candidates_fragment),
         ("POST", "/ui/leads/{id:\\d+}/{action}", login.form_action),
     ):
         app.router.add_route(method, path, handler)
     return [
+        *desk.ROUTES,
         ApiRoute("GET", "/api/v1/live", live_stream,
                  "Server-sent events: `leads` with the ids and statuses of leads that changed",
                  params=(Param("since", description="ISO time: only changes from then on"),),

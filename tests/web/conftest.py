@@ -71,6 +71,19 @@ def pipeline_lead(gw: Gateway, ix: Interaction) -> int:
     return result.lead_id
 
 
+@pytest.fixture
+async def busy(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Any]]:
+    """The gateway with more than one page of Unsorted (320 leads of every kind), known people, failed events."""
+    from gateway.http.keys import FILES
+    from tests.web.dataset import seed_day
+
+    runner, gw = await serve(make_settings(tmp_path, dispatch=THREAD))
+    try:
+        yield gw, seed_day(gw.engine, gw.app[FILES], unsorted=320, events_failed=80)
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     """Debian's Chromium (Playwright's own download cannot run here); installed with apt-get when missing."""
@@ -102,3 +115,54 @@ async def browser(chromium: Path) -> AsyncIterator[Any]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+AXE = Path(__file__).resolve().parents[1] / "fixtures" / "axe" / "axe-4.14.1.min.js"
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+async def logged_in(browser: Any, gw: Any, name: str, viewport: dict[str, int] = DESKTOP) -> tuple[Any, list[str]]:
+    """A page logged in as `name` (Russian locale), every page error and failed console message recorded."""
+    from tests.api.conftest import PASSWORD
+
+    context = await browser.new_context(viewport=viewport, locale="ru-RU", timezone_id="Europe/Moscow")
+    page = await context.new_page()
+    seen: list[str] = []
+    page.on("dialog", lambda d: (seen.append(f"dialog:{d.message}"), d.dismiss()))
+    page.on("pageerror", lambda e: seen.append(f"error:{e}"))
+    await page.goto(f"{gw.url}/login")
+    await page.fill("input[name=name]", name)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{gw.url}/")
+    return page, seen
+
+
+async def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now (WCAG 2.1 A and AA rules)."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())  # through the protocol: the page's policy forbids inline scripts
+    result = await page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    return list(result)
+
+
+async def sideways(page: Any) -> int:
+    """How many pixels the page is wider than the window (0: no sideways scroll)."""
+    return int(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+async def until(page: Any, expression: str, within: float = 15.0) -> None:
+    """Wait until a JavaScript expression is true (polled through the protocol: the page's policy forbids eval)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await page.evaluate(expression):
+        if loop.time() > deadline:
+            raise AssertionError(f"still false after {within} s: {expression}")
+        await asyncio.sleep(0.1)

@@ -46,11 +46,11 @@ async def test_a_new_lead_appears_live_and_is_accepted(served: Gateway, browser:
     await page.screenshot(path=str(screenshots / "unsorted.png"))
     await card.screenshot(path=str(screenshots / "lead-card.png"))
     await card.locator('form[data-kind="accept"] button[type=submit]').click()
-    deal_link = page.locator("#card-pane a.deal-link")
-    await deal_link.wait_for()
     await row.wait_for(state="detached")
-    await deal_link.click()
-    await page.wait_for_url("**/deals/*")
+    assert "Принято" in await page.locator("#toast").inner_text()
+    async with served.client("vera") as c:
+        deal_id = (await c.get(f"/api/v1/leads/{lead['id']}")).json()["deal_id"]
+    await page.goto(f"{served.url}/deals/{deal_id}")
     deal = await page.locator("#deal").inner_text()
     assert "Андрей Новиков" in deal and "Лид" in deal and "anna" in deal
     assert await page.locator(f'#deal tr[data-lead-id="{lead["id"]}"]').count() == 1
@@ -65,10 +65,11 @@ async def test_decline_as_spam_with_the_keyboard_flow(served: Gateway, browser: 
     await page.keyboard.press("j")
     card = page.locator(f'#card-pane .card[data-lead-id="{first["id"]}"]')
     await card.wait_for()
-    await card.locator('select[name="reason"]').select_option("Спам")
+    await page.keyboard.press("d")
+    await card.locator('input[name="reason"][value="Спам"]').check()
     await card.locator('form[data-kind="decline"] button[type=submit]').click()
     await page.locator(f'#queue li[data-lead-id="{first["id"]}"]').wait_for(state="detached")
-    await page.locator('#card-pane .card[data-status="declined"]').wait_for()
+    await page.locator(f'#card-pane .card[data-lead-id="{second["id"]}"]').wait_for()  # the next one, by itself
     async with served.client("vera") as c:
         lead = (await c.get(f"/api/v1/leads/{first['id']}")).json()
     assert (lead["status"], lead["quality"], lead["decline_reason"]) == ("declined", "non_target", "Спам")

@@ -110,7 +110,7 @@ async def test_english_on_request_and_remembered(gateway: Gateway) -> None:
         assert "Unsorted" in english.text and "Accept selected" in english.text and "Неразобранное" not in english.text
         assert "Unsorted" in (await anna.get("/")).text  # the cookie keeps the choice
         journal = await anna.get("/journal")
-        assert "By hand" in journal.text and "Journal" in journal.text
+        assert "By a manager" in journal.text and "Journal" in journal.text
 
 
 async def test_journal_filters_and_operator_scope(gateway: Gateway) -> None:
@@ -193,7 +193,26 @@ async def test_each_kind_of_lead_has_its_card(gateway: Gateway) -> None:
         chat_card = (await anna.get(f"/ui/leads/{chat}/card")).text
         form_card = (await anna.get(f"/ui/leads/{form}/card")).text
     assert f'<audio controls preload="none" src="/api/v1/files/{"a" * 64}"' in call_card
-    assert "2:05" in call_card and "74951234567" in call_card and "Яндекс.Директ" in call_card
+    assert "2 мин 5 с" in call_card and "+7 495 123-45-67" in call_card and "Яндекс.Директ" in call_card
     assert "Здравствуйте, есть доставка?" in chat_card and f'data-api="/api/v1/leads/{chat}/reply"' in chat_card
-    assert "<th>utm_campaign</th><td>spring</td>" in form_card and "<th>city</th><td>Казань</td>" in form_card
+    assert "<dt>utm_campaign</dt><dd class=\"wrap\">spring</dd>" in form_card
+    assert "<dt>Город</dt><dd class=\"wrap\">Казань</dd>" in form_card
     assert "https://site.example/opt" in form_card and "Нужен опт" in form_card
+
+
+async def test_technical_fields_are_for_administrators_behind_a_fold(gateway: Gateway) -> None:
+    now = datetime.now(UTC)
+    form = pipeline_lead(gateway, Interaction(
+        key="forms:site:2", channel=Channel.FORMS, kind=Kind.FORM, occurred_at=now, name="Пётр", text="Нужен счёт",
+        identities=[IdentityRef(kind=IdentityKind.EMAIL, value="petr@shop.example")],
+        custom={"city": "Самара", "ip": "203.0.113.9", "user_agent": "Mozilla/5.0 Test", "submission": "f" * 32}))
+    async with browser_like(gateway, "anna") as anna:
+        operator = (await anna.get(f"/ui/leads/{form}/card")).text
+    async with browser_like(gateway, "root") as root:
+        admin = (await root.get(f"/ui/leads/{form}/card")).text
+    for noise in ("203.0.113.9", "Mozilla/5.0 Test", "f" * 32, "Подробности"):
+        assert noise not in operator
+    assert "Самара" in operator and "Самара" in admin
+    fold = admin[admin.index('<details class="fold technical">'):]
+    assert "203.0.113.9" in fold and "Mozilla/5.0 Test" in fold and "<summary>Подробности</summary>" in fold
+    assert "203.0.113.9" not in admin[:admin.index('<details class="fold technical">')]
