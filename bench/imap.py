@@ -90,8 +90,8 @@ def settings_for(account: Account, url: str, files: Path, **mailbox: object) -> 
 
 
 def sync_and_polls(account: Account, url: str, files: Path, count: int, polls: int) -> dict[str, float]:
-    from gateway.connectors.email.cli import EventLogContext
     from gateway.connectors.email.poller import poll_once
+    from gateway.store.standalone import EventLogContext
 
     settings = settings_for(account, url, files)
     ctx = EventLogContext(settings)
@@ -131,8 +131,8 @@ def memory_child(args: argparse.Namespace) -> None:
 
     from imap_dovecot import Account
 
-    from gateway.connectors.email.cli import EventLogContext
     from gateway.connectors.email.poller import poll_once
+    from gateway.store.standalone import EventLogContext
 
     cfg = json.loads(args.child)
     account = Account(**cfg["account"])

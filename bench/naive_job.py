@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from gateway.config import load_settings
-from gateway.runtime import build_runtime
+from gateway.dispatch.runtime import build_runtime
 
 
 @cache

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import postgres_url, sqlite_url
 from gateway.config import load_settings
 from gateway.connectors.base import NewEvent
-from gateway.runtime import build_runtime
+from gateway.dispatch.runtime import build_runtime
 from gateway.store import event_log
 from gateway.store.bootstrap import bootstrap
 

@@ -27,15 +27,15 @@ from gateway.delivery.registry import build_performers
 from gateway.delivery.runner import OutboxRunner
 from gateway.dispatch.embedded import EmbeddedDispatcher, ThreadDispatcher
 from gateway.dispatch.rq_dispatch import RqDispatcher
+from gateway.dispatch.runtime import build_runtime, outbound_policy
 from gateway.egress import AsyncOutboundClient
-from gateway.http.database import Database
-from gateway.http.hooks import connector_routes
+from gateway.http.edge import connector_routes
 from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, OUTBOX, SETTINGS, WRITER
 from gateway.http.middleware import error_middleware
 from gateway.http.writer import EventWriter
 from gateway.metrics import Metrics
-from gateway.runtime import build_runtime, outbound_policy
 from gateway.store.bootstrap import bootstrap, unknown_extension_users
+from gateway.store.database import Database
 from gateway.store.db import make_engine
 from gateway.store.files import FileStore
 
@@ -57,11 +57,11 @@ def _hook_doc(route: Route, handler: Any) -> ApiRoute:
 
 
 def _extensions() -> list[Extension]:
-    """The parts that add their own routes: the operators' web page, triage, reports and exports."""
-    from gateway.api import reports, triage
+    """The parts that add their own routes: the operators' web page, triage, users, audit, reports and exports."""
+    from gateway.api import audit, reports, triage, users
     from gateway.web import routes
 
-    return [routes.extend, triage.extend, reports.extend]
+    return [routes.extend, triage.extend, users.extend, audit.extend, reports.extend]
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatcher: bool = True,

@@ -98,7 +98,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from gateway.runtime import build_runtime
+    from gateway.dispatch.runtime import build_runtime
     from gateway.store import event_log
     from gateway.store.bootstrap import bootstrap
 
@@ -143,7 +143,7 @@ def cmd_user(args: argparse.Namespace) -> int:
             users.set_disabled(conn, args.name, args.user_cmd == "disable")
             print(f"user {args.name} {args.user_cmd}d")
         elif args.user_cmd == "password":
-            from gateway.web.passwords import set_password
+            from gateway.store.passwords import set_password
 
             set_password(conn, args.name, args.password or _ask_password())
             print(f"password set for {args.name}")

@@ -48,7 +48,7 @@ class Metrics:
             labels = (row["mailbox"], row["folder"])
             if row["last_ok_at"] is not None:
                 ts = row["last_ok_at"]
-                self.mailbox_ok.labels(*labels).set((ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp())
+                self.mailbox_ok.labels(*labels).set(ts.timestamp())
             self.mailbox_error.labels(*labels).set(1 if row["last_error"] else 0)
 
     def render(self) -> bytes:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh Debian machine (PostgreSQL, Redis, Dovecot, Chromium, curl),
-# starts what is not running, then runs ruff and the whole test suite. Extra arguments go to pytest.
+# starts what is not running, then runs ruff, mypy and the whole test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
@@ -38,4 +38,5 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
 fi
 
 .venv/bin/ruff check .
+.venv/bin/mypy  # settings in pyproject.toml: strict, over gateway/
 exec .venv/bin/pytest "$@"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
+from sqlalchemy import Connection
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
@@ -98,9 +100,10 @@ async def journal(request: web.Request) -> web.Response:
     limit, cursor = _limit(request), request.query.get("cursor")
     with_count = request.query.get("count") in ("1", "true")
 
-    def run(conn):  # type: ignore[no-untyped-def]
+    def run(conn: Connection) -> dict[str, Any]:
         rows, next_cursor = list_leads(conn, filters, limit=limit, cursor=cursor)
-        out = {"items": journal_items(conn, rows, manager_mode=filters.manager_mode), "next_cursor": next_cursor}
+        items = journal_items(conn, rows, manager_mode=filters.manager_mode)
+        out: dict[str, Any] = {"items": items, "next_cursor": next_cursor}
         if with_count:
             out["count"] = count_leads(conn, filters)
         return out

@@ -20,7 +20,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def _ready(conn: Any, settings: Any) -> dict[str, Any]:
-    from gateway.connectors.email.state import mailbox_health
+    from gateway.store.mailbox_state import mailbox_health
 
     conn.execute(text("SELECT 1"))
     intervals = {m.name: m.poll_seconds for m in settings.email.mailboxes}

@@ -10,12 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.api import exports
 from gateway.api.body import json_response
 from gateway.api.leads import FILTER_PARAMS
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.core.errors import NotFound, PayloadError
-from gateway.export import routes as export_routes
 from gateway.export.report import GROUPS, REPORT_COLUMNS, leads_report
 from gateway.export.writers import BOM, SEPARATORS
 from gateway.http.keys import DB, SETTINGS
@@ -106,7 +106,7 @@ REPORT_PARAMS = (Param("group_by", enum=GROUPS), Param("format", enum=("json", "
 def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
     """Reports, exports, the webhook delivery log."""
     routes = [
-        *export_routes.ROUTES,
+        *exports.ROUTES,
         ApiRoute("GET", "/api/v1/reports/leads", report_leads, "Leads grouped: quality, conversion to deals, "
                  "missed calls, median time to callback", roles=("admin", "manager"), params=REPORT_PARAMS,
                  responses={200: "The report (JSON, or CSV with format=csv)", 400: "Bad filter"}, tag="reports"),

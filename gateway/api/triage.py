@@ -1,4 +1,4 @@
-"""Operators' API: triage of Unsorted (accept, decline, link, bulk), match hints, merging, users (admin)."""
+"""Operators' API: triage of Unsorted (accept, decline, link, bulk), match hints, merging, triage options."""
 
 from __future__ import annotations
 
@@ -9,36 +9,31 @@ from typing import Any
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
-from gateway.core.errors import GatewayError, NotFound, PayloadError
+from gateway.core.errors import GatewayError, NotFound
 from gateway.http.keys import DB, SETTINGS
-from gateway.store import users as users_store
 from gateway.store.matching import matches_for_lead, merge_contacts
-from gateway.store.schema import audit_log, pipelines, stages, users, web_sessions
+from gateway.store.schema import pipelines, stages, users
 from gateway.store.triage import (
     AcceptRequest,
     Actor,
     DeclineRequest,
     LinkRequest,
     accept,
-    audit,
     check_operator,
     decline,
     lead_row,
     link,
 )
-from gateway.web.passwords import hash_password, store_password_hash
 
 __all__ = ["extend"]
 
 log = structlog.get_logger(__name__)
-ALL = ("admin", "manager", "operator")
-ADMIN = ("admin",)
 CONFLICT = {200: "Done (or the same decision repeated)", 400: "Malformed", 403: "Not allowed", 404: "No such lead",
             409: "Another operator took it first: `taken_by`, `at`"}
 LEAD_ID = Param("lead_id", where="path", type="integer", required=True)
@@ -60,23 +55,6 @@ class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     into: int
-
-
-class NewUser(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[\w.@-]+$")
-    role: str = Field(pattern="^(admin|manager|operator)$")
-    extension: str | None = Field(default=None, max_length=16)
-    email: str | None = Field(default=None, max_length=320)
-    department: str | None = Field(default=None, max_length=255)
-    password: str | None = Field(default=None, max_length=1024)
-
-
-class NewPassword(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    password: str = Field(max_length=1024)
 
 
 def _id(request: web.Request, name: str) -> int:
@@ -157,80 +135,8 @@ async def options(request: web.Request) -> web.Response:
     return json_response(await request.app[DB].read(triage_options, request.app[SETTINGS]))
 
 
-async def me(request: web.Request) -> web.Response:
-    user = current_user(request)
-    return json_response({k: user.get(k) for k in ("id", "name", "role", "extension", "email", "department")})
-
-
-# --- users (admin) -----------------------------------------------------------------------------
-async def list_users(request: web.Request) -> web.Response:
-    return json_response({"items": await request.app[DB].read(users_store.list_users), "next_cursor": None})
-
-
-async def add_user(request: web.Request) -> web.Response:
-    body = await model_body(request, NewUser)
-    actor = Actor.of(current_user(request))
-    hashed = await request.app[DB].call(hash_password, body.password) if body.password else None
-
-    def run(conn: Connection) -> dict[str, Any]:
-        user_id, token = users_store.create_user(conn, body.name, body.role, extension=body.extension,
-                                                 email=body.email, department=body.department)
-        if hashed:
-            store_password_hash(conn, body.name, hashed)
-        _audit_user(conn, actor, "user.add", body.name, role=body.role)
-        return {"id": user_id, "name": body.name, "role": body.role, "token": token}
-
-    return json_response(await request.app[DB].write(run), status=201)
-
-
-def _audit_user(conn: Connection, actor: Actor, action: str, name: str, **data: Any) -> None:
-    audit(conn, actor, action, datetime.now(UTC), user=name, **data)
-
-
-async def user_action(request: web.Request) -> web.Response:
-    name, action = request.match_info["name"], request.match_info["action"]
-    actor = Actor.of(current_user(request))
-    password = (await model_body(request, NewPassword)).password if action == "password" else None
-    hashed = await request.app[DB].call(hash_password, password) if password is not None else None
-
-    def run(conn: Connection) -> dict[str, Any]:
-        out: dict[str, Any] = {"ok": True, "name": name}
-        if action in ("disable", "enable"):
-            users_store.set_disabled(conn, name, action == "disable")
-        elif action == "token":
-            out["token"] = users_store.issue_token(conn, name)
-        elif action == "password" and hashed:
-            store_password_hash(conn, name, hashed)
-        else:
-            raise NotFound("no such action")
-        if action in ("disable", "password"):  # open web sessions end with it
-            user_id = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
-            conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
-        _audit_user(conn, actor, f"user.{action}", name)
-        return out
-
-    return json_response(await request.app[DB].write(run))
-
-
-async def audit_entries(request: web.Request) -> web.Response:
-    try:
-        lead_id = int(request.query["lead_id"]) if "lead_id" in request.query else None
-        limit = min(500, max(1, int(request.query.get("limit", 100))))
-    except ValueError:
-        raise PayloadError("lead_id and limit must be integers") from None
-
-    def run(conn: Connection) -> list[dict[str, Any]]:
-        q = select(audit_log, users.c.name.label("user")).outerjoin(users, users.c.id == audit_log.c.user_id)
-        if lead_id is not None:
-            q = q.where(audit_log.c.lead_id == lead_id)
-        rows = conn.execute(q.order_by(audit_log.c.id.desc()).limit(limit)).mappings()
-        return [{**dict(r), "at": r["at"].isoformat()} for r in rows]
-
-    return json_response({"items": await request.app[DB].read(run), "next_cursor": None})
-
-
 def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
-    """The triage and administration routes."""
+    """The triage routes."""
     lead = (LEAD_ID,)
     return [
         ApiRoute("POST", "/api/v1/unsorted/bulk", bulk, "Accept or decline a selection; a result per item",
@@ -254,16 +160,4 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
                             409: "Merged elsewhere meanwhile"}, tag="triage"),
         ApiRoute("GET", "/api/v1/triage/options", options, "Pipelines and stages, active users, decline reasons",
                  tag="triage"),
-        ApiRoute("GET", "/api/v1/me", me, "The calling user", tag="users"),
-        ApiRoute("GET", "/api/v1/users", list_users, "Users and roles", roles=ADMIN, tag="users"),
-        ApiRoute("POST", "/api/v1/users", add_user, "Create a user; its API token is shown once", roles=ADMIN,
-                 body=NewUser, responses={201: "Created", 400: "Malformed", 409: "Name taken"}, tag="users"),
-        ApiRoute("POST", "/api/v1/users/{name}/{action}", user_action,
-                 "disable | enable | token (a new API token) | password (body {password})", roles=ADMIN,
-                 params=(Param("name", where="path", required=True),
-                         Param("action", where="path", required=True,
-                               enum=("disable", "enable", "token", "password"))),
-                 responses={200: "Done", 400: "Malformed", 404: "No such user"}, tag="users"),
-        ApiRoute("GET", "/api/v1/audit", audit_entries, "Who did what, newest first", roles=("admin", "manager"),
-                 params=(Param("lead_id", type="integer"), Param("limit", type="integer")), tag="users"),
     ]

@@ -12,7 +12,9 @@ A connector has two halves:
   recording"), which the event log stores, retries with backoff and processes like any
   other event.
 
-Connectors import neither aiohttp nor rq: the HTTP app and the workers adapt to this.
+Connectors import neither aiohttp nor rq: the HTTP app and the workers adapt to this. They see the
+store only through the names this module offers (the raw event records, the file store, the mail
+pollers' state, the event log for a command run on its own), as they see HTTP through `InboundRequest`.
 """
 
 from __future__ import annotations
@@ -22,11 +24,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from sqlalchemy import Engine
+
 from gateway.core.models import Interaction
+from gateway.store import mailbox_state
+from gateway.store.files import FileStore, FileWriter
+from gateway.store.raw_events import NewEvent, StoredEvent
+from gateway.store.standalone import EventLogContext
 
 __all__ = [
     "Connector",
     "EdgeOutcome",
+    "EventLogContext",
+    "FileStore",
+    "FileWriter",
     "InboundRequest",
     "NewEvent",
     "Outcome",
@@ -35,37 +46,8 @@ __all__ = [
     "Route",
     "ServiceContext",
     "StoredEvent",
+    "mailbox_state",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """A raw event to store. `(connector, account, key)` is unique: a duplicate is ignored."""
-
-    connector: str
-    account: str
-    key: str
-    body: bytes
-    received_at: datetime
-    name: str | None = None  # provider event name ("call", "summary", "record/added", "message")
-    group_key: str | None = None  # events folded together (a Mango entry_id, a chat)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    not_before: datetime | None = None  # a follow-up task that must wait
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    id: str
-    connector: str
-    account: str
-    key: str
-    name: str | None
-    group_key: str | None
-    received_at: datetime
-    headers: Mapping[str, str]
-    body: bytes
-    attempts: int = 0
-    result: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -135,9 +117,7 @@ class ParseContext(Protocol):
         ...
 
     @property
-    def files(self) -> Any:
-        """The file store (`gateway.store.files.FileStore`)."""
-        ...
+    def files(self) -> FileStore: ...
 
     @property
     def http(self) -> Any:
@@ -153,10 +133,12 @@ class ServiceContext(Protocol):
         ...
 
     @property
-    def engine(self) -> Any: ...
+    def engine(self) -> Engine:
+        """The store's engine, handed to `mailbox_state` (a poller's cursors, lease and health)."""
+        ...
 
     @property
-    def files(self) -> Any: ...
+    def files(self) -> FileStore: ...
 
 
 @runtime_checkable

@@ -14,9 +14,9 @@ CONNECTORS: dict[str, str] = {
     "manual": "gateway.connectors.manual.connector:ManualConnector",
     "mango": "gateway.connectors.telephony.mango.connector:MangoConnector",
     "forms": "gateway.connectors.webforms.connector:FormsConnector",
-    "telegram": "gateway.connectors.messengers.telegram:TelegramConnector",
-    "vk": "gateway.connectors.messengers.vk:VkConnector",
-    "whatsapp": "gateway.connectors.messengers.whatsapp:WhatsAppConnector",
+    "telegram": "gateway.connectors.messengers.telegram.connector:TelegramConnector",
+    "vk": "gateway.connectors.messengers.vk.connector:VkConnector",
+    "whatsapp": "gateway.connectors.messengers.whatsapp.connector:WhatsAppConnector",
     "imap": "gateway.connectors.email.connector:ImapConnector",
 }
 

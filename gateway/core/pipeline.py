@@ -9,18 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
 from gateway.core.classify import Verdict, classify
 from gateway.core.models import Direction, IdentityKind, Interaction, Kind, LeadStatus, Quality
 from gateway.core.normalise import normalise_identity
+from gateway.core.repository import CrmRepository
 from gateway.core.routing import decide_route
 from gateway.core.scoring import score
-
-if TYPE_CHECKING:
-    from gateway.store.crm import CrmRepo
 
 __all__ = ["PipelineConfig", "PipelineResult", "identity_values", "process_interaction"]
 
@@ -61,7 +59,7 @@ def _first(idents: Sequence[tuple[str, str]], kind: IdentityKind) -> str | None:
     return next((v for k, v in idents if k == kind.value), None)
 
 
-def process_interaction(repo: CrmRepo, ix: Interaction, *, event_id: str | None,
+def process_interaction(repo: CrmRepository, ix: Interaction, *, event_id: str | None,
                         cfg: PipelineConfig) -> PipelineResult:
     idents = identity_values(ix, cfg.region)
     existing = repo.lead_by_key(ix.key, lock=True)
@@ -84,7 +82,7 @@ def process_interaction(repo: CrmRepo, ix: Interaction, *, event_id: str | None,
     return _update_lead(repo, ix, existing, values, verdict, contact_id, cfg)
 
 
-def _identify(repo: CrmRepo, ix: Interaction, idents: list[tuple[str, str]],
+def _identify(repo: CrmRepository, ix: Interaction, idents: list[tuple[str, str]],
               existing: dict[str, Any] | None) -> tuple[int | None, bool, list[int]]:
     """(contact id, known before this lead, other contacts it also matches)."""
     if existing is not None and existing["contact_id"] is not None:
@@ -102,7 +100,7 @@ def _identify(repo: CrmRepo, ix: Interaction, idents: list[tuple[str, str]],
     return contact_id, not created, []
 
 
-def _lead_values(repo: CrmRepo, ix: Interaction, idents: list[tuple[str, str]], verdict: Verdict, *,
+def _lead_values(repo: CrmRepository, ix: Interaction, idents: list[tuple[str, str]], verdict: Verdict, *,
                  source_id: int | None, event_id: str | None) -> dict[str, Any]:
     call = ix.call
     manager_id = repo.user_id(name=ix.manager) if ix.manager else None
@@ -130,7 +128,7 @@ def _score(cfg: PipelineConfig, values: dict[str, Any], attachment_count: int) -
     return {"score": points, "score_details": details}
 
 
-def _create_lead(repo: CrmRepo, ix: Interaction, values: dict[str, Any], verdict: Verdict, contact_id: int | None,
+def _create_lead(repo: CrmRepository, ix: Interaction, values: dict[str, Any], verdict: Verdict, contact_id: int | None,
                  contact_known: bool, cfg: PipelineConfig) -> PipelineResult:
     if contact_known and contact_id is not None and ix.dedupe_window_s:
         since = ix.occurred_at - timedelta(seconds=ix.dedupe_window_s)
@@ -174,7 +172,7 @@ def _create_lead(repo: CrmRepo, ix: Interaction, values: dict[str, Any], verdict
     return result
 
 
-def _update_lead(repo: CrmRepo, ix: Interaction, existing: dict[str, Any], values: dict[str, Any],
+def _update_lead(repo: CrmRepository, ix: Interaction, existing: dict[str, Any], values: dict[str, Any],
                  verdict: Verdict, contact_id: int | None, cfg: PipelineConfig) -> PipelineResult:
     """A later version of the same interaction: refresh content, keep routing and operators' decisions."""
     lead_id = existing["id"]
@@ -207,13 +205,13 @@ def _needs_callback(ix: Interaction) -> bool:
     return bool(ix.direction is Direction.IN and call and call.complete and call.answered is False)
 
 
-def _close_callbacks(repo: CrmRepo, ix: Interaction, values: dict[str, Any], lead_id: int) -> None:
+def _close_callbacks(repo: CrmRepository, ix: Interaction, values: dict[str, Any], lead_id: int) -> None:
     call, phone = ix.call, values.get("phone")
     if ix.kind is Kind.CALL and call and call.answered and phone and ix.direction is not Direction.INTERNAL:
         repo.close_callbacks(phone, ix.occurred_at, exclude_lead=lead_id)
 
 
-def _attach_content(repo: CrmRepo, ix: Interaction, lead_id: int | None, contact_id: int | None) -> None:
+def _attach_content(repo: CrmRepository, ix: Interaction, lead_id: int | None, contact_id: int | None) -> None:
     for msg in ix.messages:
         message_id = repo.upsert_message(msg, lead_id=lead_id, contact_id=contact_id)
         repo.link_attachments(msg.attachments, lead_id=lead_id, message_id=message_id)
@@ -223,7 +221,7 @@ def _attach_content(repo: CrmRepo, ix: Interaction, lead_id: int | None, contact
         repo.update_lead(lead_id, {"recording_file_id": recording.file_id})
 
 
-def _join_existing(repo: CrmRepo, ix: Interaction, idents: list[tuple[str, str]],
+def _join_existing(repo: CrmRepository, ix: Interaction, idents: list[tuple[str, str]],
                    cfg: PipelineConfig) -> PipelineResult | None:
     """A chat message of an open conversation, or a reply in a known mail thread, joins that lead."""
     target: dict[str, Any] | None = None
@@ -240,7 +238,7 @@ def _join_existing(repo: CrmRepo, ix: Interaction, idents: list[tuple[str, str]]
     return PipelineResult(target["id"], joined=True, contact_id=target["contact_id"], outcome="joined")
 
 
-def _store_history(repo: CrmRepo, ix: Interaction, idents: list[tuple[str, str]]) -> PipelineResult:
+def _store_history(repo: CrmRepository, ix: Interaction, idents: list[tuple[str, str]]) -> PipelineResult:
     """Outgoing mail and imported history: messages in the contact's history, never a lead."""
     found = repo.find_contacts(idents)
     contact_id = found[0] if found else (repo.create_contact(ix.name, idents)[0] if idents else None)

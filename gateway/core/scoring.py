@@ -72,7 +72,7 @@ def _matches(rule: Rule, lead: Mapping[str, Any]) -> bool:
 
 def score(rules: Sequence[Rule], lead: Mapping[str, Any]) -> tuple[int, list[dict[str, Any]]]:
     """Total points and the rules that gave them."""
-    details = [
+    details: list[dict[str, Any]] = [
         {"rule": r.name or (f"{r.when}={r.value}" if r.value is not None else r.when), "points": r.points}
         for r in rules if _matches(r, lead)
     ]

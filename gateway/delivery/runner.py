@@ -18,8 +18,8 @@ from typing import Any
 import structlog
 
 from gateway.core.jobs import Dead, Done, JobOutcome, Performer, Retry, retry_delay
-from gateway.http.database import Database
 from gateway.store import outbox
+from gateway.store.database import Database
 from gateway.store.outbox import Recorded
 
 __all__ = ["OutboxRunner"]

@@ -69,7 +69,8 @@ class WebhookPerformer:
                  delays: Sequence[float] = RETRY_DELAYS, clock: Clock = lambda: datetime.now(UTC),
                  concurrency: int = 8) -> None:
         self.client, self.secret_for, self.clock = client, secret_for, clock
-        self.delays, self.concurrency = tuple(delays), concurrency
+        self.delays: Sequence[float] = tuple(delays)
+        self.concurrency = concurrency
 
     async def perform(self, job: Job) -> JobOutcome:
         secret = self.secret_for(job.target)

@@ -30,7 +30,7 @@ def _password() -> str:
 def ensure_demo_users(engine: Engine) -> str:
     """The managers the demo's PBX extensions name, and the admin `demo` with a new password (returned)."""
     from gateway.store import users
-    from gateway.web.passwords import hash_password, store_password_hash
+    from gateway.store.passwords import hash_password, store_password_hash
 
     password = _password()
     password_hash = hash_password(password)  # slow on purpose: outside the transaction

@@ -60,8 +60,8 @@ class SharedTotals:
 def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, parent_pid: int,
                         gate: WriteGate | None = None) -> None:
     """The child process: claim and process batches until the parent goes away."""
+    from gateway.dispatch.runtime import build_runtime
     from gateway.logs import configure_logging
-    from gateway.runtime import build_runtime
     from gateway.store.event_log import worker_id
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop

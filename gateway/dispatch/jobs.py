@@ -7,7 +7,7 @@ import time
 import structlog
 
 from gateway.config import load_settings
-from gateway.runtime import build_runtime
+from gateway.dispatch.runtime import build_runtime
 from gateway.store.event_log import worker_id
 
 __all__ = ["process_pending"]

@@ -40,7 +40,12 @@ def _key(name: str) -> Callable[[dict[str, Any]], Any]:
 
 def _label(name: str, labels: str | None = None) -> Callable[[dict[str, Any]], Any]:
     table = LABELS[labels or name]
-    return lambda row: table.get(row.get(name), row.get(name)) if row.get(name) is not None else None
+
+    def label(row: dict[str, Any]) -> Any:
+        value = row.get(name)
+        return None if value is None else table.get(value, value)
+
+    return label
 
 
 def _joined(name: str) -> Callable[[dict[str, Any]], Any]:

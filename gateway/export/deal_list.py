@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import Field
@@ -85,16 +85,13 @@ def deal_page(conn: Connection, f: DealFilters, *, limit: int, before_id: int | 
          .where(and_(true(), *conds)).order_by(deals.c.id.desc()).limit(limit))
     rows = [dict(r) for r in conn.execute(q).mappings()]
     ids = [r["id"] for r in rows]
-    counts = dict(conn.execute(select(leads.c.deal_id, func.count()).where(leads.c.deal_id.in_(ids))
+    counts: dict[int, int] = dict(conn.execute(select(leads.c.deal_id, func.count()).where(leads.c.deal_id.in_(ids))
                                .group_by(leads.c.deal_id)).all()) if ids else {}
     idents = _first_identities(conn, {r["contact_id"] for r in rows if r["contact_id"]})
     for r in rows:
         r["phone"] = idents.get((r["contact_id"], "phone"))
         r["email"] = idents.get((r["contact_id"], "email"))
         r["leads"] = counts.get(r["id"], 0)
-        for key in ("created_at", "updated_at", "closed_at"):
-            if r[key] is not None and r[key].tzinfo is None:
-                r[key] = r[key].replace(tzinfo=UTC)
     return rows
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import IO, Any
 
 from sqlalchemy import Engine
@@ -49,7 +49,7 @@ def deal_export(engine: Engine, f: DealFilters, *, page: int = PAGE) -> Export:
     return Export(DEAL_COLUMNS, pages(), "Сделки")
 
 
-def csv_chunks(export: Export, sep: str = ",", progress: Progress | None = None) -> Iterator[bytes]:
+def csv_chunks(export: Export, sep: str = ",", progress: Progress | None = None) -> Generator[bytes]:
     """The CSV file as byte chunks: the header, then one chunk per page."""
     writer = CsvWriter(export.columns, sep)
     yield writer.header()
@@ -64,7 +64,7 @@ def write_csv(export: Export, out: IO[bytes], sep: str = ",", progress: Progress
         out.write(chunk)
 
 
-def xlsx_chunks(export: Export, progress: Progress | None = None) -> Iterator[bytes]:
+def xlsx_chunks(export: Export, progress: Progress | None = None) -> Generator[bytes]:
     """The .xlsx file as byte chunks, produced page by page (nothing kept in memory or on disk)."""
     book = XlsxStream(export.columns, export.sheet)
     for rows in export.pages:

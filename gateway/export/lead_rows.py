@@ -29,7 +29,8 @@ def _lookup(conn: Connection, *cols: Any, ids: set[Any]) -> dict[Any, Any]:
     return {r[0]: r for r in conn.execute(select(*cols).where(key.in_(ids)))}
 
 
-def export_items(conn: Connection, rows: Sequence[dict[str, Any]], *, manager_mode: str = "taken") -> list[dict]:
+def export_items(conn: Connection, rows: Sequence[dict[str, Any]], *,
+                 manager_mode: str = "taken") -> list[dict[str, Any]]:
     """Light journal items (the keys the export's columns read), for rows selected with EXPORT_COLUMNS."""
     deal = _lookup(conn, deals.c.id, deals.c.name, deals.c.responsible_id, deals.c.stage_id,
                    ids={r["deal_id"] for r in rows})

@@ -6,7 +6,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_
+from sqlalchemy import Connection, FromClause, and_, case, func, or_
 
 from gateway.export.columns import LABELS
 from gateway.store.journal import JournalFilters, journal_query
@@ -29,7 +29,7 @@ _SOURCE = sources.alias("report_source")
 
 def _key(group_by: str, manager_mode: str) -> tuple[Any, Any]:
     """(the group's key expression, the FROM clause it needs)."""
-    base = leads
+    base: FromClause = leads
     if group_by in ("source", "source_group"):
         base = leads.outerjoin(_SOURCE, _SOURCE.c.id == leads.c.source_id)
         return (_SOURCE.c.name if group_by == "source" else _SOURCE.c.group_name), base

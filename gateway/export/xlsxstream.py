@@ -70,6 +70,9 @@ class _Sink:
     def flush(self) -> None:
         return None
 
+    def close(self) -> None:
+        return None
+
     def take(self) -> bytes:
         data = b"".join(self.parts)
         self.parts.clear()
@@ -126,7 +129,7 @@ class XlsxStream:
         self._row = 1
 
     def add(self, rows: Sequence[Sequence[Any]]) -> bytes:
-        parts = []
+        parts: list[str] = []
         for values in rows:
             if self._row >= self.max_rows:
                 self._entry.write("".join(parts).encode())

@@ -12,9 +12,9 @@ if TYPE_CHECKING:
     from gateway.delivery.runner import OutboxRunner
     from gateway.dispatch.embedded import Dispatcher
     from gateway.egress import AsyncOutboundClient
-    from gateway.http.database import Database
     from gateway.http.writer import EventWriter
     from gateway.metrics import Metrics
+    from gateway.store.database import Database
     from gateway.store.files import FileStore
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")

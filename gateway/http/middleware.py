@@ -6,6 +6,7 @@ import json
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gateway.core.errors import GatewayError, RateLimited
 
@@ -20,7 +21,7 @@ def json_error(status: int, message: str, **extra: object) -> web.Response:
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except GatewayError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from gateway.core.models import AttachmentRef, MessageRef
+from gateway.core.repository import Ident
 from gateway.store.dialect import insert_ignore
 from gateway.store.schema import (
     attachments,
@@ -27,7 +28,6 @@ from gateway.store.schema import (
 
 __all__ = ["CrmRepo", "Lookups"]
 
-Ident = tuple[str, str]  # (kind, normalised value)
 
 # Statements are built once with bound parameters, so SQLAlchemy compiles each shape once.
 _CONTACTS_BY_VALUE = (
@@ -119,12 +119,6 @@ class CrmRepo:
                 raise LookupError(f"no stage {stage!r} in pipeline {pipeline!r}")
             self.cache.stage[key] = (int(row[0]), int(row[1]))
         return self.cache.stage[key]
-
-    def first_working_stage(self, pipeline_id: int) -> int:
-        return int(self.conn.execute(
-            select(stages.c.id).where(stages.c.pipeline_id == pipeline_id, stages.c.kind == "working")
-            .order_by(stages.c.position).limit(1)
-        ).scalar_one())
 
     def source(self, name: str, channel: str | None) -> tuple[int, bool]:
         """(id, advertising) of a source, created on first sight (advertising by default)."""
@@ -288,7 +282,6 @@ class CrmRepo:
         ).all()
         closed = 0
         for lead_id, received in rows:
-            received = received if received.tzinfo else received.replace(tzinfo=at.tzinfo)
             if received > at:
                 continue
             self.update_lead(lead_id, {
@@ -301,7 +294,7 @@ class CrmRepo:
     # --- conversation and files -------------------------------------------------------------
     def upsert_message(self, msg: MessageRef, *, lead_id: int | None, contact_id: int | None) -> int:
         existing = self.conn.execute(select(messages.c.id, messages.c.lead_id).where(messages.c.key == msg.key)).first()
-        values = {
+        values: dict[str, Any] = {
             "direction": msg.direction.value, "at": msg.at, "author": msg.author, "subject": msg.subject,
             "text": msg.text, "html": msg.html, "quoted": msg.quoted, "edited": msg.edited,
             "deleted": msg.deleted, "data": msg.data,

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from gateway.connectors.base import NewEvent, StoredEvent
+from gateway.store.raw_events import NewEvent, StoredEvent
 from gateway.store.schema import events
 
 __all__ = [
@@ -124,13 +124,9 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
 def _to_stored(row: Any) -> StoredEvent:
     return StoredEvent(
         id=row.id, connector=row.connector, account=row.account, key=row.key, name=row.name,
-        group_key=row.group_key, received_at=_aware(row.received_at), headers=row.headers or {},
+        group_key=row.group_key, received_at=row.received_at, headers=row.headers or {},
         body=bytes(row.body), attempts=row.attempts, result=row.result,
     )
-
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +238,7 @@ def oldest_pending_age(conn: Connection, now: datetime) -> float:
         select(func.min(events.c.next_attempt_at)).where(
             events.c.status.in_(("pending", "processing", "failed")), events.c.next_attempt_at <= now)
     ).scalar()
-    return 0.0 if oldest is None else max(0.0, (now - _aware(oldest)).total_seconds())
+    return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
 
 
 def due_count(conn: Connection, now: datetime) -> int:

@@ -2,77 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime, tzinfo
-from typing import Any, Literal
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from pydantic import Field, field_validator
 from sqlalchemy import Connection, Select, and_, func, literal_column, select, union_all
+from sqlalchemy.sql.elements import ColumnClause
 
-from gateway.core.models import Channel, Direction, Kind, LeadStatus, Quality
+from gateway.store.journal_filters import JournalFilters
 from gateway.store.journal_terms import PROBE, Probed, plain, terms
 from gateway.store.keyset import SORTS, after, decode_cursor, encode_cursor, order, position_of
-from gateway.store.query_filters import QueryFilters
 from gateway.store.schema import leads
 
 __all__ = ["JournalFilters", "count_leads", "iter_lead_pages", "journal_query", "list_leads"]
-
-_KNOWN: dict[str, set[str]] = {
-    "channel": {c.value for c in Channel}, "kind": {k.value for k in Kind},
-    "direction": {d.value for d in Direction}, "status": {s.value for s in LeadStatus},
-    "quality": {q.value for q in Quality} | {"unsorted"},
-}
-
-
-class JournalFilters(QueryFilters):
-    """Query parameters of `GET /api/v1/leads` (and of the export and the reports)."""
-
-    from_: date | datetime | None = Field(default=None, alias="from")
-    to: date | datetime | None = None
-    by: Literal["received", "taken"] = "received"  # which day the period means
-    channel: list[str] = Field(default_factory=list)
-    kind: list[str] = Field(default_factory=list)
-    quality: list[str] = Field(default_factory=list)
-    status: list[str] = Field(default_factory=list)
-    source: list[str] = Field(default_factory=list)
-    source_group: list[str] = Field(default_factory=list)
-    manager: list[str] = Field(default_factory=list)
-    department: list[str] = Field(default_factory=list)
-    include_dismissed: bool = False
-    direction: list[str] = Field(default_factory=list)
-    pipeline: list[str] = Field(default_factory=list)
-    stage: list[str] = Field(default_factory=list)
-    tag: list[str] = Field(default_factory=list)
-    advertising: bool | None = None
-    needs_callback: bool | None = None
-    contact_id: int | None = None
-    visible_to: int | None = Field(default=None, exclude=True)  # an operator's id: Unsorted and their own leads
-    q: str | None = Field(default=None, max_length=200)
-    sort: Literal["received", "score"] = "received"
-    manager_mode: Literal["taken", "responsible"] = "taken"
-
-    @field_validator("channel", "kind", "quality", "status", "direction")
-    @classmethod
-    def _known(cls, values: list[str], info: Any) -> list[str]:
-        unknown = sorted(set(values) - _KNOWN[info.field_name])
-        if unknown:
-            raise ValueError(f"{info.field_name}: unknown value {unknown[0]!r}")
-        return values
-
-    @classmethod
-    def from_query(cls, query: Mapping[str, str] | Any, settings: Any = None) -> JournalFilters:
-        """Filters from query parameters (repeated or comma-separated); settings give defaults and the time zone."""
-        data = cls.query_data(query)
-        if not data.get("manager_mode"):
-            data.pop("manager_mode", None)
-            if settings is not None:
-                data["manager_mode"] = settings.access.journal_manager
-        return cls.validated(data, settings)
-
-    def with_tz(self, tz: tzinfo) -> JournalFilters:
-        copy = self.model_copy()
-        copy._tz = tz
-        return copy
 
 
 def journal_query(f: JournalFilters, conn: Connection, *, columns: tuple[Any, ...] = ()) -> Select[Any]:
@@ -105,7 +46,7 @@ def _resolve(conn: Connection, conds: list[Any], probe: int) -> tuple[list[Any],
 def _page_query(conn: Connection, f: JournalFilters, limit: int, cursor: str | None, probe: int,
                 columns: Sequence[Any]) -> Select[Any]:
     pos = decode_cursor(cursor, f.sort) if cursor else None
-    n = literal_column(str(int(limit)))  # SQLite plans a bound LIMIT as if it were unbounded
+    n: ColumnClause[int] = literal_column(str(int(limit)))  # SQLite plans a bound LIMIT as if it were unbounded
     branches = []
     for conds in terms(f, conn).branches():
         resolved, in_order = _resolve(conn, conds, probe)
@@ -115,7 +56,7 @@ def _page_query(conn: Connection, f: JournalFilters, limit: int, cursor: str | N
         branches.append(order(after(q, pos, indexed=indexed) if pos else q, f.sort, indexed=indexed).limit(n))
     if len(branches) == 1:
         return branches[0]
-    merged = union_all(*(select(b.subquery().c) for b in branches)).subquery("page")
+    merged = union_all(*(select(*b.subquery().c) for b in branches)).subquery("page")
     return select(merged).order_by(*(merged.c[c.name].desc() for c in SORTS[f.sort])).limit(n)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, literal_column, or_, select, text
+from sqlalchemy.sql.elements import ColumnClause
 
 __all__ = ["SEARCH_DDL", "create_search_index", "has_search_index", "search_terms"]
 
@@ -61,7 +62,7 @@ def _like_escape(value: str, esc: str) -> str:
 
 
 def _pg(words: list[str]) -> Any:
-    doc = literal_column(_PG_DOC)
+    doc: ColumnClause[str] = literal_column(_PG_DOC)
     return or_(*(doc.like(f"%{_like_escape(w.lower(), chr(92))}%") for w in words))
 
 
@@ -74,7 +75,7 @@ def _fts(words: list[str]) -> Select[Any]:
 
 def _like(words: list[str], leads: Any) -> Any:
     """SQLite without the index: LIKE folds ASCII only, so try the usual spellings of other alphabets."""
-    conds = []
+    conds: list[Any] = []
     for w in words:
         e = _like_escape(w, "!")
         for s in sorted({e, e.lower(), e.upper(), e.capitalize(), e.title()}):

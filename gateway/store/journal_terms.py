@@ -11,16 +11,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Select, String, and_, cast, not_, or_, select
 
 from gateway.core.normalise import normalise_email, normalise_phone
+from gateway.store.journal_filters import JournalFilters
 from gateway.store.journal_search import has_search_index, search_terms
 from gateway.store.schema import deals, leads, pipelines, sources, stages, users
-
-if TYPE_CHECKING:
-    from gateway.store.journal import JournalFilters
 
 __all__ = ["PROBE", "Probed", "Terms", "json_list_has", "period_bound", "plain", "terms"]
 

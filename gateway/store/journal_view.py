@@ -40,7 +40,8 @@ def _lookup(conn: Connection, table: Any, ids: set[Any], *cols: Any) -> dict[int
     return {r[0]: r for r in conn.execute(select(table.c.id, *cols).where(table.c.id.in_(ids)))}
 
 
-def journal_items(conn: Connection, rows: Sequence[dict[str, Any]], *, manager_mode: str = "taken") -> list[dict]:
+def journal_items(conn: Connection, rows: Sequence[dict[str, Any]], *,
+                  manager_mode: str = "taken") -> list[dict[str, Any]]:
     """`leads_json` with the journal's columns: title, type, department, source group, the deal's stage."""
     items = leads_json(conn, rows, manager_mode=manager_mode)
     deal = _lookup(conn, deals, {r["deal_id"] for r in rows}, deals.c.pipeline_id, deals.c.stage_id, deals.c.tags)

@@ -29,10 +29,6 @@ class Position:
     values: tuple[Any, ...]
 
 
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
 def position_of(sort: str, row: dict[str, Any]) -> Position:
     return Position(sort, tuple(row[c.name] for c in SORTS[sort]))
 
@@ -40,7 +36,7 @@ def position_of(sort: str, row: dict[str, Any]) -> Position:
 def encode_cursor(pos: Position) -> str:
     parts = [pos.sort]
     for v in pos.values:
-        parts.append(_aware(v).astimezone(UTC).isoformat() if isinstance(v, datetime) else
+        parts.append(v.isoformat() if isinstance(v, datetime) else
                      "" if v is None else str(v))
     return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
 

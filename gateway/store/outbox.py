@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from gateway.config import Settings, WebhookSubscription
-from gateway.connectors.base import StoredEvent
 from gateway.core.jobs import Dead, Done, Job, JobOutcome, Retry
 from gateway.core.pipeline import PipelineResult
 from gateway.store.dialect import insert_ignore
 from gateway.store.event_log import new_event_id
 from gateway.store.journal_view import journal_items
+from gateway.store.raw_events import StoredEvent
 from gateway.store.schema import leads, outbox
 from gateway.store.views import deal_json
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -20,8 +23,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.types import TypeDecorator
 
-__all__ = ["metadata"]
+__all__ = ["UtcDateTime", "metadata"]
 
 metadata = MetaData(
     naming_convention={
@@ -33,10 +37,34 @@ metadata = MetaData(
 )
 
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite needs INTEGER for rowid aliasing
-TS = DateTime(timezone=True)
 
 
-def _id() -> Column:
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in time, always read back aware and in UTC.
+
+    SQLite keeps no offset (its text is the UTC wall time) and PostgreSQL answers in the session's
+    zone; both come back as UTC here. Aware values are written as UTC; naive ones are taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+TS = UtcDateTime()
+
+
+def _id() -> Column[int]:
     return Column("id", Id, primary_key=True, autoincrement=True)
 
 

@@ -8,7 +8,7 @@ Each decision is one transaction. The first decision on a lead is taken by a con
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,7 +30,7 @@ from gateway.store.schema import (
     stages,
     users,
 )
-from gateway.store.views import lead_json
+from gateway.store.views import iso, lead_json
 
 __all__ = ["AcceptRequest", "Actor", "DeclineRequest", "LinkRequest", "accept", "audit", "check_operator", "decline",
            "emit", "lead_row", "link"]
@@ -66,12 +66,6 @@ class Actor:
         return cls(int(user["id"]), str(user["name"]), str(user["role"]))
 
 
-def _iso(ts: datetime | None) -> str | None:
-    if ts is None:
-        return None
-    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat()
-
-
 def lead_row(conn: Connection, lead_id: int) -> dict[str, Any]:
     row = conn.execute(select(leads).where(leads.c.id == lead_id)).mappings().first()
     if row is None:
@@ -98,7 +92,7 @@ def _claim(conn: Connection, lead_id: int, actor: Actor, status: str, now: datet
     if row["status"] == status and row["taken_by"] == actor.id and (same is None or same(row)):
         return None
     who = _user_name(conn, row["taken_by"])
-    at = _iso(row["taken_at"] or row["updated_at"])
+    at = iso(row["taken_at"] or row["updated_at"])
     by = f" by {who}" if who else ""
     raise Conflict(f"lead {lead_id} is already {row['status']}{by} at {at}", taken_by=who, at=at)
 
@@ -109,7 +103,7 @@ def _result(conn: Connection, lead_id: int, *, repeated: bool) -> dict[str, Any]
     row = lead_row(conn, lead_id)
     return {"ok": True, "repeated": repeated, "lead": lead, "deal_id": row["deal_id"],
             "contact_id": row["contact_id"], "taken_by": _user_name(conn, row["taken_by"]),
-            "taken_at": _iso(row["taken_at"])}
+            "taken_at": iso(row["taken_at"])}
 
 
 def audit(conn: Connection, actor: Actor, action: str, now: datetime, *, lead_id: int | None = None,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from gateway.core.errors import Conflict, NotFound
 from gateway.store.schema import users
@@ -70,14 +70,8 @@ def user_by_token(conn: Connection, token: str) -> dict[str, Any] | None:
 
 
 def user_by_name(conn: Connection, name: str) -> dict[str, Any] | None:
+    """The user of that name, disabled ones too (a login refuses them after the same work)."""
     row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
-    return dict(row) if row else None
-
-
-def user_by_extension(conn: Connection, extension: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        select(users).where(users.c.extension == extension).order_by(users.c.disabled, users.c.id)
-    ).mappings().first()
     return dict(row) if row else None
 
 
@@ -87,7 +81,3 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
                users.c.department, users.c.disabled, users.c.created_at).order_by(users.c.id)
     ).mappings()
     return [dict(r) for r in rows]
-
-
-def count_users(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(users)).scalar_one())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
@@ -22,13 +22,12 @@ from gateway.store.schema import (
     users,
 )
 
-__all__ = ["contact_json", "contacts_by_identity", "deal_json", "lead_json", "leads_json"]
+__all__ = ["contact_json", "contacts_by_identity", "deal_json", "iso", "lead_json", "leads_json"]
 
 
-def _iso(ts: datetime | None) -> str | None:
-    if ts is None:
-        return None
-    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat()
+def iso(ts: datetime | None) -> str | None:
+    """A stored time (aware, UTC: see `schema.UtcDateTime`) as ISO 8601 text with its offset."""
+    return None if ts is None else ts.isoformat()
 
 
 def _names(conn: Connection, table: Any, ids: set[int]) -> dict[int, str]:
@@ -53,7 +52,8 @@ def _attachments(conn: Connection, lead_ids: Sequence[int]) -> dict[int, list[di
     return out
 
 
-def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *, manager_mode: str = "taken") -> list[dict]:
+def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *,
+               manager_mode: str = "taken") -> list[dict[str, Any]]:
     """Lead rows as the API shows them (names resolved in a few queries for the whole page)."""
     src = _names(conn, sources, {r["source_id"] for r in rows})
     deal_rows = {d["id"]: dict(d) for d in conn.execute(
@@ -71,7 +71,7 @@ def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *, manager_mode
         responsible = usr.get(deal["responsible_id"]) if deal else None
         recording = f"/api/v1/files/{r['recording_file_id']}" if r["recording_file_id"] else None
         out.append({
-            "id": r["id"], "key": r["key"], "received_at": _iso(r["received_at"]), "channel": r["channel"],
+            "id": r["id"], "key": r["key"], "received_at": iso(r["received_at"]), "channel": r["channel"],
             "kind": r["kind"], "direction": r["direction"], "status": r["status"], "quality": r["quality"],
             "advertising": r["advertising"], "source": src.get(r["source_id"]), "phone": r["phone"],
             "email": r["email"], "name": r["name"], "contact_id": r["contact_id"], "deal_id": r["deal_id"],
@@ -86,11 +86,11 @@ def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *, manager_mode
             "company": r["company"], "position": r["position"], "budget": r["budget"],
             "attachments": [a for a in files[r["id"]] if a["role"] != "recording"],
             "score": r["score"], "score_details": r["score_details"] or [],
-            "needs_callback": r["needs_callback"], "callback_at": _iso(r["callback_at"]),
+            "needs_callback": r["needs_callback"], "callback_at": iso(r["callback_at"]),
             "time_to_callback_s": r["time_to_callback_s"], "non_target_reason": r["non_target_reason"],
             "call": r["call"], "account": r["account"], "recovered": r["recovered"], "tags": r["tags"] or [],
-            "taken_at": _iso(r["taken_at"]), "decline_reason": r["decline_reason"],
-            "merge_candidates": r["merge_candidates"] or [], "updated_at": _iso(r["updated_at"]),
+            "taken_at": iso(r["taken_at"]), "decline_reason": r["decline_reason"],
+            "merge_candidates": r["merge_candidates"] or [], "updated_at": iso(r["updated_at"]),
         })
     return out
 
@@ -104,7 +104,7 @@ def lead_json(conn: Connection, lead_id: int, *, manager_mode: str = "taken") ->
     lead["deal"] = _deal_row(conn, row["deal_id"]) if row["deal_id"] else None
     conversation = select(messages).where(messages.c.lead_id == lead_id).order_by(messages.c.at, messages.c.id)
     lead["conversation"] = [
-        {"id": m["id"], "key": m["key"], "direction": m["direction"], "at": _iso(m["at"]), "author": m["author"],
+        {"id": m["id"], "key": m["key"], "direction": m["direction"], "at": iso(m["at"]), "author": m["author"],
          "subject": m["subject"], "text": m["text"], "quoted": m["quoted"], "has_html": bool(m["html"]),
          "edited": m["edited"], "deleted": m["deleted"]}
         for m in conn.execute(conversation).mappings()
@@ -120,13 +120,14 @@ def contact_json(conn: Connection, contact_id: int) -> dict[str, Any] | None:
                        .order_by(identities.c.id)).all()
     return {
         "id": row["id"], "name": row["name"], "position": row["position"], "company_id": row["company_id"],
-        "merged_into": row["merged_into"], "created_at": _iso(row["created_at"]),
+        "merged_into": row["merged_into"], "created_at": iso(row["created_at"]),
         "phones": [v for k, v in ids if k == "phone"], "emails": [v for k, v in ids if k == "email"],
         "identities": [{"kind": k, "value": v} for k, v in ids],
     }
 
 
-def contacts_by_identity(conn: Connection, *, phone: str | None, email: str | None, region: str) -> list[dict]:
+def contacts_by_identity(conn: Connection, *, phone: str | None, email: str | None,
+                         region: str) -> list[dict[str, Any]]:
     conds = []
     if phone and (p := normalise_phone(phone, region)):
         conds.append(and_(identities.c.kind == "phone", identities.c.value == p))
@@ -148,7 +149,7 @@ def _deal_row(conn: Connection, deal_id: int) -> dict[str, Any] | None:
         "pipeline": _names(conn, pipelines, {row["pipeline_id"]}).get(row["pipeline_id"]),
         "stage": _names(conn, stages, {row["stage_id"]}).get(row["stage_id"]),
         "responsible": names.get(row["responsible_id"]), "budget": row["budget"], "tags": row["tags"] or [],
-        "created_at": _iso(row["created_at"]), "updated_at": _iso(row["updated_at"]),
+        "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy import Connection, case, func, select
 
 from gateway.config import Settings
 from gateway.store.schema import events, leads, mailbox_state, sources
+from gateway.store.views import iso
 
 __all__ = ["health_report", "silence"]
 
@@ -21,18 +22,9 @@ MIN_SILENCE = timedelta(hours=1)
 SAMPLES = 200  # the newest leads per source used for the typical gap
 
 
-def _aware(ts: datetime | None) -> datetime | None:
-    return None if ts is None else ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
-def _iso(ts: datetime | None) -> str | None:
-    aware = _aware(ts)
-    return aware.isoformat() if aware else None
-
-
 def silence(times: Sequence[datetime], now: datetime, *, factor: float = 3.0) -> dict[str, Any] | None:
     """A warning when the time since the last lead exceeds `factor` × the median gap (and at least an hour)."""
-    ordered = sorted(t for t in (_aware(t) for t in times) if t is not None)
+    ordered = sorted(t for t in times if t is not None)
     if len(ordered) < MIN_LEADS:
         return None
     gap = median((b - a).total_seconds() for a, b in pairwise(ordered))
@@ -59,7 +51,7 @@ def _connectors(conn: Connection, settings: Settings) -> list[dict[str, Any]]:
     pending = func.sum(case((events.c.status.in_(["pending", "processing"]), 1), else_=0))
     rows = conn.execute(select(events.c.connector, events.c.account, func.max(events.c.received_at), failed, dead,
                                pending).group_by(events.c.connector, events.c.account)).all()
-    found = {(c, a): {"connector": c, "account": a, "last_event_at": _iso(last), "failed": int(f or 0),
+    found = {(c, a): {"connector": c, "account": a, "last_event_at": iso(last), "failed": int(f or 0),
                       "dead": int(d or 0), "pending": int(p or 0), "last_error": None}
              for c, a, last, f, d, p in rows}
     for key in _configured(settings):
@@ -79,8 +71,8 @@ def _mailboxes(conn: Connection, settings: Settings) -> list[dict[str, Any]]:
     rows = [dict(r) for r in conn.execute(select(mailbox_state).order_by(mailbox_state.c.mailbox,
                                                                          mailbox_state.c.folder)).mappings()]
     seen = {r["mailbox"] for r in rows}
-    out = [{"mailbox": r["mailbox"], "folder": r["folder"], "last_poll_at": _iso(r["last_poll_at"]),
-            "last_ok_at": _iso(r["last_ok_at"]), "last_error": r["last_error"], "last_uid": r["last_uid"]}
+    out = [{"mailbox": r["mailbox"], "folder": r["folder"], "last_poll_at": iso(r["last_poll_at"]),
+            "last_ok_at": iso(r["last_ok_at"]), "last_error": r["last_error"], "last_uid": r["last_uid"]}
            for r in rows]
     out += [{"mailbox": m.name, "folder": None, "last_poll_at": None, "last_ok_at": None,
              "last_error": None, "last_uid": None} for m in settings.email.mailboxes if m.name not in seen]

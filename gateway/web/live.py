@@ -20,18 +20,14 @@ import structlog
 from aiohttp import web
 from sqlalchemy import Connection, func, select
 
-from gateway.http.database import Database
 from gateway.http.keys import DB, EXTRAS
+from gateway.store.database import Database
 from gateway.store.schema import leads
 
 __all__ = ["LiveHub", "changed_leads", "live_stream", "newest_change"]
 
 log = structlog.get_logger(__name__)
 HUB = "live_hub"
-
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def newest_change(conn: Connection) -> datetime | None:
@@ -86,9 +82,9 @@ class LiveHub:
                 if self._mark is None:
                     self._mark = await db.read(newest_change)
                 if self._mark is not None:
-                    rows = await db.read(changed_leads, _aware(self._mark) - self.lookback, self.batch)
+                    rows = await db.read(changed_leads, self._mark - self.lookback, self.batch)
                     if rows:
-                        self._mark = max(_aware(rows[0]["updated_at"]), _aware(self._mark))
+                        self._mark = max(rows[0]["updated_at"], self._mark)
                     if changes := self._fresh(list(reversed(rows))):
                         self._broadcast(changes)
             except Exception:  # a process boundary: keep the page's live view going through store hiccups
@@ -99,7 +95,7 @@ class LiveHub:
     def _fresh(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for r in rows:
-            stamp = _aware(r["updated_at"]).isoformat()
+            stamp = r["updated_at"].isoformat()
             sig = (stamp, r["status"])
             if self._sent.get(r["id"]) != sig:
                 self._sent[r["id"]] = sig
@@ -124,13 +120,15 @@ class LiveHub:
 def _since(request: web.Request) -> datetime:
     """Changes at or after the page was drawn (`?since=` ISO time), else the last few seconds."""
     try:
-        return _aware(datetime.fromisoformat(request.query["since"]))
+        since = datetime.fromisoformat(request.query["since"])
     except (KeyError, ValueError):
         return datetime.now(UTC) - timedelta(seconds=5)
+    return since if since.tzinfo else since.replace(tzinfo=UTC)  # a time without an offset is UTC
 
 
 def hub_of(app: web.Application) -> LiveHub:
-    return app[EXTRAS][HUB]
+    hub: LiveHub = app[EXTRAS][HUB]
+    return hub
 
 
 async def live_stream(request: web.Request) -> web.StreamResponse:

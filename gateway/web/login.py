@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -12,9 +13,10 @@ from aiohttp import web
 
 from gateway.core.errors import GatewayError, PayloadError, PermissionDenied
 from gateway.http.keys import DB, EXTRAS, SETTINGS
+from gateway.store.passwords import store_password_hash, verify_password
 from gateway.store.triage import AcceptRequest, Actor, DeclineRequest, LinkRequest, accept, decline, link
+from gateway.store.users import user_by_name
 from gateway.web.access import PAGE_CSRF, PAGE_USER, page
-from gateway.web.passwords import LoginThrottle, login_row, store_password_hash, verify_password
 from gateway.web.render import render
 from gateway.web.sessions import (
     COOKIE,
@@ -27,6 +29,7 @@ from gateway.web.sessions import (
     request_session,
     set_session_cookie,
 )
+from gateway.web.throttle import LoginThrottle
 
 __all__ = ["form_action", "login_form", "login_submit", "logout"]
 
@@ -93,7 +96,7 @@ async def _check(request: web.Request, name: str, password: str) -> dict[str, An
     if not name or not password:
         return None
     db = request.app[DB]
-    row = await db.read(login_row, name)
+    row = await db.read(user_by_name, name)
     ok, fresher = await db.call(verify_password, row, password)
     if not ok or row is None:
         return None
@@ -132,7 +135,7 @@ async def form_action(request: web.Request) -> web.StreamResponse:
     """The card's forms without JavaScript: the same decisions as the API, then back to the lead."""
     action = request.match_info["action"]
     lead_id = int(request.match_info["id"])
-    fns = {"accept": accept, "decline": decline, "link": link}
+    fns: dict[str, Callable[..., dict[str, Any]]] = {"accept": accept, "decline": decline, "link": link}
     if action not in fns:
         raise web.HTTPNotFound()
     form = await request.post()

@@ -50,7 +50,8 @@ async def unsorted_page(request: web.Request) -> web.StreamResponse:
     filters = unsorted_filters(request.query, request.app[SETTINGS])
     since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
     data = await request.app[DB].read(queue_rows, filters, None)
-    return render(request, "unsorted.html", **data, channel=(filters.channel or [None])[0], q=filters.q or "",
+    channel = filters.channel[0] if filters.channel else None
+    return render(request, "unsorted.html", **data, channel=channel, q=filters.q or "",
                   channels=CHANNELS, since=since, decline_reasons=request.app[SETTINGS].quality.decline_reasons,
                   **chrome(request))
 

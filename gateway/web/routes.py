@@ -16,9 +16,9 @@ from gateway.http.keys import DB, EXTRAS, SETTINGS
 from gateway.web import admin, journal, login, preferences, queue, reports
 from gateway.web.health import health_report
 from gateway.web.live import HUB, LiveHub, hub_of, live_stream
-from gateway.web.passwords import LoginThrottle
 from gateway.web.render import JINJA, add_security_headers, make_environment
 from gateway.web.sessions import session_auth
+from gateway.web.throttle import LoginThrottle
 
 __all__ = ["extend"]
 

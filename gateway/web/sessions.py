@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy import Connection, delete, insert, select
 
 from gateway.core.errors import PermissionDenied
-from gateway.http.hooks import client_ip, is_trusted
+from gateway.http.edge import client_ip, is_trusted
 from gateway.http.keys import DB, SETTINGS
 from gateway.store.schema import users, web_sessions
 

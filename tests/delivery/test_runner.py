@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from gateway.core.jobs import Dead, Done, Job, JobOutcome, Retry
 from gateway.delivery.runner import OutboxRunner
-from gateway.http.database import Database
 from gateway.store import outbox
 from gateway.store.bootstrap import bootstrap
+from gateway.store.database import Database
 from gateway.store.db import make_engine
 from gateway.store.schema import outbox as outbox_table
 from tests.conftest import make_settings

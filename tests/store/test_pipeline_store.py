@@ -22,7 +22,7 @@ from gateway.core.models import (
     MessageRef,
 )
 from gateway.core.pipeline import PipelineConfig, process_interaction
-from gateway.runtime import build_runtime
+from gateway.dispatch.runtime import build_runtime
 from gateway.store import event_log
 from gateway.store.bootstrap import bootstrap
 from gateway.store.crm import CrmRepo

@@ -22,7 +22,7 @@ from gateway.core.models import (
     MessageRef,
 )
 from gateway.store.schema import events
-from gateway.web.passwords import LoginThrottle
+from gateway.web.throttle import LoginThrottle
 from tests.api.conftest import PASSWORD, Gateway
 from tests.web.conftest import mail_lead, pipeline_lead
 

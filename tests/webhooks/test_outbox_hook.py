@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from gateway.connectors.base import StoredEvent
 from gateway.core.pipeline import PipelineResult
-from gateway.dispatch.hooks import lead_hooks
+from gateway.dispatch.lead_hooks import lead_hooks
 from gateway.store import outbox
 from gateway.store.db import make_engine
 from gateway.store.schema import deals, leads

@@ -17,9 +17,9 @@ from gateway.core.jobs import Done
 from gateway.delivery.runner import OutboxRunner
 from gateway.delivery.webhooks import WebhookPerformer, settings_secrets, signature
 from gateway.egress import AsyncOutboundClient, OutboundPolicy
-from gateway.http.database import Database
 from gateway.store import outbox
 from gateway.store.bootstrap import bootstrap
+from gateway.store.database import Database
 from gateway.store.db import make_engine
 from gateway.store.outbox import Recorded
 from gateway.store.schema import outbox as outbox_table

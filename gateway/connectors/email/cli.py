@@ -6,41 +6,18 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from gateway.connectors.base import NewEvent, ServiceContext
+from gateway.connectors.base import EventLogContext, ServiceContext
 from gateway.core.errors import ConfigError, GatewayError
 from gateway.options import Actions, config_option
 
 if TYPE_CHECKING:
     from gateway.config import Settings
-    from gateway.connectors.email.settings import MailboxSettings
+    from gateway.config.email import MailboxSettings
 
-__all__ = ["EventLogContext", "mail_main", "main", "poll_main"]
-
-
-class EventLogContext:
-    """The real event log, engine and file store behind `ServiceContext`, for the command line."""
-
-    def __init__(self, settings: Settings) -> None:
-        from gateway.store.bootstrap import bootstrap
-        from gateway.store.db import make_engine
-        from gateway.store.files import FileStore
-
-        self.engine = make_engine(settings.database_url)
-        bootstrap(self.engine, settings)
-        self.files = FileStore(settings.files_dir)
-
-    def store_events(self, events: Sequence[NewEvent]) -> list[str]:
-        from gateway.store import event_log
-
-        with self.engine.begin() as conn:
-            return [event_id for event_id, _ in event_log.append(conn, events)]
-
-    def close(self) -> None:
-        self.engine.dispose()
+__all__ = ["mail_main", "main", "poll_main"]
 
 
 def _load(config: str | None) -> Settings:
@@ -105,7 +82,8 @@ def _run(args: argparse.Namespace, ctx: ServiceContext | None, settings: Setting
         settings = settings or _load(getattr(args, "config", None))
         _mailboxes(settings, args.mailbox)  # a wrong name stops here, before the database is touched
         ctx = ctx or EventLogContext(settings)
-        return args.func(args, settings, ctx)
+        status: int = args.func(args, settings, ctx)
+        return status
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -7,13 +7,13 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from gateway.config.email import MailboxSettings
 from gateway.connectors.base import Outcome, ParseContext, Route, ServiceContext, StoredEvent
 from gateway.connectors.email.attachments import store_files, store_original
 from gateway.connectors.email.keys import mail_key
 from gateway.connectors.email.mime import ParsedMail, parse_message
 from gateway.connectors.email.quoting import SplitText, split_reply
 from gateway.connectors.email.rules import Company, Party, non_target_reason, party
-from gateway.connectors.email.settings import MailboxSettings
 from gateway.core.models import (
     AttachmentRef,
     Channel,

@@ -16,10 +16,10 @@ from typing import Any
 
 import structlog
 
+from gateway.config.email import MailboxSettings
 from gateway.connectors.base import NewEvent
 from gateway.connectors.email.keys import event_key
 from gateway.connectors.email.session import ImapSession, MessageMeta
-from gateway.connectors.email.settings import MailboxSettings
 
 __all__ = ["FetchTarget", "Fetched", "fetch_and_store"]
 

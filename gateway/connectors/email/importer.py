@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, TextIO
 
 import structlog
 
+from gateway.config.email import MailboxSettings
 from gateway.connectors.base import ServiceContext
-from gateway.connectors.email import state
+from gateway.connectors.base import mailbox_state as state
 from gateway.connectors.email.fetching import FetchTarget, fetch_and_store
 from gateway.connectors.email.folders import choose_folders
 from gateway.connectors.email.poller import LEASE_S, clock_from, default_owner
 from gateway.connectors.email.progress import Progress
 from gateway.connectors.email.session import ImapSession, MailConnectionLost, open_session
-from gateway.connectors.email.settings import MailboxSettings
 from gateway.core.errors import TransientUpstreamError
 
 if TYPE_CHECKING:

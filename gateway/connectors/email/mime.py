@@ -122,7 +122,8 @@ def _walk(part: Message, depth: int, acc: _Walk) -> None:
         ctype, params = _content_type(part)
         if part.is_multipart() and not ctype.startswith("message/"):
             for child in part.get_payload():
-                _walk(child, depth + 1, acc)
+                if isinstance(child, Message):
+                    _walk(child, depth + 1, acc)
         elif ctype.startswith("multipart/"):  # a boundary that is not the declared one
             salvaged = _salvage(part)
             if salvaged is not None:

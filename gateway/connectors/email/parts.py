@@ -107,7 +107,8 @@ class MimeFile:
         payload = part.get_payload()
         source = spans.of(payload) if spans is not None and isinstance(payload, str) else None
         size = len(source) if source is not None else len(payload) if isinstance(payload, str) else 0
-        if name is None and ctype == "message/rfc822" and isinstance(payload, list) and payload:
+        if name is None and ctype == "message/rfc822" and isinstance(payload, list) and payload \
+                and isinstance(payload[0], Message):
             subject = decode_header_text(raw_header(payload[0], "subject"))
             name = safe_name(f"{subject[:80]}.eml") if subject else None
         return cls(name or _default_name(ctype, index), ctype, inline, content_id, size, part, spans=spans)
@@ -129,7 +130,7 @@ class MimeFile:
             return
         payload = self.part.get_payload()
         if isinstance(payload, list):
-            data = _message_bytes(payload[0]) if payload else b""
+            data = _message_bytes(payload[0]) if payload and isinstance(payload[0], Message) else b""
             yield self.spans.restore(data) if self.spans is not None else data
         else:
             yield from _decoded(self.part, self.spans, size)

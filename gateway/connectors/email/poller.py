@@ -18,14 +18,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import Engine
 
+from gateway.config.email import MailboxSettings
 from gateway.connectors.base import ServiceContext
-from gateway.connectors.email import state
+from gateway.connectors.base import mailbox_state as state
 from gateway.connectors.email.fetching import FetchTarget, fetch_and_store
 from gateway.connectors.email.folders import choose_folders
 from gateway.connectors.email.session import ImapSession, MailConnectionLost, open_session
-from gateway.connectors.email.settings import MailboxSettings
 from gateway.core.errors import GatewayError
 
 if TYPE_CHECKING:
@@ -206,22 +205,22 @@ def poll_once(settings: Settings, mailbox: MailboxSettings, ctx: ServiceContext,
     except _Stopped:
         report.stopped = True
     except GatewayError as exc:
-        _failed(engine, report, exc.message, clock, poll.current)
+        _failed(ctx, report, exc.message, clock, poll.current)
     except Exception as exc:  # the poll's boundary: recorded for /readyz and logged with its traceback
-        _failed(engine, report, f"{type(exc).__name__}: {exc}", clock, poll.current)
+        _failed(ctx, report, f"{type(exc).__name__}: {exc}", clock, poll.current)
         log.exception("mail.poll_crashed", mailbox=mailbox.name)
     finally:
         state.release_lease(engine, mailbox.name, owner)
     return report
 
 
-def _failed(engine: Engine, report: PollReport, error: str, clock: Callable[[], datetime],
+def _failed(ctx: ServiceContext, report: PollReport, error: str, clock: Callable[[], datetime],
             folder: str | None) -> None:
     report.error = error
     log.warning("mail.poll_failed", mailbox=report.mailbox, error=error)
     try:
-        state.record_health(engine, report.mailbox, state.MAILBOX_ROW, now=clock(), error=error)
+        state.record_health(ctx.engine, report.mailbox, state.MAILBOX_ROW, now=clock(), error=error)
         if folder is not None:
-            state.record_health(engine, report.mailbox, folder, now=clock(), error=error)
+            state.record_health(ctx.engine, report.mailbox, folder, now=clock(), error=error)
     except Exception:  # the store itself may be what failed; the report still says it
         log.exception("mail.health_not_recorded", mailbox=report.mailbox)

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from gateway.config.email import MailboxSettings
 from gateway.connectors.base import ServiceContext
 from gateway.connectors.email.poller import default_owner, poll_once
-from gateway.connectors.email.settings import MailboxSettings
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -28,7 +28,7 @@ def next_delay(poll_seconds: float, failures: int) -> float:
     """The wait before the next poll: `poll_seconds`, doubled per failure in a row, at most 15 minutes."""
     if failures <= 0:
         return poll_seconds
-    return min(MAX_BACKOFF_S, max(poll_seconds, poll_seconds * 2 ** failures))
+    return min(MAX_BACKOFF_S, max(poll_seconds, poll_seconds * 2.0 ** failures))
 
 
 def _utcnow() -> datetime:

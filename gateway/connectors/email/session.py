@@ -19,8 +19,8 @@ from datetime import date, datetime
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
+from gateway.config.email import MailboxSettings
 from gateway.connectors.email.folders import FolderEntry
-from gateway.connectors.email.settings import MailboxSettings
 from gateway.core.errors import ConfigError, PermanentUpstreamError, TransientUpstreamError
 
 __all__ = ["FolderStatus", "ImapSession", "MailConnectionLost", "MessageMeta", "open_session"]

@@ -2,6 +2,5 @@
 
 Each provider lives in its own folder (`telegram/`, `vk/`, `whatsapp/`); the pieces they
 share (the conversation model, media follow-ups, the edge checks, replies) live here.
-The connectors are imported from their folders, not from here, so that the settings
-module stays importable on its own.
+The connectors are imported from their folders, not from here.
 """

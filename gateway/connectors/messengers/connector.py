@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
 
+from gateway.config.messengers import _Messenger
 from gateway.connectors.base import NewEvent, Outcome, ParseContext, Route, StoredEvent
 from gateway.connectors.messengers.conversation import ChatMessage, to_interaction
 from gateway.connectors.messengers.edge import find_account
@@ -24,7 +25,6 @@ from gateway.connectors.messengers.followups import (
     profile_event,
 )
 from gateway.connectors.messengers.media import PendingMedia, omitted
-from gateway.connectors.messengers.settings import _Messenger
 from gateway.core.errors import GatewayError
 from gateway.core.models import AttachmentRef, Interaction
 

@@ -20,7 +20,7 @@ from gateway.core.models import (
 from gateway.core.normalise import find_phones
 
 if TYPE_CHECKING:
-    from gateway.connectors.messengers.settings import _Messenger
+    from gateway.config.messengers import _Messenger
 
 __all__ = ["ChatMessage", "conversation_key", "message_key", "phones_in_text", "source_for", "to_interaction"]
 

@@ -74,7 +74,7 @@ def _source(source: StoredEvent) -> dict[str, object]:
 def media_event(media: PendingMedia, source: StoredEvent, now: datetime) -> NewEvent:
     """The follow-up that fetches one file; keyed per message, so a file sent twice is fetched twice."""
     chat_and_message = media.message_key.split(":", 2)[-1]
-    task = MediaTask(media=media, message_key=media.message_key, **_source(source))  # type: ignore[arg-type]
+    task = MediaTask(media=media, message_key=media.message_key, **_source(source))
     return NewEvent(
         connector=source.connector, account=source.account, key=f"media:{chat_and_message}:{media.unique_id}",
         body=task.model_dump_json().encode(), received_at=now, name=FETCH_MEDIA, group_key=source.group_key,
@@ -83,7 +83,7 @@ def media_event(media: PendingMedia, source: StoredEvent, now: datetime) -> NewE
 
 def profile_event(person_id: str, message_key: str, source: StoredEvent, now: datetime) -> NewEvent:
     """The follow-up that asks the provider for a person's name (once per person)."""
-    task = ProfileTask(person_id=person_id, message_key=message_key, **_source(source))  # type: ignore[arg-type]
+    task = ProfileTask(person_id=person_id, message_key=message_key, **_source(source))
     return NewEvent(
         connector=source.connector, account=source.account, key=f"profile:{person_id}",
         body=task.model_dump_json().encode(), received_at=now, name=FETCH_PROFILE, group_key=source.group_key,

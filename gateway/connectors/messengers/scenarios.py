@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.connectors.messengers.settings import TelegramSettings, VkSettings, WhatsAppSettings
+from gateway.config.messengers import TelegramSettings, VkSettings, WhatsAppSettings
 from gateway.connectors.messengers.whatsapp.connector import SIGNATURE_HEADER, signature
 
 __all__ = ["Delivery", "deliveries"]

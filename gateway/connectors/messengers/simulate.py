@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from gateway.config.messengers import MessengersSettings
 from gateway.connectors.messengers.edge import find_account
 from gateway.connectors.messengers.scenarios import Delivery, deliveries
-from gateway.connectors.messengers.settings import MessengersSettings
 from gateway.core.errors import ConfigError, GatewayError, UpstreamError
 from gateway.egress import AsyncOutboundClient, OutboundPolicy
 from gateway.options import config_option

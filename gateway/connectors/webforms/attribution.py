@@ -5,8 +5,8 @@ from __future__ import annotations
 import fnmatch
 from urllib.parse import parse_qsl, urlsplit
 
+from gateway.config.forms import FormSettings
 from gateway.connectors.webforms.mapping import fold
-from gateway.connectors.webforms.settings import FormSettings
 
 __all__ = ["TAGS", "choose_source", "page_tags", "site_of", "utm_tags"]
 

@@ -7,11 +7,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gateway.connectors.base import Outcome, ParseContext, Route, StoredEvent
+from gateway.config.forms import FormSettings
+from gateway.connectors.base import FileStore, Outcome, ParseContext, Route, StoredEvent
 from gateway.connectors.webforms.edge import CHANNEL, FormsEdge
 from gateway.connectors.webforms.parser import interaction_of, load_submission
-from gateway.connectors.webforms.settings import FormSettings
-from gateway.store.files import FileStore
 
 if TYPE_CHECKING:
     from gateway.config import Settings

@@ -17,10 +17,10 @@ from collections.abc import Callable
 
 import structlog
 
-from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, Reply, Route
+from gateway.config.forms import FormSettings
+from gateway.connectors.base import EdgeOutcome, FileStore, InboundRequest, NewEvent, Reply, Route
 from gateway.connectors.webforms.content import UnsupportedMediaType
 from gateway.connectors.webforms.ratelimit import SlidingWindow
-from gateway.connectors.webforms.settings import FormSettings
 from gateway.connectors.webforms.submission import (
     Client,
     StoredUpload,
@@ -31,7 +31,6 @@ from gateway.connectors.webforms.submission import (
 )
 from gateway.connectors.webforms.upload import UploadLimits, header_params, read_multipart
 from gateway.core.errors import NotFound, PayloadError, PayloadTooLarge, PermissionDenied, RateLimited, SignatureError
-from gateway.store.files import FileStore
 
 __all__ = ["CHANNEL", "FormsEdge"]
 

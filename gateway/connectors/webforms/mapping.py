@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from gateway.connectors.webforms.settings import LEAD_FIELDS
+from gateway.config.forms import LEAD_FIELDS
 
 __all__ = ["DEFAULT_FIELDS", "LEAD_FIELDS", "LeadFields", "fold", "map_fields", "parse_budget"]
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gateway.config.forms import FormSettings
 from gateway.connectors.webforms.attribution import TAGS, choose_source, site_of, utm_tags
 from gateway.connectors.webforms.mapping import LeadFields, fold, map_fields, parse_budget
-from gateway.connectors.webforms.settings import FormSettings
 from gateway.connectors.webforms.spam import spam_reason
 from gateway.connectors.webforms.submission import Submission
 from gateway.core.errors import PayloadError

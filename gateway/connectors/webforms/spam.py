@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from gateway.connectors.webforms.settings import FormSettings
+from gateway.config.forms import FormSettings
 
 __all__ = ["spam_reason"]
 

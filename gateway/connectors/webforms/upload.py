@@ -19,10 +19,10 @@ from urllib.parse import unquote_to_bytes
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser
 
+from gateway.connectors.base import FileStore, FileWriter
 from gateway.connectors.webforms.content import compatible, judge
 from gateway.connectors.webforms.filename import replace_extension, safe_filename
 from gateway.core.errors import PayloadError, PayloadTooLarge
-from gateway.store.files import FileStore, FileWriter
 
 __all__ = ["MultipartUpload", "UploadLimits", "UploadedFile", "decode_text", "header_params", "read_multipart"]
 

@@ -140,16 +140,22 @@
 
   function cardUrl(id) { return "/ui/leads/" + Number(id) + "/card"; }
 
+  var cardLoads = 0;  // only the newest load may fill the pane
+
+  function focusCard() {
+    var title = pane.querySelector(".card-title");
+    (title || pane).focus({preventScroll: false});
+  }
+
   function loadCard(url, focus) {
     if (!pane) { window.location.href = url.replace("/ui/leads/", "/leads/").replace("/card", ""); return Promise.resolve(); }
+    var mine = ++cardLoads;
     return getHtml(url).then(function (res) {
+      if (mine !== cardLoads) { return; }
       pane.innerHTML = res.html;
       pane.dataset.card = url;
       pane.querySelectorAll('form[data-kind="accept"]').forEach(filterStages);
-      if (focus) {
-        var title = pane.querySelector(".card-title");
-        (title || pane).focus({preventScroll: false});
-      }
+      if (focus) { focusCard(); }
     });
   }
 
@@ -165,6 +171,10 @@
     }
     row.scrollIntoView({block: "nearest"});
     showView("card");
+    if (pane && pane.dataset.card === cardUrl(current) && cardLoads && !pane.querySelector(".placeholder")) {
+      if (focus) { focusCard(); }  // this lead's card is already open: keep what the operator started in it
+      return Promise.resolve();
+    }
     return loadCard(cardUrl(current), focus);
   }
 

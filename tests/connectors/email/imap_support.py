@@ -13,7 +13,7 @@ from imap_dovecot import Account
 from imapclient import IMAPClient
 
 from gateway.config import Settings
-from gateway.connectors.email.settings import MailboxSettings
+from gateway.config.email import MailboxSettings
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "email"
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ from imap_support import NOW, appender, gateway_settings, mailbox_settings, mess
 from imapclient import IMAPClient
 from sqlalchemy import select
 
-from gateway.connectors.email import state
 from gateway.connectors.email.poller import PollReport, poll_once
+from gateway.store import mailbox_state as state
 from gateway.store.schema import mailbox_state
 
 

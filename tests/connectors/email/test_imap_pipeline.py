@@ -10,12 +10,12 @@ from imap_support import NOW, appender, corpus, gateway_settings, mailbox_settin
 from imapclient import IMAPClient
 from sqlalchemy import select
 
-from gateway.connectors.email.cli import EventLogContext
 from gateway.connectors.email.connector import ImapConnector
 from gateway.connectors.email.poller import poll_once
 from gateway.dispatch.processor import Processor
 from gateway.egress import OutboundClient, OutboundPolicy
 from gateway.store.schema import attachments, events, leads, messages
+from gateway.store.standalone import EventLogContext
 
 
 def test_mailbox_to_leads_threads_history_and_failures(account: Account, imap: IMAPClient, tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from imap_support import NOW, appender, gateway_settings, large_message, mailbox
 from imapclient import IMAPClient
 from sqlalchemy import select
 
-from gateway.connectors.email import state
 from gateway.connectors.email.connector import ImapConnector
 from gateway.connectors.email.poller import poll_once
+from gateway.store import mailbox_state as state
 from gateway.store.schema import mailbox_state
 
 

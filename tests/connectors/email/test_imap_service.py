@@ -13,10 +13,10 @@ from imap_store import ParseCtx, StoreContext
 from imap_support import NOW, appender, gateway_settings, mailbox_settings, message
 from imapclient import IMAPClient
 
-from gateway.connectors.email import state
 from gateway.connectors.email.cli import mail_main, main, poll_main
 from gateway.connectors.email.connector import ImapConnector
 from gateway.connectors.email.service import next_delay, run_pollers
+from gateway.store import mailbox_state as state
 
 
 def test_backoff_doubles_per_failure_up_to_fifteen_minutes() -> None:

@@ -10,7 +10,7 @@ import pytest
 from imap_support import NOW
 from sqlalchemy import Engine
 
-from gateway.connectors.email import state
+from gateway.store import mailbox_state as state
 from gateway.store.db import make_engine
 from gateway.store.schema import metadata
 

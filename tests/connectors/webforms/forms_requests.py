@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 from multidict import CIMultiDict
 
 from gateway.config import Settings
+from gateway.config.forms import FormSettings
 from gateway.connectors.base import InboundRequest, StoredEvent
-from gateway.connectors.webforms.settings import FormSettings
 from gateway.store.files import FileStore
 
 BOUNDARY = "----formboundary7MA4YWxkTrZu0gW"

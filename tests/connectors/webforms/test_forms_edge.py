@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.config.forms import FormSettings, SourceRule
 from gateway.connectors.base import EdgeOutcome
 from gateway.connectors.webforms import FormsConnector
 from gateway.connectors.webforms.connector import SubmissionIds
-from gateway.connectors.webforms.settings import FormSettings, SourceRule
 from gateway.core.errors import GatewayError, NotFound, PayloadTooLarge, PermissionDenied, RateLimited, SignatureError
 from gateway.core.models import Channel, IdentityKind, Kind
 from gateway.store.files import FileStore

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.config.forms import FormSettings, SourceRule
 from gateway.connectors.webforms.attribution import choose_source, page_tags, utm_tags
 from gateway.connectors.webforms.mapping import fold, map_fields, parse_budget
-from gateway.connectors.webforms.settings import FormSettings, SourceRule
 from gateway.connectors.webforms.spam import spam_reason
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from multidict import CIMultiDict
 
+from gateway.config.forms import FormSettings, SourceRule
 from gateway.connectors.base import InboundRequest
 from gateway.connectors.webforms import FormsConnector
-from gateway.connectors.webforms.settings import FormSettings, SourceRule
 from gateway.store.files import FileStore
 from tests.connectors.webforms.forms_requests import RECEIVED, Body, Context, make_settings, stored
 

@@ -9,8 +9,8 @@ import sys
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.config.messengers import TelegramSettings
 from gateway.connectors.messengers.edge import find_account
-from gateway.connectors.messengers.settings import TelegramSettings
 from gateway.connectors.messengers.telegram.api import ALLOWED_UPDATES, set_webhook, webhook_call
 from gateway.core.errors import GatewayError
 from gateway.egress import AsyncOutboundClient, OutboundPolicy

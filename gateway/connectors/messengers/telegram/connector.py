@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.config.messengers import TelegramSettings
 from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, ParseContext, Reply, Route, StoredEvent
 from gateway.connectors.messengers.connector import MessengerConnector, Reading
 from gateway.connectors.messengers.edge import header, json_object, secrets_match
 from gateway.connectors.messengers.media import PendingMedia
-from gateway.connectors.messengers.settings import TelegramSettings
 from gateway.connectors.messengers.telegram.api import fetch_file
 from gateway.connectors.messengers.telegram.messages import read_update
 from gateway.core.errors import PayloadError, SignatureError

@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gateway.config.messengers import TelegramSettings
 from gateway.connectors.base import StoredEvent
 from gateway.connectors.messengers.connector import Reading
 from gateway.connectors.messengers.conversation import ChatMessage, message_key, source_for
 from gateway.connectors.messengers.media import PendingMedia, safe_name
-from gateway.connectors.messengers.settings import TelegramSettings
 from gateway.connectors.messengers.telegram.payloads import (
     CHANNEL_FIELDS,
     BusinessMessagesDeleted,
@@ -78,7 +78,7 @@ def _message(msg: Message, bot: TelegramSettings, *, edited: bool, business: boo
     referral = None
     if msg.text and msg.text.startswith("/start "):
         referral = msg.text.removeprefix("/start ").strip() or None
-    phones = ()
+    phones: tuple[str, ...] = ()
     if msg.contact is not None and msg.contact.user_id == author.id:
         phones = (msg.contact.phone_number,)
     name = " ".join(p for p in (author.first_name, author.last_name) if p) or None

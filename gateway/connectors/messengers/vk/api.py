@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import structlog
 
+from gateway.config.messengers import VkSettings
 from gateway.connectors.base import ParseContext
 from gateway.connectors.messengers.media import PendingMedia, omitted, stored, too_large
-from gateway.connectors.messengers.settings import VkSettings
 from gateway.connectors.messengers.upstream import call, call_once, download
 from gateway.core.errors import ConfigError, PayloadError, PermanentUpstreamError, TransientUpstreamError
 from gateway.core.models import AttachmentRef

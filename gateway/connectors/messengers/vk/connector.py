@@ -6,11 +6,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.config.messengers import VkSettings
 from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, ParseContext, Reply, Route, StoredEvent
 from gateway.connectors.messengers.connector import MessengerConnector, Reading
 from gateway.connectors.messengers.edge import header, json_object, secrets_match
 from gateway.connectors.messengers.media import PendingMedia
-from gateway.connectors.messengers.settings import VkSettings
 from gateway.connectors.messengers.vk.api import fetch_attachment, user_name
 from gateway.connectors.messengers.vk.messages import read_callback
 from gateway.core.errors import PayloadError, SignatureError
@@ -22,7 +22,8 @@ def _peer(obj: Any) -> str | None:
     """The conversation an event belongs to: the message's peer, or the user it concerns."""
     if not isinstance(obj, dict):
         return None
-    inner = obj.get("message") if isinstance(obj.get("message"), dict) else obj
+    message = obj.get("message")
+    inner = message if isinstance(message, dict) else obj
     for key in ("peer_id", "user_id", "from_id"):
         value = inner.get(key, obj.get(key))
         if isinstance(value, int) and not isinstance(value, bool):

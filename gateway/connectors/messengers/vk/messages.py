@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gateway.config.messengers import VkSettings
 from gateway.connectors.base import StoredEvent
 from gateway.connectors.messengers.connector import Reading
 from gateway.connectors.messengers.conversation import ChatMessage, message_key, source_for
 from gateway.connectors.messengers.media import PendingMedia, safe_name
-from gateway.connectors.messengers.settings import VkSettings
 from gateway.connectors.messengers.vk.payloads import CHAT_PEER_BASE, Attachment, Callback, LeadForm, VkMessage
 from gateway.core.errors import PayloadError
 from gateway.core.models import Channel, IdentityKind, IdentityRef, Interaction, Kind

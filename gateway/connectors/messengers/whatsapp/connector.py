@@ -7,11 +7,11 @@ import hmac
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.config.messengers import WhatsAppSettings
 from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, ParseContext, Reply, Route, StoredEvent
 from gateway.connectors.messengers.connector import MessengerConnector, Reading
 from gateway.connectors.messengers.edge import header, json_object, secrets_match
 from gateway.connectors.messengers.media import PendingMedia
-from gateway.connectors.messengers.settings import WhatsAppSettings
 from gateway.connectors.messengers.whatsapp.api import fetch_media
 from gateway.connectors.messengers.whatsapp.messages import read_delivery
 from gateway.core.errors import SignatureError

@@ -8,11 +8,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gateway.config.messengers import WhatsAppSettings
 from gateway.connectors.base import StoredEvent
 from gateway.connectors.messengers.connector import Reading
 from gateway.connectors.messengers.conversation import ChatMessage, message_key, source_for
 from gateway.connectors.messengers.media import PendingMedia, safe_name
-from gateway.connectors.messengers.settings import WhatsAppSettings
 from gateway.connectors.messengers.whatsapp.payloads import MEDIA_TYPES, Notification, Status, Value, WaMessage
 from gateway.core.errors import PayloadError
 from gateway.core.models import Channel

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from gateway.config.mango import MangoSettings
 from gateway.connectors.base import NewEvent, Outcome, ParseContext, Route, StoredEvent
 from gateway.connectors.telephony.mango.edge import CHANNEL, MangoEdge
 from gateway.connectors.telephony.mango.fold import fold_call
 from gateway.connectors.telephony.mango.group import FETCH, STATS, collect
 from gateway.connectors.telephony.mango.payloads import RecordAdded, StatsCall
 from gateway.connectors.telephony.mango.recording import fetch_recording
-from gateway.connectors.telephony.mango.settings import MangoSettings
 from gateway.connectors.telephony.mango.signature import compact_json
 from gateway.connectors.telephony.mango.vpbx import LockoutGuard, RateLimiter, VpbxClient
 from gateway.core.errors import ConfigError, PayloadError

@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl
 
 import structlog
 
+from gateway.config.mango import MangoSettings
 from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, Reply
-from gateway.connectors.telephony.mango.settings import MangoSettings
 from gateway.connectors.telephony.mango.signature import verify
 from gateway.core.errors import PayloadError, SignatureError
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import structlog
 
+from gateway.config.mango import MangoSettings
 from gateway.connectors.telephony.mango.group import CallGroup
 from gateway.connectors.telephony.mango.legs import Leg
 from gateway.connectors.telephony.mango.parties import external_number, line_source
-from gateway.connectors.telephony.mango.settings import MangoSettings
 from gateway.core.models import (
     AttachmentRef,
     CallInfo,

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from gateway.connectors.base import NewEvent, ServiceContext
+from gateway.config.mango import MangoSettings
+from gateway.connectors.base import EventLogContext, NewEvent, ServiceContext
 from gateway.connectors.telephony.mango.group import STATS
-from gateway.connectors.telephony.mango.settings import MangoSettings
 from gateway.connectors.telephony.mango.signature import compact_json
 from gateway.connectors.telephony.mango.stats import fetch_calls
 from gateway.connectors.telephony.mango.vpbx import LockoutGuard, VpbxClient
@@ -78,26 +78,6 @@ def reconcile(conf: MangoSettings, store: ServiceContext, http: Any, *, start: d
     return ReconcileReport(conf.account, start, end, len(calls), len(ids))
 
 
-class _EventLogStore:
-    """The real event log behind `store_events`, for the command line."""
-
-    def __init__(self, settings: Settings) -> None:
-        from gateway.store.bootstrap import bootstrap
-        from gateway.store.db import make_engine
-
-        self.engine = make_engine(settings.database_url)
-        bootstrap(self.engine, settings)
-
-    def store_events(self, events: Sequence[NewEvent]) -> list[str]:
-        from gateway.store import event_log
-
-        with self.engine.begin() as conn:
-            return [event_id for event_id, _ in event_log.append(conn, events)]
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-
 def _parser() -> argparse.ArgumentParser:
     mango = Actions("gateway mango", "Mango Office tools: recover calls whose webhooks never came.")
     r = mango.add("reconcile", "store calls from Mango's statistics that webhooks missed",
@@ -123,9 +103,11 @@ def _run(args: argparse.Namespace, settings: Settings, store: ServiceContext | N
 
         http = OutboundClient(OutboundPolicy(timeout_s=settings.http.outbound_timeout_seconds,
                                              allow_private=settings.http.allow_private_outbound))
-    log_store = _EventLogStore(settings) if store is None else None
+    log_store = None
+    if store is None:
+        store = log_store = EventLogContext(settings)
     try:
-        return reconcile(conf, store or log_store, http, start=start, end=end, now=now,
+        return reconcile(conf, store, http, start=start, end=end, now=now,
                          timezone=settings.timezone, sleep=sleep, poll_seconds=args.poll_seconds)
     finally:
         if own_http:

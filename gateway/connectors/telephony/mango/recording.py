@@ -25,7 +25,7 @@ def _content_type(response: httpx.Response, head: bytes) -> str:
     declared = response.headers.get("content-type", "application/octet-stream").split(";", 1)[0].strip().lower()
     declared = AUDIO_ALIASES.get(declared, declared)
     sniffed = filetype.guess(head[:8192])
-    return sniffed.mime if sniffed is not None else declared
+    return str(sniffed.mime) if sniffed is not None else declared
 
 
 def fetch_recording(client: VpbxClient, files: Any, recording_id: str, *, retry_after: float,

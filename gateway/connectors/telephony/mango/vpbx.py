@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from gateway.connectors.telephony.mango.settings import MangoSettings
+from gateway.config.mango import MangoSettings
 from gateway.connectors.telephony.mango.signature import signed_form
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError
 
@@ -87,8 +87,9 @@ def result_code(response: httpx.Response) -> int | None:
         data = response.json()
     except ValueError:
         return None
+    result = data.get("result") if isinstance(data, dict) else None
     try:
-        return int(data.get("result")) if isinstance(data, dict) and data.get("result") is not None else None
+        return int(result) if result is not None else None
     except (TypeError, ValueError):
         return None
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gateway.connectors.base import InboundRequest, Reply, Route
 from gateway.core.errors import PayloadTooLarge
@@ -75,7 +76,7 @@ def to_response(reply: Reply) -> web.Response:
     return resp
 
 
-def _handler(route: Route, trusted_proxies: Sequence[str]) -> web.Handler:
+def _handler(route: Route, trusted_proxies: Sequence[str]) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         inbound = InboundRequest(
             method=request.method, path=request.path, match=dict(request.match_info), headers=request.headers,

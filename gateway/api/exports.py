@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import UTC, datetime
 
 import structlog
@@ -50,11 +50,11 @@ def _headers(name: str, fmt: str) -> dict[str, str]:
     }
 
 
-async def _next(gen: Iterator[bytes]) -> bytes | None:
+async def _next(gen: Generator[bytes]) -> bytes | None:
     return await asyncio.get_running_loop().run_in_executor(None, next, gen, None)
 
 
-async def _stream(request: web.Request, gen: Iterator[bytes], name: str, fmt: str) -> web.StreamResponse:
+async def _stream(request: web.Request, gen: Generator[bytes], name: str, fmt: str) -> web.StreamResponse:
     """Send the chunks as they are produced; a failing query fails on the first one, before the status is sent."""
     sent = 0
     try:
@@ -77,7 +77,7 @@ async def _stream(request: web.Request, gen: Iterator[bytes], name: str, fmt: st
     return resp
 
 
-def _chunks(export: Export, fmt: str, sep: str) -> Iterator[bytes]:
+def _chunks(export: Export, fmt: str, sep: str) -> Generator[bytes]:
     return csv_chunks(export, sep) if fmt == "csv" else xlsx_chunks(export)
 
 

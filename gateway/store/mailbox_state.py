@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, and_, or_, select, update
 from gateway.core.errors import GatewayError
 from gateway.store.dialect import insert_ignore
 from gateway.store.schema import mailbox_state
+from gateway.store.views import iso
 
 __all__ = [
     "MAILBOX_ROW",
@@ -50,14 +51,6 @@ class Cursor:
     last_ok_at: datetime | None
 
 
-def _utc(ts: datetime) -> datetime:
-    return ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
-def _aware(ts: datetime | None) -> datetime | None:
-    return None if ts is None else _utc(ts)
-
-
 def ensure_rows(engine: Engine, mailbox: str, folders: list[str]) -> None:
     """Create the mailbox row and the folders' rows when missing."""
     with engine.begin() as conn:
@@ -72,7 +65,6 @@ def _mine(mailbox: str, owner: str, now: datetime) -> Any:
 
 def acquire_lease(engine: Engine, mailbox: str, owner: str, *, now: datetime, lease_s: float) -> bool:
     """Take (or extend) the mailbox's lease in one atomic UPDATE; False when another poller holds it."""
-    now = _utc(now)
     free = or_(t.lock_owner.is_(None), t.lock_until.is_(None), t.lock_until < now, t.lock_owner == owner)
     with engine.begin() as conn:
         result = conn.execute(
@@ -92,7 +84,7 @@ def _renew(conn: Connection, mailbox: str, owner: str, now: datetime, lease_s: f
 
 def renew_lease(engine: Engine, mailbox: str, owner: str, *, now: datetime, lease_s: float) -> None:
     with engine.begin() as conn:
-        _renew(conn, mailbox, owner, _utc(now), lease_s)
+        _renew(conn, mailbox, owner, now, lease_s)
 
 
 def release_lease(engine: Engine, mailbox: str, owner: str) -> None:
@@ -110,13 +102,12 @@ def load_cursor(engine: Engine, mailbox: str, folder: str) -> Cursor:
         ).first()
     if row is None:
         return Cursor(None, 0, None)
-    return Cursor(row.uidvalidity, row.last_uid or 0, _aware(row.last_ok_at))
+    return Cursor(row.uidvalidity, row.last_uid or 0, row.last_ok_at)
 
 
 def commit_cursor(engine: Engine, mailbox: str, folder: str, owner: str, *, uidvalidity: int, last_uid: int,
                   now: datetime, lease_s: float) -> None:
     """Move the folder's cursor (and renew the lease) in one transaction; LeaseLost when it is not ours."""
-    now = _utc(now)
     with engine.begin() as conn:
         _renew(conn, mailbox, owner, now, lease_s)
         conn.execute(
@@ -128,7 +119,6 @@ def commit_cursor(engine: Engine, mailbox: str, folder: str, owner: str, *, uidv
 def record_health(engine: Engine, mailbox: str, folder: str, *, now: datetime, error: str | None,
                   started: bool = False) -> None:
     """A poll started (last_poll_at), ended well (last_ok_at, error cleared), or failed (last_error)."""
-    now = _utc(now)
     values: dict[str, Any]
     if started:
         values = {"last_poll_at": now}
@@ -140,16 +130,11 @@ def record_health(engine: Engine, mailbox: str, folder: str, *, now: datetime, e
         conn.execute(update(mailbox_state).where(t.mailbox == mailbox, t.folder == folder).values(**values))
 
 
-def _iso(ts: datetime | None) -> str | None:
-    aware = _aware(ts)
-    return aware.isoformat() if aware else None
-
-
 def _stale(entry: dict[str, Any], now: datetime, poll_seconds: Mapping[str, float]) -> bool:
     """No good poll for three intervals (at least five minutes): the mailbox is not being read."""
     last_ok = entry["last_ok_at"]
     allowed = max(3 * poll_seconds.get(entry["mailbox"], 60.0), STALE_MIN_S)
-    return last_ok is None or (_utc(now) - datetime.fromisoformat(last_ok)).total_seconds() > allowed
+    return last_ok is None or (now - datetime.fromisoformat(last_ok)).total_seconds() > allowed
 
 
 def mailbox_health(conn: Connection, *, now: datetime | None = None,
@@ -167,14 +152,14 @@ def mailbox_health(conn: Connection, *, now: datetime | None = None,
         })
         if row["folder"] == MAILBOX_ROW:
             entry.update(
-                last_poll_at=_iso(row["last_poll_at"]), last_ok_at=_iso(row["last_ok_at"]),
+                last_poll_at=iso(row["last_poll_at"]), last_ok_at=iso(row["last_ok_at"]),
                 last_error=row["last_error"], ok=row["last_error"] is None, locked_by=row["lock_owner"],
-                locked_until=_iso(row["lock_until"]),
+                locked_until=iso(row["lock_until"]),
             )
         else:
             entry["folders"].append({
                 "folder": row["folder"], "uidvalidity": row["uidvalidity"], "last_uid": row["last_uid"],
-                "last_poll_at": _iso(row["last_poll_at"]), "last_ok_at": _iso(row["last_ok_at"]),
+                "last_poll_at": iso(row["last_poll_at"]), "last_ok_at": iso(row["last_ok_at"]),
                 "last_error": row["last_error"],
             })
     if now is not None and poll_seconds is not None:

@@ -41,7 +41,7 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None) -> Runtim
     connectors = build_connectors(settings)
     files = FileStore(settings.files_dir)
     http = OutboundClient(outbound_policy(settings))
-    from gateway.dispatch.hooks import lead_hooks
+    from gateway.dispatch.lead_hooks import lead_hooks
 
     processor = Processor(settings, engine, connectors, files, http, lead_hooks=lead_hooks(settings))
     return Runtime(settings, engine, connectors, files, http, processor)

@@ -5,7 +5,6 @@ Built once by the CLI and passed down; nothing reads settings at import time.
 
 from __future__ import annotations
 
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -13,10 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gateway.connectors.email.settings import EmailSettings
-from gateway.connectors.messengers.settings import MessengersSettings
-from gateway.connectors.telephony.mango.settings import MangoSettings
-from gateway.connectors.webforms.settings import FormSettings
+from gateway.config.email import EmailSettings
+from gateway.config.forms import FormSettings
+from gateway.config.mango import MangoSettings
+from gateway.config.messengers import MessengersSettings
 from gateway.core.errors import ConfigError
 
 __all__ = ["Settings", "load_settings", "read_toml", "settings_from"]
@@ -294,11 +293,3 @@ def settings_from(data: dict[str, Any]) -> Settings:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc)) from None
-
-
-if __name__ == "__main__":  # pragma: no cover - a quick check: python -m gateway.config FILE
-    try:
-        print(load_settings(sys.argv[1] if len(sys.argv) > 1 else None).model_dump_json(indent=2))
-    except ConfigError as e:
-        print(e, file=sys.stderr)
-        sys.exit(2)

@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+Folder = Literal["inbox", "sent"]
+FOLDERS: tuple[Folder, ...] = ("inbox", "sent")
+
 
 class MailboxSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -19,7 +22,7 @@ class MailboxSettings(BaseModel):
     username: str = Field(min_length=1)
     password: str | None = None
     password_env: str | None = None  # name of an environment variable holding the password
-    folders: list[Literal["inbox", "sent"]] = Field(default_factory=lambda: ["inbox", "sent"])
+    folders: list[Folder] = Field(default_factory=lambda: list(FOLDERS))
     poll_seconds: float = Field(default=60, gt=0)
     first_sync_days: int = Field(default=30, ge=0)
     source: str | None = None

@@ -1,0 +1,42 @@
+"""Operators' API: the audit log (who did what), newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import Connection, select
+
+from gateway.api.body import json_response
+from gateway.api.spec import ApiRoute, Param
+from gateway.config import Settings
+from gateway.core.errors import PayloadError
+from gateway.http.keys import DB
+from gateway.store.schema import audit_log, users
+
+__all__ = ["extend"]
+
+
+async def audit_entries(request: web.Request) -> web.Response:
+    try:
+        lead_id = int(request.query["lead_id"]) if "lead_id" in request.query else None
+        limit = min(500, max(1, int(request.query.get("limit", 100))))
+    except ValueError:
+        raise PayloadError("lead_id and limit must be integers") from None
+
+    def run(conn: Connection) -> list[dict[str, Any]]:
+        q = select(audit_log, users.c.name.label("user")).outerjoin(users, users.c.id == audit_log.c.user_id)
+        if lead_id is not None:
+            q = q.where(audit_log.c.lead_id == lead_id)
+        rows = conn.execute(q.order_by(audit_log.c.id.desc()).limit(limit)).mappings()
+        return [{**dict(r), "at": r["at"].isoformat()} for r in rows]
+
+    return json_response({"items": await request.app[DB].read(run), "next_cursor": None})
+
+
+def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
+    """The audit route."""
+    return [
+        ApiRoute("GET", "/api/v1/audit", audit_entries, "Who did what, newest first", roles=("admin", "manager"),
+                 params=(Param("lead_id", type="integer"), Param("limit", type="integer")), tag="users"),
+    ]

@@ -1,0 +1,56 @@
+"""Every timestamp column gives back an aware UTC datetime, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert, select
+
+from gateway.store.db import make_engine
+from gateway.store.schema import UtcDateTime, mailbox_state, metadata
+from tests.conftest import Server
+
+MOSCOW = timezone(timedelta(hours=3))
+
+
+def test_every_timestamp_column_has_the_utc_type() -> None:
+    naive = [f"{t.name}.{c.name}" for t in metadata.tables.values() for c in t.columns
+             if "DATETIME" in str(c.type.compile()).upper() or "TIMESTAMP" in str(c.type.compile()).upper()
+             if not isinstance(c.type, UtcDateTime)]
+    assert naive == []
+
+
+def test_times_come_back_aware_in_utc(database_url: str, tmp_path: Path) -> None:
+    engine = make_engine(database_url)
+    metadata.create_all(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(mailbox_state).values(
+                mailbox="sales", folder="INBOX", last_uid=0,
+                last_ok_at=datetime(2026, 3, 2, 9, 30, tzinfo=MOSCOW),  # aware, not UTC
+                last_poll_at=datetime(2026, 3, 2, 6, 31),  # naive: taken as UTC
+            ))
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET TIME ZONE 'Asia/Vladivostok'")  # the server answers in +10:00
+            ok, polled = conn.execute(select(mailbox_state.c.last_ok_at, mailbox_state.c.last_poll_at)).one()
+            if engine.dialect.name == "sqlite":  # storage unchanged: UTC wall time, no offset
+                raw = conn.exec_driver_sql("SELECT last_ok_at FROM mailbox_state").scalar()
+                assert raw == "2026-03-02 06:30:00.000000"
+        assert (ok, polled) == (datetime(2026, 3, 2, 6, 30, tzinfo=UTC), datetime(2026, 3, 2, 6, 31, tzinfo=UTC))
+        assert ok.utcoffset() == polled.utcoffset() == timedelta(0)
+    finally:
+        engine.dispose()
+
+
+async def test_api_times_carry_their_offset(server: Server) -> None:
+    async with httpx.AsyncClient() as client:
+        r = await client.post(f"{server.url}/api/v1/leads", json={"name": "Анна", "phone": "+7 916 000 11 22"},
+                              headers=server.headers())
+        assert r.status_code in (201, 202), r.text
+        items = (await client.get(f"{server.url}/api/v1/events", headers=server.headers())).json()["items"]
+    times = {k: v for item in items for k, v in item.items() if k.endswith("_at") and v is not None}
+    assert "next_attempt_at" in times and "received_at" in times
+    assert all(v.endswith("+00:00") for v in times.values()), times
