@@ -13,10 +13,12 @@ import structlog
 from aiohttp import web
 from sqlalchemy import Engine
 
+from gateway.api import calls as calls_api
 from gateway.api import events as events_api
 from gateway.api import leads as leads_api
 from gateway.api import ops as ops_api
 from gateway.api import reply as reply_api
+from gateway.api import sinks as sinks_api
 from gateway.api.auth import with_roles
 from gateway.api.openapi import openapi_route
 from gateway.api.spec import ApiRoute, Param
@@ -27,7 +29,7 @@ from gateway.delivery.registry import build_performers
 from gateway.delivery.runner import OutboxRunner
 from gateway.dispatch.embedded import EmbeddedDispatcher, ThreadDispatcher
 from gateway.dispatch.rq_dispatch import RqDispatcher
-from gateway.dispatch.runtime import build_runtime, outbound_policy
+from gateway.dispatch.runtime import build_runtime
 from gateway.egress import AsyncOutboundClient
 from gateway.http.edge import connector_routes
 from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, OUTBOX, SETTINGS, WRITER
@@ -80,7 +82,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
             app.router.add_route(route_def.method, route_def.path, route_def.handler)
             hook_defs.append(_hook_doc(route, route_def.handler))
 
-    api_routes: list[ApiRoute] = [*ops_api.ROUTES, *leads_api.ROUTES, *reply_api.ROUTES, *events_api.ROUTES]
+    api_routes: list[ApiRoute] = [*ops_api.ROUTES, *leads_api.ROUTES, *reply_api.ROUTES, *events_api.ROUTES,
+                                  *sinks_api.ROUTES, *calls_api.ROUTES]
     for extend in _extensions():
         api_routes.extend(extend(app, settings))
     documented = [*api_routes, *hook_defs]
@@ -113,8 +116,8 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         app[DB] = Database(eng)
         app[FILES] = FileStore(settings.files_dir)
         app[METRICS] = Metrics()
-        app[HTTP] = AsyncOutboundClient(outbound_policy(settings))
-        app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP]),
+        app[HTTP] = AsyncOutboundClient(settings.http.outbound_policy())
+        app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP], app[DB]),
                                    on_outcome=app[METRICS].count_job)
         app[OUTBOX].start()  # outbound jobs are performed by every `gateway serve`
         dispatcher: Any

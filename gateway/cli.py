@@ -34,6 +34,8 @@ DELEGATED: dict[str, tuple[str, str]] = {
                  "webhook"),
     "simulate": ("gateway.simulate:main", "send realistic provider traffic to a running gateway (gateway simulate "
                  "--help)"),
+    "deliver": ("gateway.delivery.service:main", "perform outbound jobs (webhooks, sinks, PBX commands, mail "
+                "replies) on their own, beside `serve`"),
 }
 def _settings(args: argparse.Namespace) -> Settings:
     from gateway.logs import configure_logging

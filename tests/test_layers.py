@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parents[1] / "gateway"
 # Bottom to top: a package may import its own modules and the packages of lower layers, nothing else.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core", "logs", "options"),  # the domain, how the process logs, the command line's shared options
-    ("config", "egress"),  # settings (every connector's section too); the guarded outbound HTTP client
+    ("egress",),  # the guarded outbound HTTP client
+    ("config",),  # settings (every connector's section too)
     ("store",),  # schema, repositories, event log, files
-    ("connectors",),  # providers: they see the store through connectors/base.py
+    ("connectors", "sinks"),  # providers in (they see the store through connectors/base.py); other CRMs out
     ("dispatch", "delivery", "metrics"),  # processing stored events; performing outbox jobs; the app's figures
     ("http",),  # the aiohttp edge: connector routes, the group-commit writer, middleware, app keys
     ("export",),  # journal and deal exports, reports (no HTTP)

@@ -32,12 +32,30 @@ class MailboxSettings(BaseModel):
     batch_size: int = Field(default=200, ge=1, le=5000)  # messages per FETCH of sizes; bodies go by batch_mb
     batch_mb: float = Field(default=8, gt=0)  # bodies fetched (and events stored) per round trip
     timeout_seconds: float = Field(default=60, gt=0)  # socket timeout for every IMAP read and write
+    # replies from the page go out by SMTP; the login defaults to the IMAP one
+    smtp_host: str | None = None  # unset: this mailbox cannot send replies
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    address: str | None = None  # the From of replies; default: the username when it is an address
+    reply_max_attachment_mb: float = Field(default=10, gt=0)  # all files of one reply together
 
     @model_validator(mode="after")
     def _one_password(self) -> MailboxSettings:
         if self.password is None and self.password_env is None:
             raise ValueError("give password or password_env")
         return self
+
+    @property
+    def from_address(self) -> str | None:
+        return self.address or (self.username if "@" in self.username else None)
+
+    def smtp_login(self) -> tuple[str, str] | None:
+        """(user, password) for SMTP AUTH; the IMAP login unless SMTP has its own; None for no AUTH."""
+        if self.smtp_username is not None:
+            return self.smtp_username, self.smtp_password or ""
+        return self.username, self.resolve_password()
 
     def resolve_password(self) -> str:
         if self.password is not None:

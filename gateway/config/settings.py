@@ -16,7 +16,9 @@ from gateway.config.email import EmailSettings
 from gateway.config.forms import FormSettings
 from gateway.config.mango import MangoSettings
 from gateway.config.messengers import MessengersSettings
+from gateway.config.sinks import SinksSettings
 from gateway.core.errors import ConfigError
+from gateway.egress import OutboundPolicy
 
 __all__ = ["Settings", "load_settings", "read_toml", "settings_from"]
 
@@ -122,6 +124,10 @@ class HttpSettings(_Section):
     allow_private_outbound: bool = False  # let outbound fetches reach private addresses (tests, LANs)
     outbound_timeout_seconds: float = Field(default=30, gt=0)
 
+    def outbound_policy(self) -> OutboundPolicy:
+        """How every outbound call behaves: its timeout, and whether private addresses may be reached."""
+        return OutboundPolicy(timeout_s=self.outbound_timeout_seconds, allow_private=self.allow_private_outbound)
+
 
 class WebhookSubscription(_Section):
     url: str
@@ -166,6 +172,7 @@ class Settings(BaseSettings):
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     webhooks: list[WebhookSubscription] = Field(default_factory=list)
+    sinks: SinksSettings = Field(default_factory=SinksSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     config_loaded_from: Path | None = None
 

@@ -33,6 +33,7 @@ class Job:
     lead_id: int | None = None
     deal_id: int | None = None
     event_type: str = ""
+    reclaimed: bool = False  # claimed again after a lease ran out: an earlier attempt may have reached the remote
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +75,14 @@ JobOutcome = Done | Retry | Dead
 class Performer(Protocol):
     """Performs the jobs of one kind. `delays` is the backoff: the wait after the 1st, 2nd... failure."""
 
-    kind: str
-    concurrency: int
-    delays: Sequence[float]
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def delays(self) -> Sequence[float]: ...
 
     async def perform(self, job: Job) -> JobOutcome: ...
 

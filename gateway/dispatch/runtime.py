@@ -10,7 +10,7 @@ from gateway.config import Settings
 from gateway.connectors.base import Connector
 from gateway.connectors.registry import build_connectors
 from gateway.dispatch.processor import Processor
-from gateway.egress import OutboundClient, OutboundPolicy
+from gateway.egress import OutboundClient
 from gateway.store.db import make_engine
 from gateway.store.files import FileStore
 
@@ -31,16 +31,11 @@ class Runtime:
         self.engine.dispose()
 
 
-def outbound_policy(settings: Settings) -> OutboundPolicy:
-    return OutboundPolicy(timeout_s=settings.http.outbound_timeout_seconds,
-                          allow_private=settings.http.allow_private_outbound)
-
-
 def build_runtime(settings: Settings, *, engine: Engine | None = None) -> Runtime:
     engine = engine or make_engine(settings.database_url)
     connectors = build_connectors(settings)
     files = FileStore(settings.files_dir)
-    http = OutboundClient(outbound_policy(settings))
+    http = OutboundClient(settings.http.outbound_policy())
     from gateway.dispatch.lead_hooks import lead_hooks
 
     processor = Processor(settings, engine, connectors, files, http, lead_hooks=lead_hooks(settings))

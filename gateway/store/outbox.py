@@ -133,7 +133,8 @@ def pipeline_hook(settings: Settings, clock: Clock = _now) -> Callable[[Connecti
 def to_job(row: Mapping[str, Any]) -> Job:
     return Job(id=row["id"], kind=row["kind"], target=row["target"], key=row["key"], payload=row["payload"],
                attempts=row["attempts"], state=row["state"] or {}, created_at=row["created_at"],
-               lead_id=row["lead_id"], deal_id=row["deal_id"], event_type=row["event_type"])
+               lead_id=row["lead_id"], deal_id=row["deal_id"], event_type=row["event_type"],
+               reclaimed=bool(row.get("reclaimed")))
 
 
 def claim_due(conn: Connection, *, now: datetime, limit: int, lease_s: float,
@@ -142,17 +143,18 @@ def claim_due(conn: Connection, *, now: datetime, limit: int, lease_s: float,
     due = and_(outbox.c.status.in_(("pending", "sending")), outbox.c.next_attempt_at <= now)
     if kinds is not None:
         due = and_(due, outbox.c.kind.in_(list(kinds)))
-    pick = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+    pick = select(outbox.c.id, outbox.c.status).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
-    ids = list(conn.execute(pick).scalars())
+    picked = dict(conn.execute(pick).all())
+    ids = list(picked)
     if not ids:
         return []
     lease = now + timedelta(seconds=lease_s)
     conn.execute(update(outbox).where(outbox.c.id.in_(ids), due).values(status="sending", next_attempt_at=lease))
     rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids), outbox.c.status == "sending",
                                              outbox.c.next_attempt_at == lease)).mappings()
-    return [dict(r) | {"lease": lease} for r in rows]
+    return [dict(r) | {"lease": lease, "reclaimed": picked[r["id"]] == "sending"} for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

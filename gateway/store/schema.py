@@ -355,6 +355,15 @@ Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
 Index("ix_outbox_lead", outbox.c.lead_id)
 Index("ix_outbox_deal", outbox.c.deal_id)
 
+sink_tokens = Table(  # OAuth tokens a sink refreshed (the settings hold only the first refresh token)
+    "sink_tokens", metadata,
+    Column("sink", String(64), primary_key=True),
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
 web_sessions = Table(
     "web_sessions", metadata,
     Column("id", String(64), primary_key=True),  # sha256 of the cookie value

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from gateway.core.normalise import normalise_email, normalise_phone
+from gateway.store.deliveries import callbacks, sink_states
 from gateway.store.schema import (
     attachments,
     contacts,
@@ -64,6 +65,7 @@ def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *,
     stg = _names(conn, stages, {r["stage_id"] for r in rows})
     pipe = _names(conn, pipelines, {r["pipeline_id"] for r in rows})
     files = _attachments(conn, [r["id"] for r in rows])
+    delivered = sink_states(conn, [r["id"] for r in rows])
     out = []
     for r in rows:
         deal = deal_rows.get(r["deal_id"]) if r["deal_id"] else None
@@ -91,6 +93,8 @@ def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *,
             "call": r["call"], "account": r["account"], "recovered": r["recovered"], "tags": r["tags"] or [],
             "taken_at": iso(r["taken_at"]), "decline_reason": r["decline_reason"],
             "merge_candidates": r["merge_candidates"] or [], "updated_at": iso(r["updated_at"]),
+            "sinks": [{**d, "delivered_at": iso(d["delivered_at"]), "next_attempt_at": iso(d["next_attempt_at"])}
+                      for d in delivered[r["id"]]],
         })
     return out
 
@@ -102,6 +106,7 @@ def lead_json(conn: Connection, lead_id: int, *, manager_mode: str = "taken") ->
     lead = leads_json(conn, [dict(row)], manager_mode=manager_mode)[0]
     lead["contact"] = contact_json(conn, row["contact_id"]) if row["contact_id"] else None
     lead["deal"] = _deal_row(conn, row["deal_id"]) if row["deal_id"] else None
+    lead["callbacks"] = [{**c, "at": iso(c["at"])} for c in callbacks(conn, lead_id)]
     conversation = select(messages).where(messages.c.lead_id == lead_id).order_by(messages.c.at, messages.c.id)
     lead["conversation"] = [
         {"id": m["id"], "key": m["key"], "direction": m["direction"], "at": iso(m["at"]), "author": m["author"],

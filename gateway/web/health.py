@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select
 
 from gateway.config import Settings
+from gateway.store.outbox import backlog
 from gateway.store.schema import events, leads, mailbox_state, sources
 from gateway.store.views import iso
 
@@ -105,11 +106,24 @@ def _silent(conn: Connection, now: datetime) -> list[dict[str, Any]]:
     return sorted(out, key=lambda w: -w["silent_for_s"])
 
 
+def _sinks(conn: Connection, settings: Settings) -> list[dict[str, Any]]:
+    """Each configured sink: deliveries waiting, dead, the last success and the last error."""
+    out = []
+    for s in settings.sinks.all:
+        b = backlog(conn, kind=f"sink:{s.name}").get(s.name, {})
+        out.append({"name": s.name, "waiting": b.get("waiting", 0), "dead": b.get("dead", 0),
+                    "last_success_at": iso(b.get("last_success_at")), "last_error": b.get("last_error"),
+                    "last_error_at": iso(b.get("last_error_at"))})
+    return out
+
+
 def health_report(conn: Connection, settings: Settings, now: datetime) -> dict[str, Any]:
     connectors = _connectors(conn, settings)
     mailboxes = _mailboxes(conn, settings)
     silent = _silent(conn, now)
     problems = sum(1 for c in connectors if c["failed"] or c["dead"]) + \
         sum(1 for m in mailboxes if m["last_error"]) + len(silent)
+    sinks = _sinks(conn, settings)
+    problems += sum(1 for s in sinks if s["dead"])
     return {"checked_at": now.isoformat(), "connectors": connectors, "mailboxes": mailboxes, "silent": silent,
-            "problems": problems}
+            "sinks": sinks, "problems": problems}

@@ -85,6 +85,11 @@ _ENUMS: dict[str, tuple[str, str]] = {
     "problems.one": ("problem", "проблема"), "problems.few": ("problems", "проблемы"),
     "problems.many": ("problems", "проблем"), "problems.other": ("problems", "проблемы"),
     **{f"type.{k}": (_TYPES_EN[k], v) for k, v in LEAD_TYPES.items()},
+    "sink.pending": ("waiting to be sent", "ждёт отправки"), "sink.delivered": ("delivered", "доставлено"),
+    "sink.failed": ("failed, will try again", "не вышло, повторим"), "sink.dead": ("not delivered", "не доставлено"),
+    "callback.queued": ("sending the command", "команда отправляется"),
+    "callback.sent": ("command sent", "команда отправлена"),
+    "callback.refused": ("refused", "отказ"),
 }
 
 _RU: dict[str, str] = {
@@ -180,6 +185,12 @@ _RU: dict[str, str] = {
     "The session ended: log in again": "Сеанс закончился: войдите снова", "Next lead opened": "Открыто следующее",
     "The queue is empty": "Очередь пуста", "Queued again:": "Поставлено в очередь:",
     "No connection: check the network and try again": "Нет связи с сервером: проверьте сеть и повторите",
+    "Failed": "Не удалось",
+    # sending out: sinks, call back, mail replies
+    "Reply by mail": "Ответить письмом", "Sent on to": "Передано в CRM",
+    "What was said": "Сообщение", "open": "открыть", "Send again": "Отправить ещё раз",
+    "Sinks": "Передача в CRM", "Sink": "CRM",
+    "Waiting": "В очереди", "No sinks configured.": "Передача в CRM не настроена.",
 }
 
 

@@ -48,6 +48,8 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple((re.compile(p, r
     (r"no connector", "No connector is set up for these events", "Для этих событий не настроено подключение"),
     (r"not a mail message|cannot parse the message|empty message", "The message could not be read as a mail",
      "Сообщение не удалось прочитать как письмо"),
+    (r"validation|invalid|required|must be", "The other side found the data invalid and did not take it",
+     "Внешний сервис не принял данные: они не прошли его проверку"),
     (r"upstream answered (4\d\d)|refused", "The other side refused the request",
      "Внешний сервис отказал в запросе"),
     (r"upstream answered 5\d\d|upstream 5\d\d", "The other side failed on its end", "Внешний сервис дал сбой у себя"),

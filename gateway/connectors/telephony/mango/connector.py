@@ -11,6 +11,7 @@ import structlog
 
 from gateway.config.mango import MangoSettings
 from gateway.connectors.base import NewEvent, Outcome, ParseContext, Route, StoredEvent
+from gateway.connectors.telephony.mango.callback import command_result
 from gateway.connectors.telephony.mango.edge import CHANNEL, MangoEdge
 from gateway.connectors.telephony.mango.fold import fold_call
 from gateway.connectors.telephony.mango.group import FETCH, STATS, collect
@@ -60,6 +61,8 @@ class MangoConnector:
         conf = self.account(event.account)
         if event.name == FETCH:
             return self._fetch(event, ctx, conf)
+        if (event.name or "").startswith("result/"):
+            return Outcome(result=command_result(event.body))
         follow_ups = self._recording_tasks(event, ctx, conf) if conf.fetch_recordings else []
         return Outcome(interactions=self._refold(event, ctx, conf, {}), follow_ups=follow_ups)
 

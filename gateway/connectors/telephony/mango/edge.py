@@ -96,6 +96,8 @@ class MangoEdge:
         data = _json_object(json_text)
         name = name.strip("/")[:MAX_NAME] or "unnamed"
         entry_id = _id_value(data, "entry_id")
+        if name.startswith("result/") and entry_id is None and _id_value(data, "command_id"):
+            entry_id = f"command:{_id_value(data, 'command_id')}"  # a command's result, found by its id
         event = NewEvent(
             connector=CHANNEL,
             account=account,
