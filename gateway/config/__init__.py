@@ -5,6 +5,15 @@
 every other package may depend on it.
 """
 
-from gateway.config.settings import UNSORTED, PipelineSettings, Settings, WebhookSubscription, load_settings
+from gateway.config.settings import (
+    UNSORTED,
+    PipelineSettings,
+    Settings,
+    WebhookSubscription,
+    load_settings,
+    read_toml,
+    settings_from,
+)
 
-__all__ = ["UNSORTED", "PipelineSettings", "Settings", "WebhookSubscription", "load_settings"]
+__all__ = ["UNSORTED", "PipelineSettings", "Settings", "WebhookSubscription", "load_settings", "read_toml",
+           "settings_from"]
