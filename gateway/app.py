@@ -38,7 +38,7 @@ from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, M
 from gateway.http.middleware import error_middleware
 from gateway.http.writer import EventWriter
 from gateway.metrics import Metrics
-from gateway.store.bootstrap import bootstrap
+from gateway.store.bootstrap import bootstrap, unknown_extension_users
 from gateway.store.database import Database
 from gateway.store.db import make_engine
 from gateway.store.files import FileStore
@@ -97,12 +97,23 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     return app
 
 
+def _warn_unknown_users(engine: Engine, settings: Settings) -> None:
+    """A PBX extension mapped to a user nobody has would give its calls no manager: say so at start-up."""
+    with engine.connect() as conn:
+        missing = unknown_extension_users(conn, settings)
+    for account, extension, user in missing:
+        log.warning("mango.extension_user_missing", account=account, extension=extension, user=user,
+                    fix=f"gateway user add {user} --role manager --extension {extension}, or correct "
+                        f"telephony.mango.extensions")
+
+
 def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
                run_services: bool | None) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         own_engine = engine is None
         eng = engine or make_engine(settings.database_url, pool_size=10)
         await asyncio.to_thread(bootstrap, eng, settings)
+        await asyncio.to_thread(_warn_unknown_users, eng, settings)
         runtime = build_runtime(settings, engine=eng)
         app[DB] = Database(eng)
         app[FILES] = FileStore(settings.files_dir)

@@ -27,7 +27,8 @@ class Metrics:
         self.outbox = Counter("gateway_outbox_jobs", "Outbound jobs attempted by this process, by outcome",
                               ["kind", "target", "outcome"], registry=r)
         self.by_status = Gauge("gateway_events", "Events in the log by status", ["status"], registry=r)
-        self.lag = Gauge("gateway_processing_lag_seconds", "Age of the oldest event not yet done", registry=r)
+        self.lag = Gauge("gateway_processing_lag_seconds",
+                         "Seconds the longest-waiting due event has waited (0 when nothing is due)", registry=r)
         self.mailbox_ok = Gauge("gateway_mailbox_last_ok_timestamp_seconds", "Last good poll of a mailbox",
                                 ["mailbox", "folder"], registry=r)
         self.mailbox_error = Gauge("gateway_mailbox_error", "1 when the last poll of a mailbox failed",

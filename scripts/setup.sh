@@ -14,7 +14,13 @@ extras=""
 [ "${1:-}" = "--test" ] && extras="[test]"
 stamp=".venv/.installed$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".$extras"
+  echo "installing the gateway$extras and its dependencies into .venv (once; about a minute)" >&2
+  log=.venv/install.log
+  if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".$extras"; } \
+      >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "installing into .venv failed: pip's output is above and in $log" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi

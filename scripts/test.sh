@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up everything the tests need on a fresh Debian machine (PostgreSQL, Redis, Dovecot, Chromium),
+# Sets up everything the tests need on a fresh Debian machine (PostgreSQL, Redis, Dovecot, Chromium, curl),
 # starts what is not running, then runs ruff, mypy and the whole test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 ls /etc/postgresql/*/main >/dev/null 2>&1 || missing+=(postgresql)
 command -v dovecot >/dev/null || missing+=(dovecot-imapd)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v ip >/dev/null || missing+=(iproute2)  # the README test runs the quick start in a network namespace
+command -v curl >/dev/null || missing+=(curl)    # ... and the quick start uses curl
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   as_root apt-get update -qq

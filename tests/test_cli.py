@@ -57,9 +57,15 @@ def test_serve_without_config_says_where_it_goes(tmp_path: Path) -> None:
                             env={**{k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")},
                                  "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path}/g.db"},
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
     try:
-        first = proc.stderr.readline() if proc.stderr else ""
+        for line in proc.stderr or []:  # ends early if the process dies
+            lines.append(line)
+            if line.startswith("Lead Gateway on "):
+                break
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    assert "no config file" in first and "gateway.example.toml" in first
+    notice = next(line for line in lines if line.startswith("no config file"))
+    assert "gateway.example.toml" in notice and "gateway demo" in notice
+    assert lines[-1].startswith("Lead Gateway on http://127.0.0.1:") and ":0/" not in lines[-1]  # the real port

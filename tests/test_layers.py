@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1] / "gateway"
 
 # Bottom to top: a package may import its own modules and the packages of lower layers, nothing else.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("core", "logs"),  # the domain, and how the process logs
+    ("core", "logs", "options"),  # the domain, how the process logs, the command line's shared options
     ("egress",),  # the guarded outbound HTTP client
     ("config",),  # settings (every connector's section too)
     ("store",),  # schema, repositories, event log, files
@@ -25,7 +25,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("export",),  # journal and deal exports, reports (no HTTP)
     ("api",),  # the operators' JSON API
     ("web",),  # the operators' page
-    ("app",),  # the aiohttp application, built from all of the above
+    ("app", "serving"),  # the aiohttp application and its serving
+    ("demo",),  # `gateway demo`: the app with sample accounts and a stand-in for the providers
+    ("simulate",),  # provider traffic for a running gateway (the demo's accounts by default)
     ("cli",),  # the `gateway` command
     ("__main__",),
 )

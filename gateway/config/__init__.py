@@ -6,6 +6,15 @@ This package imports nothing above `gateway.core`, so every other package may de
 """
 
 from gateway.config.pipelines import TriggerSettings
-from gateway.config.settings import UNSORTED, PipelineSettings, Settings, WebhookSubscription, load_settings
+from gateway.config.settings import (
+    UNSORTED,
+    PipelineSettings,
+    Settings,
+    WebhookSubscription,
+    load_settings,
+    read_toml,
+    settings_from,
+)
 
-__all__ = ["UNSORTED", "PipelineSettings", "Settings", "TriggerSettings", "WebhookSubscription", "load_settings"]
+__all__ = ["UNSORTED", "PipelineSettings", "Settings", "TriggerSettings", "WebhookSubscription", "load_settings",
+           "read_toml", "settings_from"]

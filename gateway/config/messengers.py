@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["MessengersSettings", "TelegramSettings", "VkSettings", "WhatsAppSettings"]
@@ -12,7 +14,8 @@ _NAME = r"^[A-Za-z0-9_.-]+$"
 class _Messenger(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: str | None = None  # source name of its leads; default: the bot, group or account name
+    default_source: ClassVar[str]
+    source: str | None = None  # source name of its leads; default: the messenger's name ("Telegram")
     referral_sources: dict[str, str] = Field(default_factory=dict)  # referral / start parameter -> source
     fetch_media: bool = True
     max_media_mb: float = Field(default=20, gt=0)  # larger files are recorded as omitted
@@ -23,6 +26,7 @@ class _Messenger(BaseModel):
 
 
 class TelegramSettings(_Messenger):
+    default_source = "Telegram"
     bot: str = Field(min_length=1, pattern=_NAME)
     token: str = Field(min_length=1)
     secret_token: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")
@@ -34,6 +38,7 @@ class TelegramSettings(_Messenger):
 
 
 class VkSettings(_Messenger):
+    default_source = "ВКонтакте"
     group: str = Field(min_length=1, pattern=_NAME)
     group_id: int | None = None
     secret: str = Field(min_length=1)
@@ -49,6 +54,7 @@ class VkSettings(_Messenger):
 
 
 class WhatsAppSettings(_Messenger):
+    default_source = "WhatsApp"
     account: str = Field(min_length=1, pattern=_NAME)
     verify_token: str = Field(min_length=1)
     app_secret: str = Field(min_length=1)

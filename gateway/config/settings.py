@@ -21,7 +21,7 @@ from gateway.config.sinks import SinksSettings
 from gateway.core.errors import ConfigError
 from gateway.egress import OutboundPolicy
 
-__all__ = ["UNSORTED", "PipelineSettings", "Settings", "TriggerSettings", "load_settings"]
+__all__ = ["UNSORTED", "PipelineSettings", "Settings", "TriggerSettings", "load_settings", "read_toml", "settings_from"]
 
 
 class _Section(BaseModel):
@@ -256,6 +256,27 @@ def _format_error(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML, or ConfigError in one line saying what is wrong with it and what to do."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except IsADirectoryError:
+        raise ConfigError(f"config error: {path} is a directory, not a file; point --config or GATEWAY_CONFIG at "
+                          "the TOML file (docker: create gateway.toml before `docker compose up`)") from None
+    except PermissionError:
+        raise ConfigError(f"config error: {path}: permission denied; let this user read it") from None
+    except OSError as exc:
+        raise ConfigError(f"config error: {path}: cannot be read ({exc.strerror or exc}); check the path") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"config error: {path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
+                          f"{line}); save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config error: {path}: not valid TOML: {exc}") from None
+
+
 def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:
     """Read the TOML file (if there is one) and the environment; raise ConfigError in one line per fault."""
     import os
@@ -264,18 +285,20 @@ def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Se
     data: dict[str, Any] = {}
     loaded: Path | None = None
     if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config error: {path}: not valid TOML: {exc}") from None
-        loaded = path
+        data, loaded = read_toml(path), path
     elif config_path is not None:
-        raise ConfigError(f"config error: {path}: no such file")
+        raise ConfigError(f"config error: {path}: no such file; copy gateway.example.toml there, or give another "
+                          "--config")
     data.update(overrides)
-    try:
-        settings = Settings(**data)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(exc)) from None
+    settings = settings_from(data)
     settings.config = path
     settings.config_loaded_from = loaded
     return settings
+
+
+def settings_from(data: dict[str, Any]) -> Settings:
+    """Settings from already-read file contents (the environment still wins); ConfigError in one line per fault."""
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc)) from None

@@ -1,7 +1,8 @@
 """The one error tree of the gateway.
 
 GatewayError
-├── ConfigError            a setting is missing or wrong (start-up stops with one line)
+├── ConfigError            a setting is missing or wrong (start-up stops with one line, exit code 2)
+│   └── StoreUnavailable   the configured database cannot be reached or opened
 ├── AuthenticationError    no or unknown credentials (HTTP 401)
 ├── PermissionDenied       known caller, not allowed (HTTP 403)
 ├── SignatureError         a provider's signature or secret does not match (HTTP 403)
@@ -31,6 +32,7 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "SignatureError",
+    "StoreUnavailable",
     "TransientUpstreamError",
     "UpstreamError",
 ]
@@ -49,6 +51,10 @@ class GatewayError(Exception):
 
 class ConfigError(GatewayError):
     """A setting is missing or wrong."""
+
+
+class StoreUnavailable(ConfigError):
+    """The database named by `database_url` cannot be reached or opened."""
 
 
 class AuthenticationError(GatewayError):

@@ -74,7 +74,7 @@ def process_interaction(repo: CrmRepository, ix: Interaction, *, event_id: str |
     if ix.history_only:
         return _store_history(repo, ix, idents)
     contact_id, contact_known, candidates = _identify(repo, ix, idents, existing)
-    source_id, source_adv = repo.source(ix.source, ix.channel.value) if ix.source else (None, True)
+    source_id, source_adv = repo.source(ix.source, ix.channel.value) if ix.source else (None, False)  # unattributed
     verdict = classify(ix, contact_known=contact_known, source_advertising=source_adv,
                        blocked=repo.is_blocked(idents), short_call_seconds=cfg.short_call_seconds)
     values = _lead_values(repo, ix, idents, verdict, source_id=source_id, event_id=event_id)

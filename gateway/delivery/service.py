@@ -18,6 +18,7 @@ from gateway.config import Settings, load_settings
 from gateway.delivery.registry import build_performers
 from gateway.delivery.runner import OutboxRunner
 from gateway.egress import AsyncOutboundClient
+from gateway.options import config_option
 from gateway.store.bootstrap import bootstrap
 from gateway.store.database import Database
 from gateway.store.db import make_engine
@@ -53,14 +54,14 @@ async def deliver(settings: Settings, *, burst: bool = False, stop: asyncio.Even
 
 
 def main(argv: Sequence[str]) -> int:
-    p = argparse.ArgumentParser(prog="gateway deliver", description="perform outbound jobs (webhooks, sinks, "
-                                "PBX commands, mail replies) from the outbox")
-    p.add_argument("--config", help="the settings file (default: GATEWAY_CONFIG or ./gateway.toml)")
+    p = argparse.ArgumentParser(prog="gateway deliver", parents=[config_option()], description=(
+        "Perform outbound jobs from the outbox (webhooks, deliveries to other CRMs, PBX commands, mail replies) "
+        "in a process of their own. Every `gateway serve` performs them too; run more of these to share the work."))
     p.add_argument("--burst", action="store_true", help="perform what is due now, then exit")
     args = p.parse_args(list(argv))
     from gateway.logs import configure_logging
 
-    settings = load_settings(args.config)
+    settings = load_settings(getattr(args, "config", None))
     configure_logging(settings.log_format, settings.log_level)
     import uvloop
 

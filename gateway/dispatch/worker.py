@@ -6,14 +6,17 @@ import threading
 
 import structlog
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from sqlalchemy import make_url
 
 from gateway.config import Settings
+from gateway.core.errors import ConfigError
 from gateway.dispatch.rq_dispatch import sweep_once
 from gateway.store.bootstrap import bootstrap
 from gateway.store.db import make_engine
 
-__all__ = ["run_worker"]
+__all__ = ["reachable_redis", "run_worker"]
 
 log = structlog.get_logger(__name__)
 
@@ -28,11 +31,23 @@ def _sweeper(settings: Settings, stop: threading.Event) -> None:
             log.warning("sweeper.failed", exc_info=True)
 
 
+def reachable_redis(url: str) -> Redis:
+    """A Redis client that has answered a PING, or ConfigError in one line naming the cause and the fix."""
+    redis = Redis.from_url(url)
+    try:
+        redis.ping()
+    except RedisError as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise ConfigError(f"config error: redis_url: cannot reach Redis at {shown} ({exc}); start Redis there, or "
+                          "unset GATEWAY_REDIS_URL and let `gateway serve` process events itself") from None
+    return redis
+
+
 def run_worker(settings: Settings, *, burst: bool = False) -> int:
     """Run jobs until stopped; with `burst`, enqueue what is due and drain it, then exit."""
     engine = make_engine(settings.database_url, pool_size=1)
     bootstrap(engine, settings)
-    redis = Redis.from_url(settings.redis_url or "")
+    redis = reachable_redis(settings.redis_url or "")
     queue = Queue(settings.dispatch.queue, connection=redis)
     stop = threading.Event()
     if burst:

@@ -14,6 +14,7 @@ from gateway.core.errors import ConfigError, GatewayError
 from gateway.export.deal_list import DealFilters, count_deals
 from gateway.export.exporter import Export, deal_export, lead_export, write_csv, write_xlsx
 from gateway.export.writers import SEPARATORS
+from gateway.options import config_option
 from gateway.store.db import make_engine
 from gateway.store.journal import JournalFilters, count_leads
 
@@ -53,18 +54,56 @@ class Progress:
             self.draw(time.monotonic(), end="\n")
 
 
+FILTER_HELP = {
+    "from": "first day (YYYY-MM-DD) of the period: leads received, or deals created",
+    "to": "last day (YYYY-MM-DD) of the period",
+    "by": "leads: the period counts the day they arrived (received, the default) or were taken into work (taken)",
+    "channel": "leads: mango, imap, forms, telegram, vk, whatsapp, manual",
+    "kind": "leads: call, mail, form, chat, manual",
+    "quality": "leads: target, repeat, non_target, unverified (or unsorted)",
+    "status": "leads: unsorted, accepted, declined, linked, attached; deals: open, won, lost",
+    "source": "leads: a source's name",
+    "source-group": "leads: a source group's name",
+    "manager": "leads: the manager's user name (see --manager-mode)",
+    "manager-mode": "leads: the manager is who took the lead (taken, the default) or the deal's (responsible)",
+    "department": "leads: the manager's department",
+    "direction": "leads: in, out, internal",
+    "pipeline": "a pipeline's name",
+    "stage": "a stage's name",
+    "responsible": "deals: the responsible user's name",
+    "tag": "a tag",
+    "advertising": "leads: true (advertising only) or false (the rest)",
+    "needs-callback": "leads: true for missed calls nobody has called back yet",
+    "q": "leads: words or a phone number to search for",
+    "sort": "leads: received (newest first, default) or score (best first)",
+}
+SEPARATOR_NAMES = ("comma", "semicolon", "tab")  # `,` and `;` are accepted as themselves too
+
+
+def _separator(value: str) -> str:
+    if value not in SEPARATORS:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(SEPARATOR_NAMES)}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gateway export", description="The journal (or deals) as a CSV or XLSX file, "
-                                "with the journal's filters (repeat an option or separate values by commas).")
-    p.add_argument("--config", help="TOML file (default: $GATEWAY_CONFIG or ./gateway.toml)")
-    p.add_argument("--format", choices=["csv", "xlsx"], required=True)
-    p.add_argument("--out", required=True, help="file to write (`-` for standard output)")
-    p.add_argument("--what", choices=["leads", "deals"], default="leads")
-    p.add_argument("--sep", choices=sorted(SEPARATORS), default=",", help="CSV separator")
+    p = argparse.ArgumentParser(prog="gateway export", parents=[config_option()],
+                                description="Write the lead journal (or the deals) to a CSV or XLSX file, with the "
+                                "journal's filters. Repeat a filter or separate its values by commas to match any "
+                                "of them.",
+                                epilog="Example: gateway export --format xlsx --out leads.xlsx --from 2024-05-01 "
+                                "--channel mango,forms")
+    p.add_argument("--format", choices=["csv", "xlsx"], required=True, help="the file's format")
+    p.add_argument("--out", required=True, metavar="FILE", help="the file to write (`-` for standard output)")
+    p.add_argument("--what", choices=["leads", "deals"], default="leads", help="leads (default) or deals")
+    p.add_argument("--sep", type=_separator, default=",", metavar="{" + ",".join(SEPARATOR_NAMES) + "}",
+                   help="the CSV separator (default: comma)")
     p.add_argument("--include-dismissed", action="store_true", help="the manager filter matches dismissed users too")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    filters = p.add_argument_group("filters")
     for name in sorted(set(LEAD_OPTIONS) | set(DEAL_OPTIONS)):
-        p.add_argument(f"--{name}", action="append", dest=name.replace("-", "_"), metavar="VALUE")
+        filters.add_argument(f"--{name}", action="append", dest=name.replace("-", "_"), metavar="VALUE",
+                             help=FILTER_HELP[name])
     return p
 
 
@@ -116,7 +155,7 @@ def _write(args: argparse.Namespace, export: Export, progress: Progress | None) 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(getattr(args, "config", None))
         engine = make_engine(settings.database_url)
         try:
             export, total = _export(args, settings, engine)

@@ -10,10 +10,11 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, select, update
 
 from gateway.config import UNSORTED, PipelineSettings, Settings
+from gateway.store.db import ensure_reachable
 from gateway.store.dialect import insert_ignore
-from gateway.store.schema import pipelines, sources, stages
+from gateway.store.schema import pipelines, sources, stages, users
 
-__all__ = ["alembic_config", "bootstrap", "migrate"]
+__all__ = ["alembic_config", "bootstrap", "migrate", "unknown_extension_users"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -62,9 +63,19 @@ def ensure_sources(conn: Connection, settings: Settings, now: datetime) -> None:
 
 
 def bootstrap(engine: Engine, settings: Settings) -> None:
+    ensure_reachable(engine)
     migrate(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242002)")
         ensure_pipelines(conn, settings)
         ensure_sources(conn, settings, datetime.now(UTC))
+
+
+def unknown_extension_users(conn: Connection, settings: Settings) -> list[tuple[str, str, str]]:
+    """(account, extension, user) for every PBX extension mapped to a user name nobody has."""
+    mapped = [(m.account, ext, name) for m in settings.telephony.mango for ext, name in m.extensions.items()]
+    if not mapped:
+        return []
+    known = set(conn.execute(select(users.c.name).where(users.c.name.in_({n for _, _, n in mapped}))).scalars())
+    return [(account, ext, name) for account, ext, name in mapped if name not in known]

@@ -6,9 +6,21 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-__all__ = ["is_postgres", "make_engine"]
+from gateway.core.errors import StoreUnavailable
+
+__all__ = ["ensure_reachable", "is_postgres", "make_engine"]
+
+# What the driver says -> what to do about it.
+_HINTS = (
+    ("does not exist", "create the database (createdb NAME) or fix the name in GATEWAY_DATABASE_URL"),
+    ("authentication failed", "check the user and password in GATEWAY_DATABASE_URL"),
+    ("no password supplied", "put the password in GATEWAY_DATABASE_URL or allow this host in pg_hba.conf"),
+    ("unable to open database file", "make sure this user may create and write the file's folder"),
+    ("readonly database", "make sure this user may write the file and its folder"),
+)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -27,7 +39,11 @@ def make_engine(url: str, *, pool_size: int = 5, null_pool: bool = False) -> Eng
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(f"store error: cannot create the folder of {path} ({exc.strerror or exc}); "
+                                       "choose another place with GATEWAY_DATABASE_URL") from None
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
@@ -49,3 +65,20 @@ def make_engine(url: str, *, pool_size: int = 5, null_pool: bool = False) -> Eng
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def ensure_reachable(engine: Engine) -> None:
+    """Open one connection, or raise StoreUnavailable in one line naming the store, the cause and the fix."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        said = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+        reason = said[0] if said else type(exc.orig or exc).__name__
+        reason = " ".join(reason.removeprefix("connection failed: ").split()).rstrip(".")
+        where = engine.url.render_as_string(hide_password=True)
+        hint = next((fix for needle, fix in _HINTS if needle in reason.lower()), None)
+        if hint is None:
+            hint = "start PostgreSQL there, or point GATEWAY_DATABASE_URL at a running one" \
+                if engine.dialect.name == "postgresql" else "check GATEWAY_DATABASE_URL"
+        raise StoreUnavailable(f"store error: cannot open {where}: {reason}; {hint}") from None

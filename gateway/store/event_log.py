@@ -229,9 +229,14 @@ def count_by_status(conn: Connection) -> dict[str, int]:
 
 
 def oldest_pending_age(conn: Connection, now: datetime) -> float:
-    """Seconds since the oldest event still waiting was received (the processing lag)."""
+    """The processing lag: seconds the longest-waiting due event has waited since it became due.
+
+    Events waiting for a later retry or a follow-up's `not_before` are scheduled, not late: nothing due
+    gives 0, however old the log's unfinished events are.
+    """
     oldest = conn.execute(
-        select(func.min(events.c.received_at)).where(events.c.status.in_(("pending", "processing", "failed")))
+        select(func.min(events.c.next_attempt_at)).where(
+            events.c.status.in_(("pending", "processing", "failed")), events.c.next_attempt_at <= now)
     ).scalar()
     return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
 

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from gateway.config import load_settings
 from gateway.core.errors import ConfigError
 from gateway.core.scoring import score
+from gateway.options import config_option
 from gateway.store.db import make_engine
 from gateway.store.schema import attachments, leads
 
@@ -64,14 +65,14 @@ def rescore_all(engine: Engine, rules: Sequence[Any], *, batch: int = 1000, dry_
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="gateway rescore", description="Recompute every lead's score and the rules "
-                                "that gave it, with the point rules now in the configuration.")
-    p.add_argument("--config", help="TOML file (default: $GATEWAY_CONFIG or ./gateway.toml)")
+    p = argparse.ArgumentParser(prog="gateway rescore", parents=[config_option()],
+                                description="Recompute every lead's score and the rules that gave it, with the "
+                                "point rules now in the configuration.")
     p.add_argument("--batch", type=int, default=1000, help="leads per transaction")
     p.add_argument("--dry-run", action="store_true", help="count what would change, change nothing")
     args = p.parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(getattr(args, "config", None))
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -81,6 +81,7 @@ def leads_json(conn: Connection, rows: Sequence[dict[str, Any]], *,
             "email": r["email"], "name": r["name"], "contact_id": r["contact_id"], "deal_id": r["deal_id"],
             "deal_name": deal["name"] if deal else None,
             "manager": (responsible or taken) if manager_mode == "responsible" else (taken or responsible),
+            "extension": (r["call"] or {}).get("employee_extension"),  # the PBX's, even when no user has it
             "manager_taken": taken, "manager_responsible": responsible,
             "manager_differs": bool(taken and responsible and taken != responsible),
             "pipeline": pipe.get(r["pipeline_id"]), "stage": stg.get(r["stage_id"]),

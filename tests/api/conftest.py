@@ -41,7 +41,9 @@ class Gateway:
         return httpx.AsyncClient(base_url=self.url, headers={**sent, **(headers or {})}, timeout=20, **kwargs)
 
     async def lead(self, who: str = "anna", **body: Any) -> dict[str, Any]:
-        """A manual lead through the real pipeline; the processed lead."""
+        """A manual lead through the real pipeline; the processed lead. From the site unless the body says otherwise:
+        a lead without a source is not advertising, and the journal and reports show advertising leads first."""
+        body.setdefault("source", "Сайт")
         async with self.client(who) as c:
             resp = await c.post("/api/v1/leads?wait=1", json=body)
         assert resp.status_code == 201, resp.text

@@ -70,7 +70,7 @@ def test_fifty_concurrent_spellings_make_one_contact(setup: Any, tmp_path: Path)
         qualities = [q for (q,) in conn.execute(select(leads.c.quality))]
         statuses = [s for (s,) in conn.execute(select(leads.c.status))]
     assert len(qualities) == 50
-    assert qualities.count("target") == 1 and qualities.count("repeat") == 49
+    assert qualities.count("unverified") == 1 and qualities.count("repeat") == 49  # no source: not an ad's target
     assert statuses.count("unsorted") == 1 and statuses.count("attached") == 49
 
 

@@ -25,13 +25,17 @@ async def test_manual_lead_travels_the_pipeline(process_server: Server) -> None:
         r = await post_lead(client, server, {"name": "Иван", "phone": "8 (916) 123-45-67", "text": "Хочу"})
         assert r.status_code == 201, r.text
         lead = r.json()["lead"]
-        assert (lead["channel"], lead["kind"], lead["status"], lead["quality"]) == ("manual", "manual", "unsorted",
-                                                                                      "target")
+        # no source: nothing says an ad brought it, so it is not advertising and not yet judged
+        assert (lead["channel"], lead["kind"], lead["status"], lead["quality"], lead["advertising"]) == (
+            "manual", "manual", "unsorted", "unverified", False)
         assert lead["phone"] == "+79161234567" and lead["received_at"].endswith("+00:00")
         r2 = await post_lead(client, server, {"phone": "+7 916 123 45 67"})
         assert r2.json()["lead"]["quality"] == "repeat"
+        ad = (await post_lead(client, server, {"phone": "+7 903 111 22 33", "source": "Яндекс.Директ"})).json()
+        assert (ad["lead"]["quality"], ad["lead"]["advertising"], ad["lead"]["source"]) == (
+            "target", True, "Яндекс.Директ")
         unsorted = (await client.get(f"{server.url}/api/v1/unsorted", headers=server.headers("operator"))).json()
-        assert [i["id"] for i in unsorted["items"]] == [lead["id"]]
+        assert [i["id"] for i in unsorted["items"]] == [ad["lead"]["id"], lead["id"]]
         found = (await client.get(f"{server.url}/api/v1/contacts", params={"phone": "79161234567"},
                                   headers=server.headers("operator"))).json()["items"]
         assert found[0]["phones"] == ["+79161234567"]

@@ -72,7 +72,8 @@ def test_new_person_to_unsorted_then_repeat(runtime: Any) -> None:
                                 manual("b", phone="+7 (916) 123 45 67", email="Ivan@Example.com ")])
     process_all(runtime)
     first, second = rows(runtime, leads)
-    assert (first["status"], first["quality"], first["phone"]) == ("unsorted", "target", "+79161234567")
+    assert (first["status"], first["quality"], first["phone"]) == ("unsorted", "unverified", "+79161234567")
+    assert first["advertising"] is False  # no source: nothing says an ad brought it
     assert (second["status"], second["quality"]) == ("attached", "repeat")
     assert first["contact_id"] == second["contact_id"]
     assert {(r["kind"], r["value"]) for r in rows(runtime, identities)} == {

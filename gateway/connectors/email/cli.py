@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.connectors.base import EventLogContext, ServiceContext
 from gateway.core.errors import ConfigError, GatewayError
+from gateway.options import Actions, config_option
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -78,7 +79,7 @@ def _import(args: argparse.Namespace, settings: Settings, ctx: ServiceContext) -
 def _run(args: argparse.Namespace, ctx: ServiceContext | None, settings: Settings | None) -> int:
     own = ctx is None
     try:
-        settings = settings or _load(args.config)
+        settings = settings or _load(getattr(args, "config", None))
         _mailboxes(settings, args.mailbox)  # a wrong name stops here, before the database is touched
         ctx = ctx or EventLogContext(settings)
         status: int = args.func(args, settings, ctx)
@@ -102,24 +103,25 @@ def _day(value: str) -> date:
 
 
 def _poll_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gateway poll-mail", description="poll the configured mailboxes (IMAP)")
+    p = argparse.ArgumentParser(prog="gateway poll-mail", parents=[config_option()],
+                                description="Poll the configured mailboxes (IMAP) on their own: needed when "
+                                "`gateway serve` runs with Redis, which then leaves mail to this command.")
     p.add_argument("--once", action="store_true", help="poll each mailbox once and exit")
     p.add_argument("--mailbox", help="only this [[email.mailboxes]] name")
-    p.add_argument("--config", help="TOML file (default: $GATEWAY_CONFIG or ./gateway.toml)")
     p.set_defaults(func=_poll)
     return p
 
 
 def _mail_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gateway mail", description="mailbox tools")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    i = sub.add_parser("import", help="import history as contact history (never Unsorted leads)")
+    mail = Actions("gateway mail", "Mailbox tools: import a mailbox's history as its contacts' history.")
+    i = mail.add("import", "import history as contact history (never Unsorted leads)",
+                 "Import a mailbox's past mail as its contacts' history; it never creates Unsorted leads. Safe to "
+                 "run again.")
     i.add_argument("--since", type=_day, required=True, help="first day, YYYY-MM-DD")
     i.add_argument("--until", type=_day, default=None, help="the day after the last one (default: up to now)")
     i.add_argument("--mailbox", required=True, help="the [[email.mailboxes]] name")
-    i.add_argument("--config", help="TOML file (default: $GATEWAY_CONFIG or ./gateway.toml)")
     i.set_defaults(func=_import)
-    return p
+    return mail.parser
 
 
 def poll_main(argv: list[str], *, ctx: ServiceContext | None = None, settings: Settings | None = None) -> int:

@@ -79,14 +79,15 @@ class ChatMessage:
         return replace(self, name=self.name or name, attachments=tuple(merged))
 
 
-def source_for(account: _Messenger, name: str, referral: str | None = None) -> str:
-    """The lead's source: a configured referral, a plain referral as is, else the bot's or group's own."""
+def source_for(account: _Messenger, referral: str | None = None) -> str:
+    """The lead's source: a configured referral, a plain referral as is, else the account's `source` (by default
+    the messenger's name, "Telegram", "ВКонтакте", "WhatsApp", never the bot's technical name)."""
     if referral:
         if referral in account.referral_sources:
             return account.referral_sources[referral]
         if _PLAIN_REFERRAL.match(referral):
             return referral
-    return account.source or name
+    return account.source or account.default_source
 
 
 def phones_in_text(text: str | None, region: str) -> list[str]:

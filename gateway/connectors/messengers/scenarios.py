@@ -30,8 +30,9 @@ class Delivery:
     step: str = ""
 
 
-def _phone(seed: int, person: int) -> str:
-    return f"7916{(seed * 7919 + person) % 10_000_000:07d}"
+def _phone(seed: int, person: int, operator: str = "916") -> str:
+    """A mobile number; each messenger its own operator code, so that runs with one seed meet different people."""
+    return f"7{operator}{(seed * 7919 + person) % 10_000_000:07d}"
 
 
 def _dump(obj: dict[str, Any]) -> bytes:
@@ -65,6 +66,13 @@ def _telegram(bot: TelegramSettings, seed: int, person: int, t: int) -> Iterator
         "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}
 
 
+def _vk_photo_url(group: VkSettings, uid: int) -> str:
+    """VK's CDN link; when the API is a stand-in (another `api_url`, as in the demo), a link beside it."""
+    if group.api_url == VkSettings.model_fields["api_url"].default:
+        return f"https://sun9-1.userapi.com/sim/{uid}.jpg"
+    return f"{group.api_url.rstrip('/').removesuffix('/method')}/userapi/sim/{uid}.jpg"
+
+
 def _vk(group: VkSettings, seed: int, person: int, t: int) -> Iterator[tuple[str, dict[str, Any]]]:
     uid = 700_000_000 + (seed % 1_000_000) * 100 + person
     gid = group.group_id or 1
@@ -81,10 +89,10 @@ def _vk(group: VkSettings, seed: int, person: int, t: int) -> Iterator[tuple[str
     first = TEXTS[person % len(TEXTS)]
     yield "new person", callback("message_new", 1, {"message": message(1, first, ref="sim_ad"), "client_info": {}})
     yield "follow-up", callback("message_new", 2, {"message": message(2, "И ещё вопрос про сроки"), "client_info": {}})
-    yield "contact", callback("message_new", 3, {"message": message(3, f"Мой телефон +{_phone(seed, person)}"),
+    yield "contact", callback("message_new", 3, {"message": message(3, f"Мой телефон +{_phone(seed, person, '926')}"),
                                                   "client_info": {}})
     photo = {"id": 1000 + person, "owner_id": uid, "sizes": [
-        {"type": "x", "width": 604, "height": 453, "url": f"https://sun9-1.userapi.com/sim/{uid}.jpg"}]}
+        {"type": "x", "width": 604, "height": 453, "url": _vk_photo_url(group, uid)}]}
     yield "photo", callback("message_new", 4, {
         "message": message(4, "Вот фото", attachments=[{"type": "photo", "photo": photo}]), "client_info": {}})
     yield "edit", callback("message_edit", 5, message(1, first + " (исправлено)", update_time=t + 60))
@@ -93,7 +101,7 @@ def _vk(group: VkSettings, seed: int, person: int, t: int) -> Iterator[tuple[str
 
 
 def _whatsapp(account: WhatsAppSettings, seed: int, person: int, t: int) -> Iterator[tuple[str, dict[str, Any]]]:
-    wa = _phone(seed, person)
+    wa = _phone(seed, person, "903")
     base = f"wamid.SIM{seed:x}{person:06x}"
 
     def note(value: dict[str, Any], fld: str = "messages") -> dict[str, Any]:

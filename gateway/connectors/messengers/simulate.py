@@ -9,12 +9,17 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import TYPE_CHECKING, Any
 
 from gateway.config.messengers import MessengersSettings
 from gateway.connectors.messengers.edge import find_account
 from gateway.connectors.messengers.scenarios import Delivery, deliveries
-from gateway.core.errors import GatewayError, UpstreamError
+from gateway.core.errors import ConfigError, GatewayError, UpstreamError
 from gateway.egress import AsyncOutboundClient, OutboundPolicy
+from gateway.options import config_option
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 __all__ = ["Report", "main", "simulate"]
 
@@ -82,39 +87,73 @@ async def simulate(messengers: MessengersSettings, provider: str, account: str, 
     return report
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gateway simulate", description="Send realistic chat traffic.")
-    parser.add_argument("provider", choices=("telegram", "vk", "whatsapp"))
-    parser.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway's base URL")
-    parser.add_argument("--account", required=True, help="the bot, group or account name in the config")
-    parser.add_argument("--count", type=int, default=70, help="deliveries to send (7 per simulated person)")
-    parser.add_argument("--rate", type=float, default=20.0, help="deliveries per second (0: no pacing)")
-    parser.add_argument("--config", help="the TOML file with the secrets (default: GATEWAY_CONFIG)")
+DESCRIPTIONS = {
+    "telegram": "Send Telegram Bot API updates, with the bot's secret_token, to a running gateway",
+    "vk": "Send VK Callback API events, with the group's secret, to a running gateway",
+    "whatsapp": "Send WhatsApp Cloud API notifications, signed with the app secret, to a running gateway",
+}
+WHAT = {"telegram": "[[messengers.telegram]] bot", "vk": "[[messengers.vk]] group",
+        "whatsapp": "[[messengers.whatsapp]] account"}
+
+
+def _parser(provider: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"gateway simulate {provider}", parents=[config_option()],
+        description=f"{DESCRIPTIONS[provider]}: each simulated person writes, follows up, shares a phone number, "
+                    "sends a photo and edits a message; between them come updates the gateway does not turn into "
+                    "leads.")
+    parser.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway's base URL (default %(default)s)")
+    parser.add_argument("--account", help=f"the {WHAT[provider]} (default: the first)")
+    parser.add_argument("--count", type=int, default=35, help="deliveries to send, 7 per person (default 35)")
+    parser.add_argument("--rate", type=float, default=20.0, help="deliveries per second; 0 sends as fast as possible "
+                        "(default 20)")
     parser.add_argument("--seed", type=int, help="ids derive from it (default: the clock)")
     return parser
 
 
-async def _run(args: argparse.Namespace, messengers: MessengersSettings) -> Report:
+def _first(messengers: MessengersSettings, provider: str) -> str:
+    accounts: list[Any] = getattr(messengers, provider)
+    if not accounts:
+        raise ConfigError(f"config error: messengers.{provider}: none configured; add a {WHAT[provider]}, or run "
+                          "against `gateway demo` without a settings file")
+    return str(accounts[0].name)
+
+
+async def _run(args: argparse.Namespace, provider: str, messengers: MessengersSettings) -> Report:
     # The target is usually this machine: private addresses are allowed for this tool only.
     http = AsyncOutboundClient(OutboundPolicy(timeout_s=30, attempts=1, allow_private=True))
     seed = args.seed if args.seed is not None else int(time.time())
     try:
-        return await simulate(messengers, args.provider, args.account, args.url, args.count, args.rate, http,
+        return await simulate(messengers, provider, args.account, args.url, args.count, args.rate, http,
                               seed=seed, t=int(time.time()))
     finally:
         await http.aclose()
 
 
-def main(argv: list[str]) -> int:
-    """Entry point of `gateway simulate telegram|vk|whatsapp …` (argv without `simulate`)."""
-    from gateway.config import load_settings
-
-    args = _parser().parse_args(argv)
+def main(argv: list[str], *, settings: Settings | None = None) -> int:
+    """`gateway simulate telegram|vk|whatsapp …` (argv from the kind on); accounts from `settings` or the file."""
+    if not argv or argv[0] not in DESCRIPTIONS:
+        print(f"usage: gateway simulate {{{','.join(DESCRIPTIONS)}}} [options]", file=sys.stderr)
+        return 2
+    provider = argv[0]
+    args = _parser(provider).parse_args(argv[1:])
     try:
-        settings = load_settings(args.config)
-        report = asyncio.run(_run(args, settings.messengers))
+        if settings is None:
+            from gateway.config import load_settings
+
+            settings = load_settings(getattr(args, "config", None))
+        args.account = args.account or _first(settings.messengers, provider)
+        report = asyncio.run(_run(args, provider, settings.messengers))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     except GatewayError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     print("\n".join(report.lines()))
+    if 404 in report.refused:
+        print(f"  404: the gateway has no {WHAT[provider]} {args.account!r}; run it with settings that have one "
+              "(`gateway demo` has one of each)")
+    elif 403 in report.refused:
+        print("  403: the gateway refused the secret or signature; its settings differ from these")
     return 0 if report.acknowledged == report.sent else 1

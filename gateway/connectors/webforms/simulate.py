@@ -1,6 +1,6 @@
-"""`gateway simulate forms`: realistic site-form submissions sent to a running gateway.
+"""Realistic site-form submissions sent to a running gateway (`gateway simulate forms`).
 
-    gateway simulate forms --url http://127.0.0.1:8080 --form site-ru [--secret S] --count 100 --rate 20 [--files]
+    gateway simulate forms [--url http://127.0.0.1:8080] [--form site-ru] [--count 100] [--rate 20] [--files]
 
 Each submission looks like a visitor's: a Russian name, a mobile number, often an e-mail,
 a message, the page it came from with UTM tags, the time the page was shown (so the
@@ -21,9 +21,15 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from gateway.core.errors import ConfigError
+from gateway.options import config_option
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 __all__ = ["Submission", "fake_submission", "main"]
 
@@ -120,30 +126,63 @@ async def run(args: argparse.Namespace) -> Tally:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gateway simulate forms", description="send site-form submissions")
-    p.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway (or the full form URL)")
-    p.add_argument("--form", default="site-ru", help="form id")
-    p.add_argument("--secret", default=None, help="the form's secret, sent as the _secret field")
-    p.add_argument("--count", type=int, default=10)
-    p.add_argument("--rate", type=float, default=5.0, help="submissions per second; 0 sends as fast as possible")
+    p = argparse.ArgumentParser(
+        prog="gateway simulate forms", parents=[config_option()],
+        description="Send site-form submissions as visitors' browsers do (names, phones, e-mails, messages, pages "
+                    "with UTM tags) to a running gateway. The form's secret comes from its [[forms]] entry.")
+    p.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway's base URL, or the full form URL "
+                   "(default %(default)s)")
+    p.add_argument("--form", default=None, help="the [[forms]] id (default: the first configured form)")
+    p.add_argument("--secret", default=None, help="the form's secret, instead of the configured one")
+    p.add_argument("--count", type=int, default=10, help="submissions to send (default %(default)s)")
+    p.add_argument("--rate", type=float, default=5.0, help="submissions per second; 0 sends as fast as possible "
+                   "(default %(default)s)")
     p.add_argument("--files", action="store_true", help="attach a brief (PDF, PNG or text) to about half")
     p.add_argument("--json", action="store_true", help="send JSON instead of a browser's form post")
-    p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--concurrency", type=int, default=32, help="requests in flight at most (default 32)")
+    p.add_argument("--seed", type=int, default=None, help="random choices derive from it (default: random)")
     return p
 
 
-def main(argv: Sequence[str]) -> int:
+def _form_and_secret(args: argparse.Namespace, settings: Settings | None) -> None:
+    """Fill in `--form` and `--secret` from the settings' [[forms]] when they were not given."""
+    if settings is None:
+        from gateway.config import load_settings
+
+        settings = load_settings(getattr(args, "config", None))
+    forms = {f.id: f for f in settings.forms}
+    if args.form is None:
+        args.form = next(iter(forms), "site-ru")
+    if args.secret is None and args.form in forms:
+        args.secret = forms[args.form].secret
+
+
+def _counted(what: str, counts: dict[Any, int]) -> str:
+    total = sum(counts.values())
+    return f"{what} {total} {counts}" if total else f"{what} 0"
+
+
+def main(argv: Sequence[str], *, settings: Settings | None = None) -> int:
     """Send `--count` submissions; exit 0 when every one was accepted."""
     args = build_parser().parse_args(list(argv))
     if args.count < 0 or args.concurrency < 1:
         print("--count must be >= 0 and --concurrency >= 1", file=sys.stderr)
         return 2
+    try:
+        _form_and_secret(args, settings)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     started = time.monotonic()
     tally = asyncio.run(run(args))
     elapsed = time.monotonic() - started
     refused = {status: n for status, n in sorted(tally.statuses.items()) if not 200 <= status < 400}
-    print(f"sent {args.count}: accepted {tally.accepted}, refused {sum(refused.values())} {refused or ''}, "
-          f"failed {sum(tally.failures.values())} {dict(tally.failures) or ''}".rstrip())
+    print(f"sent {args.count} to form {args.form!r}: accepted {tally.accepted}, {_counted('refused', refused)}, "
+          f"{_counted('failed', dict(tally.failures))}")
+    if 404 in refused:
+        print(f"  404: the gateway has no form {args.form!r}; run it with settings that have one (`gateway demo` "
+              "has `site-ru`)")
+    elif 403 in refused:
+        print("  403: the gateway refused the form's secret; give the one its [[forms]] entry has")
     print(f"{elapsed:.2f} s, {args.count / elapsed if elapsed else 0:.1f} submissions/s")
     return 0 if tally.accepted == args.count else 1

@@ -100,7 +100,8 @@ def test_safe_name(raw: str | None, expected: str) -> None:
 
 def test_source_for() -> None:
     bot = messenger_settings(telegram={"referral_sources": {"ya": "Яндекс"}}).messengers.telegram[0]
-    assert source_for(bot, "sales_bot") == "sales_bot"
-    assert source_for(bot, "sales_bot", "ya") == "Яндекс"
-    assert source_for(bot, "sales_bot", "summer_2026") == "summer_2026"
-    assert source_for(bot, "sales_bot", "<script>alert(1)</script>") == "sales_bot"  # not a plain referral
+    assert source_for(bot) == "Telegram"  # the messenger's name, not the bot's technical one
+    assert source_for(bot, "ya") == "Яндекс"
+    assert source_for(bot, "summer_2026") == "summer_2026"
+    assert source_for(bot, "<script>alert(1)</script>") == "Telegram"  # not a plain referral
+    assert source_for(bot.model_copy(update={"source": "Бот продаж"})) == "Бот продаж"

@@ -45,7 +45,7 @@ def test_first_message_from_a_new_person(log: EventLog) -> None:
     assert i.key == "telegram:sales_bot:123456789:17"
     assert i.conversation_key == "telegram:sales_bot:123456789"
     assert (i.channel, i.kind, i.direction, i.account) == (Channel.TELEGRAM, Kind.CHAT, Direction.IN, "sales_bot")
-    assert i.source == "sales_bot"
+    assert i.source == "Telegram"  # the messenger, not the bot's technical name
     assert i.name == "Иван Петров"
     assert i.occurred_at == datetime.fromtimestamp(1767261600 + 17, UTC)
     assert [(r.kind, r.value) for r in i.identities] == [

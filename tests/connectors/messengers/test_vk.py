@@ -128,7 +128,7 @@ def test_new_message(log: EventLog) -> None:
     out = log.process(stored(log, "message_new.json"))
     (i,) = out.interactions
     assert i.key == "vk:shop:745000001:311" and i.conversation_key == "vk:shop:745000001"
-    assert i.source == "shop"
+    assert i.source == "ВКонтакте"  # the messenger, not the group's technical name
     assert [(r.kind, r.value) for r in i.identities] == [(IdentityKind.VK, "745000001"),
                                                         (IdentityKind.PHONE, "+74951234567")]
     assert i.messages[0].data["conversation_message_id"] == 11

@@ -167,7 +167,7 @@ async def test_text_message(log: EventLog) -> None:
     (i,) = out.interactions
     assert i.key == f"whatsapp:main:{WA}:wamid.HBgLNzkxNjEyMzQ1NjcVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="
     assert i.conversation_key == f"whatsapp:main:{WA}"
-    assert i.name == "Иван Петров" and i.source == "main" and i.text == "Здравствуйте, нужен расчёт на 200 штук"
+    assert i.name == "Иван Петров" and i.source == "WhatsApp" and i.text == "Здравствуйте, нужен расчёт на 200 штук"
     assert [(r.kind, r.value) for r in i.identities] == [(IdentityKind.WHATSAPP, WA), (IdentityKind.PHONE, "+" + WA)]
     assert i.messages[0].data["phone_number_id"] == WA_PHONE_ID
 

@@ -14,28 +14,28 @@ from gateway.connectors.messengers.edge import find_account
 from gateway.connectors.messengers.telegram.api import ALLOWED_UPDATES, set_webhook, webhook_call
 from gateway.core.errors import GatewayError
 from gateway.egress import AsyncOutboundClient, OutboundPolicy
+from gateway.options import Actions
 
 __all__ = ["main", "webhook_url"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gateway telegram", description="Manage a Telegram bot's webhook.")
-    parser.add_argument("--config", help="the TOML file (default: GATEWAY_CONFIG or ./gateway.toml)")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=argparse.SUPPRESS, help="the TOML file")
-    sub = parser.add_subparsers(dest="command", required=True)
-    hook = sub.add_parser("set-webhook", parents=[common], help="point the bot at this gateway, with its secret_token")
+    telegram = Actions("gateway telegram", "Register, show or delete a Telegram bot's webhook.", dest="command")
+    hook = telegram.add("set-webhook", "point the bot at this gateway, with its secret_token",
+                        "Tell Telegram to post the bot's updates to this gateway, with the bot's secret_token, which "
+                        "the gateway checks on every update.")
     hook.add_argument("--bot", required=True, help="the bot's name in [[messengers.telegram]]")
     hook.add_argument("--url", required=True,
                       help="the gateway's public HTTPS base URL, or the full /hooks/telegram/{bot} URL")
-    hook.add_argument("--drop-pending-updates", action="store_true")
-    hook.add_argument("--max-connections", type=int, choices=range(1, 101), metavar="1-100")
-    hook.add_argument("--allowed-updates", help=f"comma-separated (default: {','.join(ALLOWED_UPDATES)})")
+    hook.add_argument("--drop-pending-updates", action="store_true", help="discard updates Telegram still holds")
+    hook.add_argument("--max-connections", type=int, choices=range(1, 101), metavar="1-100",
+                      help="parallel connections Telegram may open to the gateway (its default: 40)")
+    hook.add_argument("--allowed-updates", metavar="TYPES",
+                      help=f"comma-separated update types (default: {','.join(ALLOWED_UPDATES)})")
     for name, text in (("webhook-info", "show what Telegram knows of the webhook"),
                        ("delete-webhook", "stop sending updates to the gateway")):
-        cmd = sub.add_parser(name, parents=[common], help=text)
-        cmd.add_argument("--bot", required=True)
-    return parser
+        telegram.add(name, text).add_argument("--bot", required=True, help="the bot's name in [[messengers.telegram]]")
+    return telegram.parser
 
 
 def webhook_url(base: str, bot: str) -> str:
@@ -71,7 +71,7 @@ def main(argv: list[str]) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(getattr(args, "config", None))
         bot = find_account(settings.messengers.telegram, args.bot, "telegram bot")
         result = asyncio.run(_run(args, bot, OutboundPolicy(timeout_s=settings.http.outbound_timeout_seconds)))
     except GatewayError as exc:

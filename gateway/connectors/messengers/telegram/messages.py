@@ -85,7 +85,7 @@ def _message(msg: Message, bot: TelegramSettings, *, edited: bool, business: boo
     chat = ChatMessage(
         channel=Channel.TELEGRAM, account=bot.bot, chat_id=str(msg.chat.id), message_id=str(msg.message_id),
         person_id=str(author.id), at=_at(msg.date), text=text, name=name, username=author.username,
-        phones=phones, source=source_for(bot, bot.bot, referral),
+        phones=phones, source=source_for(bot, referral),
         referral={"start": referral} if referral else None, edited=edited, data=data,
     )
     return Reading(messages=[chat], media=media)
@@ -137,7 +137,7 @@ def _deleted(deleted: BusinessMessagesDeleted, bot: TelegramSettings, received_a
     person = str(chat.id) if chat.type == "private" else None
     messages = [
         ChatMessage(channel=Channel.TELEGRAM, account=bot.bot, chat_id=str(chat.id), message_id=str(mid),
-                    person_id=person, at=received_at, deleted=True, source=source_for(bot, bot.bot),
+                    person_id=person, at=received_at, deleted=True, source=source_for(bot),
                     data={"business_connection_id": deleted.business_connection_id})
         for mid in deleted.message_ids
     ]

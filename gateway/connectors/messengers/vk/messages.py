@@ -80,7 +80,7 @@ def _message(msg: VkMessage, group: VkSettings, *, edited: bool) -> Reading:
     chat = ChatMessage(
         channel=Channel.VK, account=group.group, chat_id=str(msg.peer_id), message_id=message_id,
         person_id=str(msg.from_id), at=_at(msg.date), text=text,
-        source=source_for(group, group.group, msg.ref), referral=referral, edited=edited, data=data,
+        source=source_for(group, msg.ref), referral=referral, edited=edited, data=data,
     )
     return Reading(messages=[chat], media=media)
 
@@ -127,7 +127,7 @@ def _lead_form(form: LeadForm, group: VkSettings, received_at: datetime) -> Read
         identities.append(IdentityRef(kind=IdentityKind.EMAIL, value=answers["email"]))
     name = " ".join(answers[k] for k in ("first_name", "patronymic_name", "last_name") if answers.get(k)) or None
     text = "\n".join(f"{a.question or a.key}: {_answer(a.answer)}" for a in form.answers)
-    source = group.referral_sources.get(f"form:{form.form_id}") or form.form_name or source_for(group, group.group)
+    source = group.referral_sources.get(f"form:{form.form_id}") or form.form_name or source_for(group)
     interaction = Interaction(
         key=f"vk:{group.group}:lead_form:{form.lead_id}", channel=Channel.VK, kind=Kind.FORM,
         occurred_at=received_at, account=group.group, name=name, identities=identities, text=text or None,

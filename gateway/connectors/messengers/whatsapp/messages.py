@@ -103,12 +103,12 @@ def _media(msg: WaMessage, key: str) -> list[PendingMedia]:
 
 def _source(account: WhatsAppSettings, referral: dict[str, Any] | None) -> str:
     if not referral:
-        return source_for(account, account.account)
+        return source_for(account)
     for ref in (referral.get("source_id"), referral.get("source_url")):
         if ref and str(ref) in account.referral_sources:
             return account.referral_sources[str(ref)]
     headline = str(referral.get("headline") or "").strip()
-    return headline[:100] or source_for(account, account.account, str(referral.get("source_id") or "") or None)
+    return headline[:100] or source_for(account, str(referral.get("source_id") or "") or None)
 
 
 def _message(msg: WaMessage, value: Value, account: WhatsAppSettings) -> Reading:

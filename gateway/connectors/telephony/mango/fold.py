@@ -244,7 +244,7 @@ def fold_call(account: str, group: CallGroup, conf: MangoSettings) -> Interactio
         identities=[IdentityRef(kind=IdentityKind.PHONE, value=client)] if client else [],
         source=line_source(line, conf.lines) if direction is not Direction.INTERNAL else None,
         source_advertising=False if direction is Direction.OUT else None,
-        custom=_custom(group), manager=manager, manager_extension=None if manager else employee,
+        custom=_custom(group), manager=manager, manager_extension=employee,
         call=call, attachments=_attachments(group),
         non_target_reason="internal" if direction is Direction.INTERNAL else None,
         recovered=group.stats is not None and not group.webhook_seen, revision=group.revision,

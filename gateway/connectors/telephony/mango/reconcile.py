@@ -23,6 +23,7 @@ from gateway.connectors.telephony.mango.signature import compact_json
 from gateway.connectors.telephony.mango.stats import fetch_calls
 from gateway.connectors.telephony.mango.vpbx import LockoutGuard, VpbxClient
 from gateway.core.errors import ConfigError, GatewayError
+from gateway.options import Actions
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -78,15 +79,16 @@ def reconcile(conf: MangoSettings, store: ServiceContext, http: Any, *, start: d
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gateway mango", description="Mango Office VPBX tools")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("reconcile", help="store calls from Mango's statistics that webhooks missed")
+    mango = Actions("gateway mango", "Mango Office tools: recover calls whose webhooks never came.")
+    r = mango.add("reconcile", "store calls from Mango's statistics that webhooks missed",
+                  "Ask Mango's statistics for the period's calls and store those the webhooks missed (a call already "
+                  "known is completed, never duplicated). Safe to run again.")
     r.add_argument("--account", required=True, help="the [[telephony.mango]] account")
-    r.add_argument("--since", default="2h", help="2h, 90m, 1d or an ISO time (default 2h)")
-    r.add_argument("--until", default=None, help="default: now")
-    r.add_argument("--config", help="TOML file (default: $GATEWAY_CONFIG or ./gateway.toml)")
-    r.add_argument("--poll-seconds", type=float, default=3.0)
-    return p
+    r.add_argument("--since", default="2h", help="the period's start: 2h, 90m, 1d ago, or an ISO time (default 2h)")
+    r.add_argument("--until", default=None, help="the period's end, in the same forms (default: now)")
+    r.add_argument("--poll-seconds", type=float, default=3.0, help="how often to ask whether Mango's report is "
+                   "ready (default 3)")
+    return mango.parser
 
 
 def _run(args: argparse.Namespace, settings: Settings, store: ServiceContext | None, http: Any,
@@ -123,7 +125,7 @@ def main(argv: list[str], *, store: ServiceContext | None = None, settings: Sett
             from gateway.config import load_settings
             from gateway.logs import configure_logging
 
-            settings = load_settings(args.config)
+            settings = load_settings(getattr(args, "config", None))
             configure_logging(settings.log_format, settings.log_level)
         report = _run(args, settings, store, http, now or datetime.now(UTC), sleep)
     except ConfigError as exc:

@@ -16,6 +16,8 @@ from aiohttp import web
 from gateway.connectors import registry
 from gateway.connectors.telephony.mango import simulate
 from gateway.connectors.telephony.mango.signature import sign
+from gateway.store.db import make_engine
+from gateway.store.users import create_user
 from tests.connectors.telephony.mango.mango_support import TEST_KEY, TEST_SALT, form_body, load
 from tests.connectors.telephony.mango.test_mango_edge import A1_WIRE
 
@@ -123,6 +125,26 @@ async def test_section_7_calls_become_three_leads_with_the_recording(gateway: An
     async with aiohttp.ClientSession() as http, http.get(gateway.url + a["recording"],
                                                          headers=gateway.headers()) as resp:
         assert resp.status == 200 and await resp.read() == MP3
+
+
+async def test_an_extension_mapped_to_nobody_warns_at_start_and_the_lead_shows_it(
+        capsys: pytest.CaptureFixture[str], gateway: Any) -> None:
+    started = capsys.readouterr()  # the config maps 101 to "ivanov", a user nobody created
+    [warning] = [line for line in (started.out + started.err).splitlines() if "mango.extension_user_missing" in line]
+    assert "warning" in warning and "gateway user add ivanov --role manager --extension 101" in warning
+    hook = gateway.url + "/hooks/mango/main/events/"
+    for d in load("incoming_answered_via_group"):
+        assert (await post(hook + d.event, form_body(d.json)))[0] == 200
+    [lead] = await leads(gateway, 1)
+    assert (lead["manager"], lead["extension"]) == (None, "101")  # no user, but the extension is shown
+    engine = make_engine(gateway.settings.database_url)
+    with engine.begin() as conn:  # a user who has the extension, under another name, is found by it
+        create_user(conn, "petrov", "manager", extension="101")
+    engine.dispose()
+    for d in load("outgoing_answered"):  # made from extension 101 too
+        assert (await post(hook + d.event, form_body(d.json)))[0] == 200
+    second = next(x for x in await leads(gateway, 2) if x["id"] != lead["id"])
+    assert (second["manager"], second["extension"]) == ("petrov", "101")
 
 
 async def test_refusals_store_nothing(gateway: Any) -> None:
