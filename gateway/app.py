@@ -14,11 +14,13 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from gateway.api import calls as calls_api
+from gateway.api import deals as deals_api
 from gateway.api import events as events_api
 from gateway.api import leads as leads_api
 from gateway.api import ops as ops_api
 from gateway.api import reply as reply_api
 from gateway.api import sinks as sinks_api
+from gateway.api import tasks as tasks_api
 from gateway.api.auth import with_roles
 from gateway.api.openapi import openapi_route
 from gateway.api.spec import ApiRoute, Param
@@ -82,8 +84,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
             app.router.add_route(route_def.method, route_def.path, route_def.handler)
             hook_defs.append(_hook_doc(route, route_def.handler))
 
-    api_routes: list[ApiRoute] = [*ops_api.ROUTES, *leads_api.ROUTES, *reply_api.ROUTES, *events_api.ROUTES,
-                                  *sinks_api.ROUTES, *calls_api.ROUTES]
+    api_routes: list[ApiRoute] = [*ops_api.ROUTES, *deals_api.ROUTES, *tasks_api.ROUTES, *leads_api.ROUTES,
+                                  *reply_api.ROUTES, *events_api.ROUTES, *sinks_api.ROUTES, *calls_api.ROUTES]
     for extend in _extensions():
         api_routes.extend(extend(app, settings))
     documented = [*api_routes, *hook_defs]

@@ -141,9 +141,19 @@ def cmd_user(args: argparse.Namespace) -> int:
         elif args.user_cmd == "token":
             print(f"new token for {args.name} (the old one no longer works):")
             print(users.issue_token(conn, args.name))
-        elif args.user_cmd in ("disable", "enable"):
-            users.set_disabled(conn, args.name, args.user_cmd == "disable")
-            print(f"user {args.name} {args.user_cmd}d")
+        elif args.user_cmd == "disable":
+            from datetime import UTC, datetime
+
+            from gateway.store.deals import Cause
+            from gateway.store.handover import DisableRequest, disable_user
+
+            req = DisableRequest(handover_to=args.handover_to, with_leads=args.with_leads)
+            done = disable_user(conn, args.name, req, Cause("command line"), now=datetime.now(UTC))
+            handed = f"; handed to {args.handover_to}: open deals {len(done['deals'])}, open tasks {done['tasks']}"
+            print(f"user {args.name} disabled" + (handed if args.handover_to else ""))
+        elif args.user_cmd == "enable":
+            users.set_disabled(conn, args.name, False)
+            print(f"user {args.name} enabled")
         elif args.user_cmd == "password":
             from gateway.store.passwords import set_password
 
@@ -189,8 +199,13 @@ def _user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], commo
     ua.add_argument("--department", help="shown in the journal and usable as its filter")
     usub.add_parser("list", parents=[common], help="list users", description="List users: name, role, extension, "
                     "whether active.")
-    for name, help_ in (("disable", "disable a user (its token stops working at once)"),
-                        ("enable", "enable a user again"),
+    ud = usub.add_parser("disable", parents=[common], help="disable a user (its token stops working at once)",
+                         description="Disable a user; with --handover-to, their open deals and tasks go to another.")
+    ud.add_argument("name", help="the user's login name")
+    ud.add_argument("--handover-to", help="hand the user's open deals and open tasks to this user")
+    ud.add_argument("--with-leads", action="store_true", help="their deals' leads too (the journal then shows the "
+                    "new manager as the one who took them)")
+    for name, help_ in (("enable", "enable a user again"),
                         ("token", "issue a new API token (the old one stops working)")):
         usub.add_parser(name, parents=[common], help=help_, description=help_[0].upper() + help_[1:] + ".") \
             .add_argument("name", help="the user's login name")

@@ -23,7 +23,7 @@ from gateway.store.journal_view import journal_items
 from gateway.store.schema import attachments, files
 from gateway.store.views import contacts_by_identity, deal_json, lead_json, leads_json
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "page_limit"]
 
 FILTER_PARAMS = (
     Param("from", description="period start (a date in the company's time zone, or an ISO time)"),
@@ -42,7 +42,7 @@ FILTER_PARAMS = (
 PAGE_PARAMS = (Param("limit", type="integer"), Param("cursor"))
 
 
-def _limit(request: web.Request, default: int = 50, maximum: int = 500) -> int:
+def page_limit(request: web.Request, default: int = 50, maximum: int = 500) -> int:
     try:
         limit = int(request.query.get("limit", default))
     except ValueError:
@@ -97,7 +97,7 @@ async def journal(request: web.Request) -> web.Response:
     user = current_user(request)
     if user["role"] == "operator":  # operators: Unsorted and their own leads
         filters = filters.model_copy(update={"visible_to": int(user["id"])})
-    limit, cursor = _limit(request), request.query.get("cursor")
+    limit, cursor = page_limit(request), request.query.get("cursor")
     with_count = request.query.get("count") in ("1", "true")
 
     def run(conn: Connection) -> dict[str, Any]:
@@ -113,7 +113,7 @@ async def journal(request: web.Request) -> web.Response:
 
 async def unsorted(request: web.Request) -> web.Response:
     filters = JournalFilters.from_query(request.query).model_copy(update={"status": ["unsorted"]})
-    limit, cursor = _limit(request), request.query.get("cursor")
+    limit, cursor = page_limit(request), request.query.get("cursor")
 
     def run(conn):  # type: ignore[no-untyped-def]
         rows, next_cursor = list_leads(conn, filters, limit=limit, cursor=cursor)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDict
 
 from gateway.api import exports
 from gateway.api.body import json_response
@@ -28,10 +29,15 @@ _DELIVERY_ID = re.compile(r"(msg|job)_[0-9a-f]{8,28}")
 
 
 def _report_args(request: web.Request) -> tuple[JournalFilters, str]:
+    """The report's filters: the journal's, counting advertising leads unless `advertising=all` (or false)."""
     group_by = request.query.get("group_by", "source")
     if group_by not in GROUPS:
         raise PayloadError(f"group_by must be one of {', '.join(GROUPS)}")
-    return JournalFilters.from_query(request.query, request.app[SETTINGS]), group_by
+    query = MultiDict(request.query)
+    advertising = query.pop("advertising", "true")
+    if advertising != "all":
+        query["advertising"] = advertising
+    return JournalFilters.from_query(query, request.app[SETTINGS]), group_by
 
 
 def _report_csv(report: dict[str, Any], sep: str) -> bytes:
@@ -100,7 +106,9 @@ async def replay_delivery(request: web.Request) -> web.Response:
 
 
 REPORT_PARAMS = (Param("group_by", enum=GROUPS), Param("format", enum=("json", "csv")),
-                 Param("sep", enum=(",", ";", "tab")), *FILTER_PARAMS)
+                 Param("sep", enum=(",", ";", "tab")),
+                 *(Param("advertising", enum=("true", "false", "all"), description="advertising leads unless "
+                         "all (or false) is asked for") if p.name == "advertising" else p for p in FILTER_PARAMS))
 
 
 def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:

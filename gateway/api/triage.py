@@ -16,7 +16,7 @@ from gateway.api.body import json_response, model_body
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.core.errors import GatewayError, NotFound
-from gateway.http.keys import DB, SETTINGS
+from gateway.http.keys import DB, OUTBOX, SETTINGS
 from gateway.store.matching import matches_for_lead, merge_contacts
 from gateway.store.schema import pipelines, stages, users
 from gateway.store.triage import (
@@ -70,6 +70,7 @@ def _decide(fn: Callable[..., dict[str, Any]], model: type[BaseModel]) -> Callab
         actor, settings = Actor.of(current_user(request)), request.app[SETTINGS]
         lead_id = _id(request, "lead_id")
         result = await request.app[DB].write(fn, lead_id, actor, body, now=datetime.now(UTC), settings=settings)
+        request.app[OUTBOX].wake()  # a new deal may have set off its pipeline's triggers
         log.info("lead.decided", lead_id=lead_id, action=fn.__name__, user=actor.name, repeated=result["repeated"])
         return json_response(result)
 

@@ -16,6 +16,8 @@ from gateway.config import Settings
 from gateway.core.errors import NotFound
 from gateway.http.keys import DB
 from gateway.store import users as users_store
+from gateway.store.deals import Cause
+from gateway.store.handover import DisableRequest, disable_user
 from gateway.store.passwords import hash_password, store_password_hash
 from gateway.store.schema import users, web_sessions
 from gateway.store.triage import Actor, audit
@@ -74,20 +76,24 @@ def _audit_user(conn: Connection, actor: Actor, action: str, name: str, **data: 
 async def user_action(request: web.Request) -> web.Response:
     name, action = request.match_info["name"], request.match_info["action"]
     actor = Actor.of(current_user(request))
+    if action == "disable":  # optionally with the user's open deals and tasks handed to somebody else
+        body = await model_body(request, DisableRequest, allow_empty=True)
+        return json_response(await request.app[DB].write(
+            disable_user, name, body, Cause(actor.name, actor.id), now=datetime.now(UTC)))
     password = (await model_body(request, NewPassword)).password if action == "password" else None
     hashed = await request.app[DB].call(hash_password, password) if password is not None else None
 
     def run(conn: Connection) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": True, "name": name}
-        if action in ("disable", "enable"):
-            users_store.set_disabled(conn, name, action == "disable")
+        if action == "enable":
+            users_store.set_disabled(conn, name, False)
         elif action == "token":
             out["token"] = users_store.issue_token(conn, name)
         elif action == "password" and hashed:
             store_password_hash(conn, name, hashed)
         else:
             raise NotFound("no such action")
-        if action in ("disable", "password"):  # open web sessions end with it
+        if action == "password":  # open web sessions end with it
             user_id = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
             conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
         _audit_user(conn, actor, f"user.{action}", name)
@@ -104,7 +110,8 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
         ApiRoute("POST", "/api/v1/users", add_user, "Create a user; its API token is shown once", roles=ADMIN,
                  body=NewUser, responses={201: "Created", 400: "Malformed", 409: "Name taken"}, tag="users"),
         ApiRoute("POST", "/api/v1/users/{name}/{action}", user_action,
-                 "disable | enable | token (a new API token) | password (body {password})", roles=ADMIN,
+                 "disable (body {handover_to?, with_leads?}: open deals and tasks go to that user) | enable | "
+                 "token (a new API token) | password (body {password})", roles=ADMIN,
                  params=(Param("name", where="path", required=True),
                          Param("action", where="path", required=True,
                                enum=("disable", "enable", "token", "password"))),

@@ -16,32 +16,16 @@ from gateway.config.email import EmailSettings
 from gateway.config.forms import FormSettings
 from gateway.config.mango import MangoSettings
 from gateway.config.messengers import MessengersSettings
+from gateway.config.pipelines import UNSORTED, PipelineSettings, TasksSettings, TriggerSettings
 from gateway.config.sinks import SinksSettings
 from gateway.core.errors import ConfigError
 from gateway.egress import OutboundPolicy
 
-__all__ = ["Settings", "load_settings", "read_toml", "settings_from"]
-
-UNSORTED = "Неразобранное"
+__all__ = ["UNSORTED", "PipelineSettings", "Settings", "TriggerSettings", "load_settings", "read_toml", "settings_from"]
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class PipelineSettings(_Section):
-    name: str = Field(min_length=1)
-    stages: list[str] = Field(min_length=1)
-    won: str | None = None  # stage names that close a deal; default: "Успешно"/"Отказ" when present
-    lost: str | None = None
-
-    @field_validator("stages")
-    @classmethod
-    def _unsorted_first(cls, stages: list[str]) -> list[str]:
-        rest = [s for s in stages if s != UNSORTED]
-        if len(set(rest)) != len(rest):
-            raise ValueError("stage names must be unique")
-        return [UNSORTED, *rest]
 
 
 class QualitySettings(_Section):
@@ -174,6 +158,7 @@ class Settings(BaseSettings):
     webhooks: list[WebhookSubscription] = Field(default_factory=list)
     sinks: SinksSettings = Field(default_factory=SinksSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
+    tasks: TasksSettings = Field(default_factory=TasksSettings)
     config_loaded_from: Path | None = None
 
     @classmethod
@@ -216,7 +201,24 @@ class Settings(BaseSettings):
         _unique("forms.id", [f.id for f in self.forms])
         _unique("email.mailboxes.name", [m.name for m in self.email.mailboxes])
         _unique("messengers.telegram.bot", [t.bot for t in self.messengers.telegram])
+        _unique("pipelines.triggers.name", [t.name for p in self.pipelines for t in p.triggers])
+        secrets: dict[str, str] = {s.url: s.secret for s in self.webhooks}
+        for t in self.all_triggers():
+            if t.url is not None and secrets.setdefault(t.url, t.secret or "") != t.secret:
+                raise ValueError(f"pipelines.triggers.{t.name}.secret: {t.url} is signed with another secret "
+                                 "elsewhere; one address takes one secret")
         return self
+
+    def all_triggers(self) -> list[TriggerSettings]:
+        return [t for p in self.pipelines for t in p.triggers]
+
+    def trigger(self, name: str) -> tuple[PipelineSettings, TriggerSettings] | None:
+        """The trigger of that name and its pipeline (None when the settings no longer have it)."""
+        for p in self.pipelines:
+            for t in p.triggers:
+                if t.name == name:
+                    return p, t
+        return None
 
     @property
     def is_sqlite(self) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from gateway.core.classify import Verdict, classify
+from gateway.core.companies import find_inn
 from gateway.core.models import Direction, IdentityKind, Interaction, Kind, LeadStatus, Quality
 from gateway.core.normalise import normalise_identity
 from gateway.core.repository import CrmRepository
@@ -43,6 +44,7 @@ class PipelineResult:
     contact_id: int | None = None
     outcome: str = "lead"  # lead | joined | history | merged
     events: list[tuple[str, int]] = field(default_factory=list)  # (lead.created | deal.created, id)
+    callback: bool = False  # the lead is a missed call somebody must return
 
 
 def identity_values(ix: Interaction, region: str) -> list[tuple[str, str]]:
@@ -77,9 +79,20 @@ def process_interaction(repo: CrmRepository, ix: Interaction, *, event_id: str |
                        blocked=repo.is_blocked(idents), short_call_seconds=cfg.short_call_seconds)
     values = _lead_values(repo, ix, idents, verdict, source_id=source_id, event_id=event_id)
     values["merge_candidates"] = candidates
+    company_id = _enrich(repo, ix, contact_id, contact_known, values["inn"])
     if existing is None:
-        return _create_lead(repo, ix, values, verdict, contact_id, contact_known, cfg)
+        return _create_lead(repo, ix, values, verdict, contact_id, contact_known, cfg, company_id)
     return _update_lead(repo, ix, existing, values, verdict, contact_id, cfg)
+
+
+def _enrich(repo: CrmRepository, ix: Interaction, contact_id: int | None, known: bool,
+            inn: str | None) -> int | None:
+    """The contact takes the name (a new one has it already) and position it lacks, and the company the lead
+    names; its company id."""
+    if contact_id is None or ix.direction is Direction.INTERNAL:
+        return None
+    repo.fill_contact(contact_id, name=ix.name if known else None, position=ix.position)
+    return repo.company_of(contact_id, ix.company, inn) if ix.company or inn else None
 
 
 def _identify(repo: CrmRepository, ix: Interaction, idents: list[tuple[str, str]],
@@ -111,6 +124,7 @@ def _lead_values(repo: CrmRepository, ix: Interaction, idents: list[tuple[str, s
         "account": ix.account, "source_id": source_id, "manager_id": manager_id,
         "phone": _first(idents, IdentityKind.PHONE), "email": _first(idents, IdentityKind.EMAIL),
         "name": ix.name, "company": ix.company, "position": ix.position, "budget": ix.budget,
+        "inn": find_inn(ix.custom, (ix.text, ix.subject)),
         "subject": ix.subject, "text": ix.text, "utm": ix.utm, "custom": ix.custom,
         "call": call.model_dump(mode="json") if call else None,
         "duration_s": call.duration_s if call else None, "result": call.result if call else None,
@@ -128,8 +142,9 @@ def _score(cfg: PipelineConfig, values: dict[str, Any], attachment_count: int) -
     return {"score": points, "score_details": details}
 
 
-def _create_lead(repo: CrmRepository, ix: Interaction, values: dict[str, Any], verdict: Verdict, contact_id: int | None,
-                 contact_known: bool, cfg: PipelineConfig) -> PipelineResult:
+def _create_lead(repo: CrmRepository, ix: Interaction, values: dict[str, Any], verdict: Verdict,
+                 contact_id: int | None, contact_known: bool, cfg: PipelineConfig,
+                 company_id: int | None) -> PipelineResult:
     if contact_known and contact_id is not None and ix.dedupe_window_s:
         since = ix.occurred_at - timedelta(seconds=ix.dedupe_window_s)
         dup = repo.recent_lead(contact_id=contact_id, channel=ix.channel.value, account=ix.account,
@@ -152,7 +167,7 @@ def _create_lead(repo: CrmRepository, ix: Interaction, values: dict[str, Any], v
         if route.create_deal:
             deal_id = repo.create_deal(name=ix.name or values["phone"] or values["email"] or ix.subject or "Сделка",
                                        contact_id=contact_id, pipeline_id=pipeline_id, stage_id=stage_id,
-                                       responsible_id=values["manager_id"], budget=ix.budget)
+                                       responsible_id=values["manager_id"], budget=ix.budget, company_id=company_id)
             values.update(deal_id=deal_id, taken_at=ix.occurred_at)
             result.events.append(("deal.created", deal_id))
     if ix.kind is Kind.CALL:
@@ -165,7 +180,7 @@ def _create_lead(repo: CrmRepository, ix: Interaction, values: dict[str, Any], v
         return _update_lead(repo, ix, existing, values, verdict, contact_id, cfg)
     _attach_content(repo, ix, lead_id, contact_id)
     _close_callbacks(repo, ix, values, lead_id)
-    result.lead_id, result.created = lead_id, True
+    result.lead_id, result.created, result.callback = lead_id, True, bool(values.get("needs_callback"))
     result.events.insert(0, ("lead.created", lead_id))
     log.info("lead.routed", lead_id=lead_id, status=values["status"], quality=values["quality"],
              channel=ix.channel.value)
@@ -192,7 +207,7 @@ def _update_lead(repo: CrmRepository, ix: Interaction, existing: dict[str, Any],
     values.update(_score(cfg, values, repo.attachment_count(lead_id)))
     repo.update_lead(lead_id, values)
     _close_callbacks(repo, ix, values, lead_id)
-    return PipelineResult(lead_id, contact_id=existing["contact_id"])
+    return PipelineResult(lead_id, contact_id=existing["contact_id"], callback=bool(values.get("needs_callback")))
 
 
 def _attachment_count(ix: Interaction) -> int:

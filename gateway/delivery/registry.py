@@ -7,6 +7,7 @@ from gateway.connectors.base import NewEvent
 from gateway.connectors.email.sending import MailReplyPerformer
 from gateway.connectors.telephony.mango.callback import CallbackPerformer
 from gateway.core.jobs import Performer
+from gateway.delivery.triggers import TriggerPerformer
 from gateway.delivery.webhooks import WebhookPerformer, settings_secrets
 from gateway.egress import AsyncOutboundClient
 from gateway.sinks.registry import build_sink_performers
@@ -17,7 +18,8 @@ __all__ = ["build_performers"]
 
 
 def build_performers(settings: Settings, client: AsyncOutboundClient, db: Database) -> dict[str, Performer]:
-    performers: list[Performer] = [WebhookPerformer(client, settings_secrets(settings))]
+    performers: list[Performer] = [WebhookPerformer(client, settings_secrets(settings)),
+                                   TriggerPerformer(settings, db, client)]
     performers += build_sink_performers(settings, client, db)
     if settings.telephony.mango:
         performers.append(CallbackPerformer({m.account: m for m in settings.telephony.mango}, client))

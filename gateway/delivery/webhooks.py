@@ -55,8 +55,9 @@ def body_of(payload: Any) -> bytes:
 
 
 def settings_secrets(settings: Settings) -> SecretFor:
-    """The signing secret of a webhook URL, from the subscriptions in the settings."""
-    secrets = {s.url: s.secret for s in settings.webhooks}
+    """The signing secret of a webhook URL: a subscription's, or a trigger's that sends there."""
+    secrets = {t.url: t.secret for t in settings.all_triggers() if t.url and t.secret}
+    secrets.update({s.url: s.secret for s in settings.webhooks})
     return secrets.get
 
 

@@ -94,6 +94,8 @@ LEAD_COLUMNS: tuple[Column, ...] = (
     Column("Тема", _key("subject")),
     Column("Текст", _key("text")),
     Column("Сделка", _key("deal_id"), "int"),
+    Column("Ближайшая задача", lambda row: (row.get("nearest_task") or {}).get("text")),
+    Column("Срок задачи", lambda row: (row.get("nearest_task") or {}).get("due_at"), "datetime"),
 )
 
 DEAL_COLUMNS: tuple[Column, ...] = (

@@ -2,61 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import date, datetime
 from typing import Any
 
-from pydantic import Field
-from sqlalchemy import Connection, and_, func, or_, select, true
+from sqlalchemy import Connection, and_, func, select, true
 
-from gateway.store.journal_terms import json_list_has, period_bound
-from gateway.store.query_filters import QueryFilters
+from gateway.store.deal_filters import DealFilters, deal_conditions
 from gateway.store.schema import companies, contacts, deals, identities, leads, pipelines, stages, users
 
 __all__ = ["DealFilters", "count_deals", "deal_page", "iter_deal_pages"]
 
 
-class DealFilters(QueryFilters):
-    """Query parameters of `GET /api/v1/deals/export`."""
-
-    from_: date | datetime | None = Field(default=None, alias="from")  # created
-    to: date | datetime | None = None
-    pipeline: list[str] = Field(default_factory=list)
-    stage: list[str] = Field(default_factory=list)
-    responsible: list[str] = Field(default_factory=list)
-    status: list[str] = Field(default_factory=list)
-    tag: list[str] = Field(default_factory=list)
-
-    @classmethod
-    def from_query(cls, query: Mapping[str, str] | Any, settings: Any = None) -> DealFilters:
-        return cls.validated(cls.query_data(query), settings)
-
-
-def _conditions(f: DealFilters) -> list[Any]:
-    conds: list[Any] = []
-    if f.from_ is not None:
-        conds.append(deals.c.created_at >= period_bound(f.from_, f.tz, end=False))
-    if f.to is not None:
-        conds.append(deals.c.created_at < period_bound(f.to, f.tz, end=True))
-    chosen = select(stages.c.id)
-    if f.pipeline:
-        chosen = chosen.where(stages.c.pipeline_id.in_(select(pipelines.c.id).where(pipelines.c.name.in_(f.pipeline))))
-    if f.stage:
-        chosen = chosen.where(stages.c.name.in_(f.stage))
-    if f.pipeline or f.stage:
-        conds.append(deals.c.stage_id.in_(chosen))
-    if f.responsible:
-        conds.append(deals.c.responsible_id.in_(select(users.c.id).where(users.c.name.in_(f.responsible))))
-    if f.status:
-        conds.append(deals.c.status.in_(f.status))
-    if f.tag:
-        conds.append(or_(*(json_list_has(deals.c.tags, t) for t in f.tag)))
-    return conds
-
-
 def count_deals(conn: Connection, f: DealFilters) -> int:
-    return int(conn.execute(select(func.count()).select_from(deals).where(and_(true(), *_conditions(f)))).scalar_one())
+    q = select(func.count()).select_from(deals).where(and_(true(), *deal_conditions(f)))
+    return int(conn.execute(q).scalar_one())
 
 
 def _first_identities(conn: Connection, contact_ids: set[int]) -> dict[tuple[int, str], str]:
@@ -72,7 +32,7 @@ def _first_identities(conn: Connection, contact_ids: set[int]) -> dict[tuple[int
 
 def deal_page(conn: Connection, f: DealFilters, *, limit: int, before_id: int | None) -> list[dict[str, Any]]:
     """Up to `limit` deals with ids below `before_id`, newest first, as export rows."""
-    conds = _conditions(f)
+    conds = deal_conditions(f)
     if before_id is not None:
         conds.append(deals.c.id < before_id)
     q = (select(deals, contacts.c.name.label("contact"), companies.c.name.label("company"),

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 
 from gateway.store.journal_view import lead_type
 from gateway.store.schema import deals, leads, pipelines, sources, stages, users
+from gateway.store.tasks import nearest_tasks
 
 __all__ = ["EXPORT_COLUMNS", "export_items"]
 
@@ -40,6 +41,7 @@ def export_items(conn: Connection, rows: Sequence[dict[str, Any]], *,
     src = _lookup(conn, sources.c.id, sources.c.name, sources.c.group_name, ids={r["source_id"] for r in rows})
     usr = _lookup(conn, users.c.id, users.c.name, users.c.department,
                   ids={r["manager_id"] for r in rows} | {d.responsible_id for d in deal.values()})
+    nearest = nearest_tasks(conn, rows)
     out = []
     for r in rows:
         d = deal.get(r["deal_id"])
@@ -60,5 +62,6 @@ def export_items(conn: Connection, rows: Sequence[dict[str, Any]], *,
             "manager_taken": taken.name if taken is not None else None,
             "manager_responsible": responsible.name if responsible is not None else None,
             "department": shown.department if shown is not None else None,
+            "nearest_task": nearest.get(r["id"]),
         })
     return out

@@ -6,7 +6,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, FromClause, and_, case, func, or_
+from sqlalchemy import Connection, FromClause, and_, case, func, or_, select
 
 from gateway.export.columns import LABELS
 from gateway.store.journal import JournalFilters, journal_query
@@ -17,14 +17,16 @@ __all__ = ["GROUPS", "REPORT_COLUMNS", "leads_report"]
 
 GROUPS = ("source", "source_group", "called_number", "channel", "manager", "department", "quality", "status",
           "kind", "direction")
-COUNTS = ("total", "target", "repeat", "non_target", "unverified", "with_deal", "missed")
+COUNTS = ("total", "target", "repeat", "non_target", "unverified", "with_deal", "won", "missed")
 REPORT_COLUMNS = (("label", "Группа"), ("total", "Всего"), ("target", "Целевые"), ("repeat", "Повторные"),
                   ("non_target", "Нецелевые"), ("unverified", "Непроверенные"), ("with_deal", "Со сделкой"),
-                  ("conversion", "Конверсия в сделку"), ("missed", "Пропущенные звонки"),
+                  ("conversion", "Конверсия в сделку"), ("won", "Успешные сделки"),
+                  ("conversion_won", "Конверсия в успешные"), ("missed", "Пропущенные звонки"),
                   ("median_callback_s", "Медиана времени перезвона, с"))
 _SHOWN_DEAL = deals.alias("shown_deal")
 _SHOWN_USER = users.alias("shown_user")
 _SOURCE = sources.alias("report_source")
+_WON = select(deals.c.id).where(deals.c.status == "won")
 
 
 def _key(group_by: str, manager_mode: str) -> tuple[Any, Any]:
@@ -57,7 +59,8 @@ def _counted(key: Any, base: Any, f: JournalFilters, conn: Connection) -> Any:
     cols = (key.label("key"), func.count().label("total"), n(leads.c.quality == "target").label("target"),
             n(leads.c.quality == "repeat").label("repeat"), n(leads.c.quality == "non_target").label("non_target"),
             n(leads.c.quality == "unverified").label("unverified"),
-            n(leads.c.deal_id.is_not(None)).label("with_deal"), n(_missed()).label("missed"))
+            n(leads.c.deal_id.is_not(None)).label("with_deal"), n(leads.c.deal_id.in_(_WON)).label("won"),
+            n(_missed()).label("missed"))
     return journal_query(f, conn, columns=cols).select_from(base).group_by(key)
 
 
@@ -71,11 +74,13 @@ def _row(group_by: str, key: Any, counts: dict[str, int], waits: list[int]) -> d
     total = counts["total"]
     return {"key": key, "label": _label(group_by, key), **counts,
             "conversion": round(counts["with_deal"] / total, 4) if total else 0.0,
+            "conversion_won": round(counts["won"] / total, 4) if total else 0.0,
             "median_callback_s": statistics.median(waits) if waits else None}
 
 
 def leads_report(conn: Connection, f: JournalFilters, group_by: str) -> dict[str, Any]:
-    """Each group with its target / repeat / non-target counts, conversion to deals, missed calls, callback time."""
+    """Each group with its target / repeat / non-target counts, conversion to deals and to won deals, missed calls,
+    callback time."""
     key, base = _key(group_by, f.manager_mode)
     rows = conn.execute(_counted(key, base, f, conn)).mappings().all()
     waits: dict[Any, list[int]] = defaultdict(list)

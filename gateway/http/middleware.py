@@ -27,8 +27,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except GatewayError as exc:
         if exc.status >= 500:
             log.error("request.failed", path=request.path, error=exc.message)
-        resp = json_error(exc.status, exc.message, kind=type(exc).__name__,
-                          **{k: v for k, v in exc.details.items() if k in ("taken_by", "at")})
+        shown = {k: v for k, v in exc.details.items() if k in ("taken_by", "at", "deal")}  # what a 409 tells
+        resp = json_error(exc.status, exc.message, kind=type(exc).__name__, **shown)
         if isinstance(exc, RateLimited):
             resp.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
         return resp

@@ -17,8 +17,6 @@ from gateway.store.schema import pipelines, sources, stages, users
 __all__ = ["alembic_config", "bootstrap", "migrate", "unknown_extension_users"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-WON = ("Успешно", "Успешно реализовано", "Won")
-LOST = ("Отказ", "Закрыто и не реализовано", "Lost")
 
 
 def alembic_config(conn: Connection) -> Config:
@@ -39,11 +37,8 @@ def migrate(engine: Engine) -> None:
 def _stage_kind(p: PipelineSettings, name: str, position: int) -> str:
     if position == 0 or name == UNSORTED:
         return "unsorted"
-    if name == p.won or (p.won is None and name in WON):
-        return "won"
-    if name == p.lost or (p.lost is None and name in LOST):
-        return "lost"
-    return "working"
+    won, lost = p.closing_stages()
+    return "won" if name == won else "lost" if name == lost else "working"
 
 
 def ensure_pipelines(conn: Connection, settings: Settings) -> None:

@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, text, update
 
 from gateway.core.models import AttachmentRef, MessageRef
 from gateway.core.repository import Ident
+from gateway.store.companies import company_for, join_company
 from gateway.store.dialect import insert_ignore
 from gateway.store.schema import (
     attachments,
@@ -25,13 +26,15 @@ from gateway.store.schema import (
     stages,
     users,
 )
+from gateway.store.tasks import complete_callbacks
 
 __all__ = ["CrmRepo", "Lookups"]
 
 
 # Statements are built once with bound parameters, so SQLAlchemy compiles each shape once.
 _CONTACTS_BY_VALUE = (
-    select(identities.c.kind, identities.c.value, contacts.c.id, contacts.c.merged_into)
+    select(identities.c.kind, identities.c.value, contacts.c.id, contacts.c.merged_into,
+           contacts.c.name.is_not(None), contacts.c.position.is_not(None))
     .join(contacts, identities.c.contact_id == contacts.c.id)
     .where(identities.c.value.in_(bindparam("values", expanding=True)))
     .order_by(contacts.c.id)
@@ -73,6 +76,7 @@ class Lookups:
         self.stage: dict[tuple[str, str | None], tuple[int, int]] = {}
         self.source: dict[str, tuple[int, bool]] = {}
         self.user: dict[tuple[str, str], int | None] = {}
+        self.company: dict[tuple[int, str | None, str | None], int | None] = {}
         self.any_blocked: bool | None = None
 
 
@@ -85,6 +89,7 @@ class CrmRepo:
         self._owners: dict[Ident, int] = {}  # identity -> contact, for prefetched and created identities
         self._looked_up: set[str] = set()  # identity values whose owners are all in _owners
         self._deals: dict[int, int | None] = {}  # prefetched open deal per contact
+        self._has: dict[int, set[str]] = {}  # what a contact looked up or created has already: name, position
 
     def prefetch(self, keys: Sequence[str], values: Sequence[str]) -> None:
         """Load in two queries the leads and identities a batch will ask for (PostgreSQL: lock the leads)."""
@@ -96,8 +101,9 @@ class CrmRepo:
                 self._leads[row["key"]] = dict(row)
         values = list(dict.fromkeys(values))
         if values:
-            for kind, value, cid, merged in self.conn.execute(_CONTACTS_BY_VALUE, {"values": values}):
+            for kind, value, cid, merged, named, placed in self.conn.execute(_CONTACTS_BY_VALUE, {"values": values}):
                 self._owners.setdefault((kind, value), int(merged or cid))
+                self._seen(cid, merged, named, placed)
             self._looked_up.update(values)
         contact_ids = sorted(set(self._owners.values()))
         if contact_ids:
@@ -151,7 +157,9 @@ class CrmRepo:
             return sorted({self._owners[i] for i in idents if i in self._owners})
         wanted = set(idents)
         out: list[int] = []
-        for kind, value, cid, merged in self.conn.execute(_CONTACTS_BY_VALUE, {"values": [v for _, v in idents]}):
+        for kind, value, cid, merged, named, placed in self.conn.execute(
+                _CONTACTS_BY_VALUE, {"values": [v for _, v in idents]}):
+            self._seen(cid, merged, named, placed)
             target = int(merged or cid)
             if (kind, value) in wanted and target not in out:
                 out.append(target)
@@ -177,6 +185,7 @@ class CrmRepo:
             self._owners[idents[0]] = existing[0]
             return existing[0], False
         self._owners[idents[0]] = cid
+        self._has[cid] = {"name"} if name else set()
         self.add_identities(cid, idents[1:])
         return cid, True
 
@@ -188,15 +197,32 @@ class CrmRepo:
             for ident in new:
                 self._owners[ident] = contact_id
 
+    def _seen(self, contact_id: int, merged: int | None, named: Any, placed: Any) -> None:
+        if merged is None:
+            self._has[contact_id] = {f for f, has in (("name", named), ("position", placed)) if has}
+
     def fill_contact(self, contact_id: int, *, name: str | None, position: str | None) -> None:
-        values: dict[str, Any] = {}
-        if name:
-            values["name"] = name
-        if position:
-            values["position"] = position
-        if values:
-            cond = [contacts.c.id == contact_id, contacts.c.name.is_(None)]
-            self.conn.execute(update(contacts).where(*cond).values(**values, updated_at=self.now))
+        """Enrich a contact: a name or a position it lacks is taken from the lead (what it has is kept)."""
+        given = {"name": (name or "")[:512], "position": (position or "")[:255]}
+        has = self._has.setdefault(contact_id, set())
+        wanted = [column for column, value in given.items() if value and column not in has]
+        has.update(wanted)
+        if wanted:
+            self.conn.execute(update(contacts).where(
+                contacts.c.id == contact_id, or_(*(contacts.c[c].is_(None) for c in wanted)),
+            ).values(updated_at=self.now, **{c: func.coalesce(contacts.c[c], given[c]) for c in wanted}))
+
+    def company_of(self, contact_id: int, name: str | None, inn: str | None) -> int | None:
+        """The contact's company: the one it belongs to, or the one these name and INN find or create."""
+        key = (contact_id, name, inn)
+        if key not in self.cache.company:
+            found = self.conn.execute(select(contacts.c.company_id).where(contacts.c.id == contact_id)).scalar()
+            if found is None and (name or inn):
+                found = company_for(self.conn, name, inn, self.now)
+                if found is not None:
+                    join_company(self.conn, contact_id, found)
+            self.cache.company[key] = found
+        return self.cache.company[key]
 
     def is_blocked(self, idents: Sequence[Ident]) -> bool:
         if not idents:
@@ -214,10 +240,10 @@ class CrmRepo:
         return self.conn.execute(_OPEN_DEAL, {"c": contact_id}).scalar()
 
     def create_deal(self, *, name: str, contact_id: int | None, pipeline_id: int, stage_id: int,
-                    responsible_id: int | None, budget: float | None) -> int:
+                    responsible_id: int | None, budget: float | None, company_id: int | None = None) -> int:
         deal_id = int(self.conn.execute(insert(deals).values(
             name=name[:512], contact_id=contact_id, pipeline_id=pipeline_id, stage_id=stage_id,
-            responsible_id=responsible_id, budget=budget, status="open", tags=[],
+            responsible_id=responsible_id, budget=budget, status="open", tags=[], company_id=company_id, version=1,
             created_at=self.now, updated_at=self.now,
         ).returning(deals.c.id)).scalar_one())
         if contact_id is not None:
@@ -280,7 +306,7 @@ class CrmRepo:
             select(leads.c.id, leads.c.received_at).where(
                 leads.c.needs_callback.is_(True), leads.c.phone == phone, leads.c.id != exclude_lead)
         ).all()
-        closed = 0
+        closed = []
         for lead_id, received in rows:
             if received > at:
                 continue
@@ -288,8 +314,9 @@ class CrmRepo:
                 "needs_callback": False, "callback_at": at,
                 "time_to_callback_s": int((at - received).total_seconds()),
             })
-            closed += 1
-        return closed
+            closed.append(int(lead_id))
+        complete_callbacks(self.conn, closed, at)  # the "Перезвонить" tasks of those calls are done
+        return len(closed)
 
     # --- conversation and files -------------------------------------------------------------
     def upsert_message(self, msg: MessageRef, *, lead_id: int | None, contact_id: int | None) -> int:

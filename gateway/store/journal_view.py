@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from gateway.store.schema import deals, pipelines, sources, stages, users
+from gateway.store.tasks import nearest_tasks
 from gateway.store.views import leads_json
 
 __all__ = ["LEAD_TYPES", "MISSED_RESULTS", "journal_items", "lead_type"]
@@ -42,7 +43,8 @@ def _lookup(conn: Connection, table: Any, ids: set[Any], *cols: Any) -> dict[int
 
 def journal_items(conn: Connection, rows: Sequence[dict[str, Any]], *,
                   manager_mode: str = "taken") -> list[dict[str, Any]]:
-    """`leads_json` with the journal's columns: title, type, department, source group, the deal's stage."""
+    """`leads_json` with the journal's columns: title, type, department, source group, the deal's stage, the nearest
+    open task (on the lead or its deal)."""
     items = leads_json(conn, rows, manager_mode=manager_mode)
     deal = _lookup(conn, deals, {r["deal_id"] for r in rows}, deals.c.pipeline_id, deals.c.stage_id, deals.c.tags)
     stage_ids = {r["stage_id"] for r in rows} | {d.stage_id for d in deal.values()}
@@ -52,6 +54,7 @@ def journal_items(conn: Connection, rows: Sequence[dict[str, Any]], *,
     names = {i["manager"] for i in items if i["manager"]}
     dept = {r.name: r.department for r in conn.execute(
         select(users.c.name, users.c.department).where(users.c.name.in_(names)))} if names else {}
+    nearest = nearest_tasks(conn, rows)
     for item, row in zip(items, rows, strict=True):
         d = deal.get(row["deal_id"]) if row["deal_id"] else None
         st = stage.get(d.stage_id if d is not None else row["stage_id"])
@@ -63,4 +66,5 @@ def journal_items(conn: Connection, rows: Sequence[dict[str, Any]], *,
         item["department"] = dept.get(item["manager"])
         item["source_group"] = group[row["source_id"]].group_name if row["source_id"] in group else None
         item["deal_tags"] = list(d.tags or []) if d is not None else []
+        item["nearest_task"] = nearest.get(row["id"])
     return items

@@ -97,9 +97,14 @@ Index("ix_events_group", events.c.connector, events.c.account, events.c.group_ke
 companies = Table(
     "companies", metadata, _id(),
     Column("name", String(512), nullable=False),
+    Column("name_key", String(512)),  # the name without legal form, quotes and case: what deduplicates
+    Column("inn", String(12)),  # the Russian tax number, when a form or a mail carried one
     Column("domain", String(255)),
     Column("created_at", TS, nullable=False),
 )
+Index("ix_companies_name_key", companies.c.name_key)
+Index("uq_companies_inn", companies.c.inn, unique=True, sqlite_where=companies.c.inn.is_not(None),
+      postgresql_where=companies.c.inn.is_not(None))
 
 contacts = Table(
     "contacts", metadata, _id(),
@@ -182,12 +187,13 @@ deals = Table(
     Column("budget", Float),
     Column("status", String(16), nullable=False, default="open"),  # open|won|lost
     Column("tags", JSON, nullable=False, default=list),
+    Column("version", Integer, nullable=False, default=1, server_default="1"),  # grows with every change
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Column("closed_at", TS),
 )
 Index("ix_deals_responsible", deals.c.responsible_id)
-Index("ix_deals_stage", deals.c.stage_id)
+Index("ix_deals_stage", deals.c.stage_id, deals.c.id)  # a board column, newest first
 
 leads = Table(
     "leads", metadata, _id(),
@@ -212,6 +218,7 @@ leads = Table(
     Column("email", String(320)),
     Column("name", String(512)),
     Column("company", String(512)),
+    Column("inn", String(12)),
     Column("position", String(255)),
     Column("budget", Float),
     Column("subject", Text),
@@ -328,6 +335,36 @@ audit_log = Table(
     Column("data", JSON, nullable=False, default=dict),
 )
 Index("ix_audit_lead", audit_log.c.lead_id)
+Index("ix_audit_deal", audit_log.c.deal_id)
+
+# --- a manager's to-do list ------------------------------------------------------------------
+tasks = Table(
+    "tasks", metadata, _id(),
+    Column("key", String(255), unique=True),  # who decided it, once: "callback:lead:12", "trigger:job_..."
+    Column("kind", String(16), nullable=False, default="task"),  # task|callback
+    Column("text", Text, nullable=False),
+    Column("responsible_id", ForeignKey("users.id")),  # none: the operators' common queue
+    Column("due_at", TS, nullable=False),
+    Column("status", String(16), nullable=False, default="open"),  # open|done
+    Column("result", Text),
+    Column("deal_id", ForeignKey("deals.id")),
+    Column("lead_id", ForeignKey("leads.id")),
+    Column("created_by", String(160), nullable=False),  # a user's name, trigger:<name>, missed_call
+    Column("created_at", TS, nullable=False),
+    Column("completed_at", TS),
+    Column("completed_by", String(160)),
+)
+Index("ix_tasks_responsible", tasks.c.status, tasks.c.responsible_id, tasks.c.due_at)
+Index("ix_tasks_due", tasks.c.status, tasks.c.due_at, tasks.c.id)
+Index("ix_tasks_deal", tasks.c.deal_id, tasks.c.status)
+Index("ix_tasks_lead", tasks.c.lead_id, tasks.c.status)
+
+# small named counters (a round-robin's turn)
+counters = Table(
+    "counters", metadata,
+    Column("name", String(255), primary_key=True),
+    Column("value", BigInteger, nullable=False, default=0),
+)
 
 outbox = Table(
     "outbox", metadata,

@@ -15,18 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, insert, select, update
 
 from gateway.core.errors import Conflict, NotFound, PayloadError, PermissionDenied
-from gateway.store import outbox
+from gateway.store import automation, outbox
 from gateway.store.crm import CrmRepo
 from gateway.store.dialect import insert_ignore
 from gateway.store.schema import (
     audit_log,
     blocklist,
-    companies,
     contacts,
     deals,
     identities,
     leads,
     pipelines,
+    sources,
     stages,
     users,
 )
@@ -173,31 +173,39 @@ def _contact_for(conn: Connection, repo: CrmRepo, lead: dict[str, Any], now: dat
         conn.execute(insert_ignore(conn, identities, ["kind", "value"]).values(
             contact_id=contact_id, kind=kind, value=value, created_at=now))
     repo.fill_contact(contact_id, name=lead["name"], position=lead["position"])
-    if lead["company"]:
-        has = conn.execute(select(contacts.c.company_id).where(contacts.c.id == contact_id)).scalar()
-        if has is None:
-            company_id = conn.execute(insert(companies).values(
-                name=lead["company"][:512], created_at=now).returning(companies.c.id)).scalar_one()
-            conn.execute(update(contacts).where(contacts.c.id == contact_id).values(company_id=company_id))
     return int(contact_id)
+
+
+def _advertising(conn: Connection, lead: dict[str, Any]) -> bool:
+    """An outgoing call that got a deal counts as advertising (unless its source is marked not advertising)."""
+    if lead["advertising"] or (lead["kind"], lead["direction"]) != ("call", "out"):
+        return bool(lead["advertising"])
+    source = conn.execute(select(sources.c.advertising).where(sources.c.id == lead["source_id"])).scalar() \
+        if lead["source_id"] else None
+    return source is not False
 
 
 def accept(conn: Connection, lead_id: int, actor: Actor, req: AcceptRequest, *, now: datetime,
            settings: Any = None) -> dict[str, Any]:
-    """Unsorted → a deal in the chosen pipeline (first working stage unless told), responsible set."""
+    """Unsorted (or a contact's lead still without a deal) → a deal in the chosen pipeline, responsible set."""
     lead = lead_row(conn, lead_id)
     pipeline_id, stage_id = _target_stage(conn, lead, req)
     responsible_id = _responsible(conn, req.responsible, actor)
-    if _claim(conn, lead_id, actor, "accepted", now) is None:
+    dealless = lead["status"] == "attached" and lead["deal_id"] is None
+    if dealless:
+        check_operator(actor, lead)
+    if _claim(conn, lead_id, actor, "accepted", now, from_statuses=("unsorted", "attached") if dealless
+              else ("unsorted",)) is None:
         return _result(conn, lead_id, repeated=True)
     repo = CrmRepo(conn, now)
     contact_id = _contact_for(conn, repo, lead, now)
+    company_id = repo.company_of(contact_id, lead["company"], lead["inn"]) if lead["company"] or lead["inn"] else None
     name = lead["name"] or lead["company"] or lead["phone"] or lead["email"] or lead["subject"] or f"Lead {lead_id}"
     deal_id = repo.create_deal(name=name, contact_id=contact_id, pipeline_id=pipeline_id, stage_id=stage_id,
-                               responsible_id=responsible_id, budget=lead["budget"])
+                               responsible_id=responsible_id, budget=lead["budget"], company_id=company_id)
     conn.execute(update(leads).where(leads.c.id == lead_id).values(
         deal_id=deal_id, contact_id=contact_id, pipeline_id=pipeline_id, stage_id=stage_id,
-        manager_id=lead["manager_id"] or actor.id, updated_at=now))
+        manager_id=lead["manager_id"] or actor.id, advertising=_advertising(conn, lead), updated_at=now))
     conn.execute(update(leads).where(  # the same person's leads that waited without a deal join it
         leads.c.contact_id == contact_id, leads.c.status == "attached", leads.c.deal_id.is_(None)
     ).values(deal_id=deal_id, updated_at=now))
@@ -205,6 +213,8 @@ def accept(conn: Connection, lead_id: int, actor: Actor, req: AcceptRequest, *, 
           pipeline_id=pipeline_id, stage_id=stage_id, responsible_id=responsible_id)
     emit(conn, settings, "lead.accepted", now=now, lead_id=lead_id)
     emit(conn, settings, "deal.created", now=now, deal_id=deal_id)
+    if settings is not None:
+        automation.deal_created(conn, settings, deal_id, now=now)
     return _result(conn, lead_id, repeated=False)
 
 

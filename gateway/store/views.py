@@ -12,6 +12,7 @@ from gateway.core.normalise import normalise_email, normalise_phone
 from gateway.store.deliveries import callbacks, sink_states
 from gateway.store.schema import (
     attachments,
+    companies,
     contacts,
     deals,
     identities,
@@ -22,6 +23,7 @@ from gateway.store.schema import (
     stages,
     users,
 )
+from gateway.store.tasks import open_tasks_of
 
 __all__ = ["contact_json", "contacts_by_identity", "deal_json", "iso", "lead_json", "leads_json"]
 
@@ -149,21 +151,29 @@ def _deal_row(conn: Connection, deal_id: int) -> dict[str, Any] | None:
     if row is None:
         return None
     names = _names(conn, users, {row["responsible_id"]})
+    company_id = row["company_id"] or (conn.execute(select(contacts.c.company_id).where(
+        contacts.c.id == row["contact_id"])).scalar() if row["contact_id"] else None)
     return {
         "id": row["id"], "name": row["name"], "contact_id": row["contact_id"], "status": row["status"],
         "pipeline": _names(conn, pipelines, {row["pipeline_id"]}).get(row["pipeline_id"]),
         "stage": _names(conn, stages, {row["stage_id"]}).get(row["stage_id"]),
         "responsible": names.get(row["responsible_id"]), "budget": row["budget"], "tags": row["tags"] or [],
-        "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
+        "company_id": company_id,
+        "company": _names(conn, companies, {company_id}).get(company_id) if company_id is not None else None,
+        "version": row["version"], "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
+        "closed_at": iso(row["closed_at"]),
     }
 
 
 def deal_json(conn: Connection, deal_id: int) -> dict[str, Any] | None:
+    """A deal with its leads (whole), their ids, its contact and its open tasks."""
     deal = _deal_row(conn, deal_id)
     if deal is None:
         return None
     rows = [dict(r) for r in conn.execute(select(leads).where(leads.c.deal_id == deal_id)
                                           .order_by(leads.c.received_at.desc())).mappings()]
     deal["leads"] = leads_json(conn, rows)
+    deal["lead_ids"] = [r["id"] for r in rows]
     deal["contact"] = contact_json(conn, deal["contact_id"]) if deal["contact_id"] else None
+    deal["tasks"] = open_tasks_of(conn, [deal_id])[deal_id]
     return deal

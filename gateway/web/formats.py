@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time, get_timezone_location
-from babel.numbers import format_decimal, format_percent
+from babel.dates import format_date, format_datetime, format_time, format_timedelta, get_timezone_location
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
 
 __all__ = ["DAY_WORDS", "Formats", "parse_day", "zone", "zone_choices"]
@@ -112,6 +112,20 @@ class Formats:
                  (s % 60, "duration-second")]
         shown = [(n, unit) for n, unit in parts if n][:2] or [(0, "duration-second")]
         return " ".join(format_unit(n, unit, length="short", locale=self.lang) for n, unit in shown)
+
+    def money(self, value: float | None) -> str:
+        """1 250 000 ₽: roubles without kopecks, the number kept on one line."""
+        return "" if value is None else format_currency(value, "RUB", format="#,##0\u00a0¤", locale=self.lang,
+                                                        currency_digits=False)
+
+    def age(self, value: datetime | str | None) -> str:
+        """How old: 3 дня, 5 часов."""
+        return "" if not value else format_timedelta(self.now - _aware(value), threshold=1.5, locale=self.lang)
+
+    def until(self, value: datetime | str | None) -> str:
+        """How long until a moment, or since it: через 2 часа, 3 дня назад."""
+        return "" if not value else format_timedelta(_aware(value) - self.now, add_direction=True, threshold=1.5,
+                                                     locale=self.lang)
 
     def plural(self, count: int, forms: Mapping[str, str]) -> str:
         """`count` and its word in the right plural form (forms: one, few, many, other)."""

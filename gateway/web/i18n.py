@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway.store.journal_view import LEAD_TYPES
+from gateway.web.deal_words import DEAL_ENUMS, DEAL_WORDS
 
 __all__ = ["LANGS", "translator"]
 
@@ -192,6 +193,10 @@ _RU: dict[str, str] = {
     "Sinks": "Передача в CRM", "Sink": "CRM",
     "Waiting": "В очереди", "No sinks configured.": "Передача в CRM не настроена.",
 }
+
+
+_ENUMS.update(DEAL_ENUMS)
+_RU.update(DEAL_WORDS)
 
 
 def translator(lang: str) -> Callable[[str], str]:

@@ -18,6 +18,7 @@ from gateway.store.triage import Actor
 from gateway.store.views import deal_json
 from gateway.web.access import PAGE_USER, chrome, page
 from gateway.web.cards import visible
+from gateway.web.deal_work import deal_work
 from gateway.web.formats import parse_day
 from gateway.web.i18n import translator
 from gateway.web.queue import CHANNELS
@@ -108,4 +109,5 @@ async def deal_page(request: web.Request) -> web.StreamResponse:
             select(leads).where(leads.c.deal_id == deal["id"])).mappings()])
         if not any(visible(actor, r) for r in rows) and deal["responsible"] != actor.name:
             raise NotFound("no such deal")
-    return render(request, "deal.html", deal=deal, **chrome(request))
+    work = await request.app[DB].read(deal_work, deal["id"], language(request))
+    return render(request, "deal.html", deal=deal, work=work, **chrome(request))

@@ -13,7 +13,7 @@ from gateway.api.body import json_response
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.http.keys import DB, EXTRAS, SETTINGS
-from gateway.web import admin, journal, login, preferences, queue, reports
+from gateway.web import admin, board, journal, login, preferences, queue, reports, tasks_page, team
 from gateway.web.health import health_report
 from gateway.web.live import HUB, LiveHub, hub_of, live_stream
 from gateway.web.render import JINJA, add_security_headers, make_environment
@@ -48,7 +48,12 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
         ("POST", "/login", login.login_submit),
         ("POST", "/logout", login.logout),
         ("GET", "/leads/{id}", queue.lead_page),
+        ("GET", "/deals", board.board_page),
         ("GET", "/deals/{id}", journal.deal_page),
+        ("GET", "/tasks", tasks_page.tasks_page),
+        ("GET", "/admin/users", team.team_page),
+        ("GET", "/ui/deals/cards", board.cards_fragment),
+        ("GET", "/ui/deals/totals", board.column_totals_json),
         ("GET", "/journal", journal.journal_page),
         ("GET", "/reports", reports.reports_page),
         ("GET", "/settings", preferences.preferences_page),

@@ -21,7 +21,8 @@ def pages_of(day: Day) -> list[tuple[str, str]]:
            ("journal-filtered", "/journal?channel=mango&from=01.01.2020&direction=in"),
            ("reports", "/reports"), ("reports-by-manager", "/reports?group_by=manager"),
            ("events", "/admin/events"), ("events-dead", "/admin/events?status=dead"), ("health", "/admin/health"),
-           ("settings", "/settings"), ("deal", f"/deals/{day.deals[0]}")]
+           ("settings", "/settings"), ("deal", f"/deals/{day.deals[0]}"), ("deals-board", "/deals"),
+           ("my-tasks", "/tasks"), ("team", "/admin/users")]
     out += [(f"lead-{kind}", f"/leads/{ids[0]}") for kind, ids in sorted(day.by_kind.items())]
     return out
 

@@ -26,7 +26,7 @@ def test_the_hook_queues_each_subscription_its_events(database_url: str, tmp_pat
     settings = settings_for(database_url, tmp_path, webhooks=subs, access={"journal_manager": "responsible"})
     engine = make_engine(database_url)
     populate(engine, settings, specs(12))
-    [hook] = lead_hooks(settings)
+    hook, _work = lead_hooks(settings)
     with engine.begin() as conn:
         lead_id, deal_id = conn.execute(select(leads.c.id, leads.c.deal_id).where(leads.c.key == "test:3")).one()
         assert deal_id is not None
@@ -49,5 +49,6 @@ def test_the_hook_queues_each_subscription_its_events(database_url: str, tmp_pat
     assert [lead["id"] for lead in deal_body["data"]["leads"]] == [lead_id]
 
 
-def test_no_subscriptions_no_hook(tmp_path: Path) -> None:
-    assert lead_hooks(settings_for(f"sqlite:///{tmp_path}/x.db", tmp_path)) == []
+def test_no_subscriptions_no_webhook_hook(tmp_path: Path) -> None:
+    hooks = lead_hooks(settings_for(f"sqlite:///{tmp_path}/x.db", tmp_path))
+    assert [h.__qualname__.split(".")[0] for h in hooks] == ["work_hook"]
