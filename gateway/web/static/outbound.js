@@ -19,6 +19,22 @@
     window.setTimeout(function () { window.location.reload(); }, 800);
   }
 
+  // A delivery still on its way is looked at again every few seconds, so "ждёт отправки" turns into
+  // "доставлено" or "не доставлено" without a reload (for five minutes at most).
+  var watched = 0;
+  window.setInterval(function () {
+    var old = document.querySelector("section.sinks");
+    if (!old || !old.querySelector("li.sink-pending, li.sink-failed") || watched >= 100) { return; }
+    watched += 1;
+    var pane = document.getElementById("card-pane");
+    var source = pane && pane.dataset.card ? pane.dataset.card : window.location.pathname;
+    fetch(source, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.text() : ""; }).then(function (html) {
+      var fresh = html ? new DOMParser().parseFromString(html, "text/html").querySelector("section.sinks") : null;
+      var now = document.querySelector("section.sinks");
+      if (fresh && now && fresh.innerHTML !== now.innerHTML && !now.querySelector("button:disabled")) { now.replaceWith(fresh); }
+    }).catch(function () { return null; });
+  }, 3000);
+
   document.addEventListener("click", function (ev) {
     var button = ev.target.closest && ev.target.closest("button[data-post]");
     if (!button) { return; }
