@@ -111,7 +111,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
                run_services: bool | None) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         own_engine = engine is None
-        eng = engine or make_engine(settings.database_url, pool_size=10)
+        eng = engine or make_engine(settings.database_url, synchronous=settings.sqlite_synchronous, pool_size=10)
         await asyncio.to_thread(bootstrap, eng, settings)
         await asyncio.to_thread(_warn_unknown_users, eng, settings)
         runtime = build_runtime(settings, engine=eng)

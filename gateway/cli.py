@@ -93,7 +93,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from gateway.store.db import make_engine
 
     settings = _settings(args)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
     bootstrap(engine, settings)
     print(f"schema is up to date ({engine.dialect.name})")
     return 0
@@ -130,7 +130,7 @@ def cmd_user(args: argparse.Namespace) -> int:
     from gateway.store.db import make_engine
 
     settings = _settings(args)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
     bootstrap(engine, settings)
     with engine.begin() as conn:
         if args.user_cmd == "add":

@@ -132,7 +132,7 @@ async def start_server(settings: Settings, **app_kwargs: Any) -> tuple[web.AppRu
     from gateway.app import create_app
     from gateway.store.bootstrap import bootstrap
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
     bootstrap(engine, settings)
     with engine.begin() as conn:
         tokens = {role: create_user(conn, f"test-{role}-{uuid.uuid4().hex[:6]}", role)[1]

@@ -30,7 +30,7 @@ log = structlog.get_logger(__name__)
 
 async def deliver(settings: Settings, *, burst: bool = False, stop: asyncio.Event | None = None) -> int:
     """Run the runner until `stop` is set (or, with `burst`, until nothing is due); how many jobs it claimed."""
-    engine = make_engine(settings.database_url, pool_size=10)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous, pool_size=10)
     await asyncio.to_thread(bootstrap, engine, settings)
     db = Database(engine)
     http = AsyncOutboundClient(settings.http.outbound_policy())

@@ -48,7 +48,7 @@ def _prepare(settings: Settings) -> str:
     from gateway.store.bootstrap import bootstrap
     from gateway.store.db import make_engine
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
     try:
         bootstrap(engine, settings)
         return ensure_demo_users(engine)

@@ -32,7 +32,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, engine: Engine | None = None) -> Runtime:
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
     connectors = build_connectors(settings)
     files = FileStore(settings.files_dir)
     http = OutboundClient(settings.http.outbound_policy())

@@ -22,7 +22,7 @@ log = structlog.get_logger(__name__)
 
 
 def _sweeper(settings: Settings, stop: threading.Event) -> None:
-    engine = make_engine(settings.database_url, pool_size=1)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous, pool_size=1)
     redis = Redis.from_url(settings.redis_url or "")
     while not stop.wait(settings.dispatch.sweep_seconds):
         try:
@@ -45,7 +45,7 @@ def reachable_redis(url: str) -> Redis:
 
 def run_worker(settings: Settings, *, burst: bool = False) -> int:
     """Run jobs until stopped; with `burst`, enqueue what is due and drain it, then exit."""
-    engine = make_engine(settings.database_url, pool_size=1)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous, pool_size=1)
     bootstrap(engine, settings)
     redis = reachable_redis(settings.redis_url or "")
     queue = Queue(settings.dispatch.queue, connection=redis)

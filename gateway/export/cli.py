@@ -156,7 +156,7 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(getattr(args, "config", None))
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
         try:
             export, total = _export(args, settings, engine)
             progress = None if args.quiet else Progress(total, sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,16 @@ _HINTS = (
 )
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
+    def apply(dbapi_conn: Any, _record: Any) -> None:
+        _apply_pragmas(dbapi_conn, synchronous)
+    return apply
+
+
+def _apply_pragmas(dbapi_conn: Any, synchronous: str) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA synchronous={_SYNCHRONOUS[synchronous]}")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA cache_size=-65536")
@@ -34,8 +41,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, *, pool_size: int = 5, null_pool: bool = False) -> Engine:
-    """An engine for the store. SQLite files get WAL and a busy timeout; their folder is created."""
+_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
+
+
+def make_engine(url: str, *, pool_size: int = 5, null_pool: bool = False, synchronous: str = "full") -> Engine:
+    """An engine for the store. SQLite files get WAL and a busy timeout; their folder is created.
+
+    `synchronous` is SQLite's: "full" (the default) fsyncs every commit, so an acknowledged write survives
+    a power loss, not only the process dying."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
@@ -50,7 +63,7 @@ def make_engine(url: str, *, pool_size: int = 5, null_pool: bool = False) -> Eng
             pool_size=pool_size if not null_pool else 5,
             poolclass=NullPool if null_pool else None,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(synchronous))
 
         # pysqlite's own transaction handling is off (isolation_level=None); emit BEGIN ourselves,
         # IMMEDIATE so that writers queue on the lock instead of failing on upgrade.

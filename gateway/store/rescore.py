@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
     started = time.monotonic()
 
     def progress(seen: int, total: int, changed: int) -> None:

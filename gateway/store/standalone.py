@@ -22,7 +22,7 @@ class EventLogContext:
     """The real event log, engine and file store behind `ServiceContext`, for the command line."""
 
     def __init__(self, settings: Settings) -> None:
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
         bootstrap(self.engine, settings)
         self.files = FileStore(settings.files_dir)
 

@@ -130,7 +130,7 @@ class Harness:
 
 @asynccontextmanager
 async def harness(settings: Settings) -> AsyncIterator[Harness]:
-    engine = make_engine(settings.database_url, pool_size=10)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous, pool_size=10)
     bootstrap(engine, settings)
     with engine.begin() as conn:
         if not conn.execute(select(users.c.id).where(users.c.name == "ivanov")).first():

@@ -20,7 +20,7 @@ def event(key: str, received: datetime, not_before: datetime | None = None) -> N
 
 def test_work_scheduled_for_later_is_no_lag(tmp_path: Path, database_url: str) -> None:
     settings = make_settings(tmp_path, database_url=database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
     bootstrap(engine, settings)
     with engine.begin() as conn:
         assert event_log.oldest_pending_age(conn, NOW) == 0.0  # an empty log
