@@ -61,6 +61,7 @@ class WhatsAppSettings(_Messenger):
     access_token: str = ""
     phone_number_id: str = ""
     api_url: str = "https://graph.facebook.com/v21.0"
+    max_parts: int = Field(default=1000, ge=1, le=50_000)  # messages and statuses in one delivery; more: 413
 
     @property
     def name(self) -> str:

@@ -93,7 +93,8 @@ class MessengerConnector(ABC, Generic[A]):
             for media in reading.media:
                 extras.attachments.setdefault(media.message_key, []).append(
                     omitted(media, "media fetching is turned off"))
-        messages = [(self._latest(event, m.key, account, ctx) or m) if m.deleted else m for m in reading.messages]
+        messages = [(self._latest(event, m.key, account, ctx, source=event) or m) if m.deleted else m
+                    for m in reading.messages]
         interactions = [self._interaction(m, extras) for m in messages] + reading.interactions
         follow_ups = self._follow_ups(event, account, reading, extras, ctx)
         result = reading.result or {"messages": [m.key for m in reading.messages]}
@@ -126,12 +127,16 @@ class MessengerConnector(ABC, Generic[A]):
                     extras.asked.add(person)
         return events
 
-    def _latest(self, source: StoredEvent, message_key: str, account: A, ctx: ParseContext) -> ChatMessage | None:
-        """The latest known version of a message (an edit may have followed it); a deletion keeps the content."""
-        related = ctx.related(self.channel, source.account, source.group_key) if source.group_key else []
+    def _latest(self, within: StoredEvent, message_key: str, account: A, ctx: ParseContext,
+                source: StoredEvent | None = None) -> ChatMessage | None:
+        """The latest known version of a message among the events of `within`'s chat (and `source`, when given).
+
+        An edit may have followed the message; a deletion keeps the content.
+        """
+        related = ctx.related(self.channel, within.account, within.group_key) if within.group_key else []
         latest: ChatMessage | None = None
         deleted: ChatMessage | None = None
-        for event in [source, *related]:
+        for event in [*([source] if source is not None else []), *related]:
             if event.name in FOLLOW_UPS:
                 continue
             try:
@@ -149,9 +154,9 @@ class MessengerConnector(ABC, Generic[A]):
             return replace(latest, deleted=True) if latest is not None else deleted
         return latest
 
-    def _refreshed(self, source: StoredEvent, message_key: str, account: A, ctx: ParseContext,
-                   extras: Extras) -> list[Interaction]:
-        latest = self._latest(source, message_key, account, ctx)
+    def _refreshed(self, task_event: StoredEvent, source: StoredEvent | None, message_key: str, account: A,
+                   ctx: ParseContext, extras: Extras) -> list[Interaction]:
+        latest = self._latest(task_event, message_key, account, ctx, source=source)
         return [self._interaction(latest, extras)] if latest else []
 
     def _fetch_media(self, event: StoredEvent, account: A, ctx: ParseContext) -> Outcome:
@@ -164,7 +169,8 @@ class MessengerConnector(ABC, Generic[A]):
                  size=attachment.size, omitted=attachment.omitted, reason=attachment.reason)
         extras = self._extras(event, ctx, skip_id=event.id)
         extras.attachments.setdefault(task.message_key, []).append(attachment)
-        interactions = self._refreshed(task.source_event(event), task.message_key, account, ctx, extras)
+        interactions = self._refreshed(event, task.source_event(event), task.message_key, account, ctx,
+                                       extras)
         return Outcome(interactions=interactions, result={
             "message_key": task.message_key, "attachment": attachment.model_dump(mode="json")})
 
@@ -174,6 +180,7 @@ class MessengerConnector(ABC, Generic[A]):
         extras = self._extras(event, ctx, skip_id=event.id)
         if name:
             extras.names[task.person_id] = name
-        interactions = self._refreshed(task.source_event(event), task.message_key, account, ctx, extras) \
+        interactions = self._refreshed(event, task.source_event(event), task.message_key, account, ctx,
+                                       extras) \
             if name else []
         return Outcome(interactions=interactions, result={"person_id": task.person_id, "name": name})

@@ -32,7 +32,11 @@ FOLLOW_UPS = (FETCH_MEDIA, FETCH_PROFILE)
 
 
 class _Task(BaseModel):
-    """A follow-up body: it carries the event that caused it, so it can rebuild the message."""
+    """A follow-up body: it names the event that caused it, which is found again among its chat's events.
+
+    Only a message outside any chat (no group key) has its body copied in, as tasks stored before did:
+    a message with ten attachments no longer stores its body eleven times.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -40,7 +44,7 @@ class _Task(BaseModel):
     source_key: str
     source_name: str | None = None
     source_received_at: datetime
-    source_body: str
+    source_body: str | None = None
 
     @classmethod
     def parse(cls, body: bytes) -> Self:
@@ -49,8 +53,10 @@ class _Task(BaseModel):
         except ValidationError as exc:
             raise PayloadError(f"not a {cls.__name__} body: {exc.error_count()} errors") from None
 
-    def source_event(self, event: StoredEvent) -> StoredEvent:
-        """The message event this task came from, rebuilt from its own body."""
+    def source_event(self, event: StoredEvent) -> StoredEvent | None:
+        """The message event this task came from, rebuilt from the body it carries (None: it carries none)."""
+        if self.source_body is None:
+            return None
         return StoredEvent(
             id=f"{event.id}:source", connector=event.connector, account=event.account, key=self.source_key,
             name=self.source_name, group_key=event.group_key, received_at=self.source_received_at,
@@ -67,8 +73,11 @@ class ProfileTask(_Task):
 
 
 def _source(source: StoredEvent) -> dict[str, object]:
-    return {"source_key": source.key, "source_name": source.name,
-            "source_received_at": source.received_at, "source_body": source.body.decode()}
+    found: dict[str, object] = {"source_key": source.key, "source_name": source.name,
+                                "source_received_at": source.received_at}
+    if not source.group_key:  # nowhere to find it again: carry it
+        found["source_body"] = source.body.decode()
+    return found
 
 
 def media_event(media: PendingMedia, source: StoredEvent, now: datetime) -> NewEvent:

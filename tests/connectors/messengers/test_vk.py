@@ -104,10 +104,13 @@ async def test_tampered_group_id_is_refused(vk: VkConnector) -> None:
         await vk.receive(request(json.dumps(data).encode()))
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"group_id": 229000001}',
+@pytest.mark.parametrize("body", [f'{{"secret": "{VK_SECRET}", not json'.encode(),
+                                  f'[{{"secret": "{VK_SECRET}"}}]'.encode(),
+                                  json.dumps({"group_id": 229000001, "secret": VK_SECRET}).encode(),
                                   json.dumps({"type": "message_new", "group_id": 229000001,
                                               "secret": VK_SECRET}).encode()])
 async def test_malformed_is_a_payload_error(vk: VkConnector, body: bytes) -> None:
+    """With the right secret, a body that is not a callback is a 400; without it, a 403 (test_fanout.py)."""
     with pytest.raises(PayloadError):
         await vk.receive(request(body))
 

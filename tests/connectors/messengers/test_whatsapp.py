@@ -92,11 +92,16 @@ async def test_hub_challenge_refused(wa: WhatsAppConnector, query: dict[str, str
 async def test_one_event_per_message(wa: WhatsAppConnector) -> None:
     body = fixture_bytes("whatsapp", "two_messages_one_delivery.json")
     outcome = await wa.receive(post(body))
-    assert [(e.key, e.name, e.group_key, e.account) for e in outcome.events] == [
+    delivery, *parts = outcome.events
+    assert [(e.key, e.name, e.group_key, e.account) for e in parts] == [
         ("msg:wamid.HBgLNzkxNjEyMzQ1NjcVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMQA=", "message", WA, "main"),
         ("msg:wamid.HBgLNzcwMTEyMzQ1NjcVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMgA=", "message", "77011234567", "main"),
     ]
-    assert all(e.body == body for e in outcome.events)  # the signed bytes, as received
+    assert delivery.body == body and delivery.name == "delivery"  # the signed bytes, as received, once
+    assert delivery.headers == {"X-Hub-Signature-256": wa_signature(body)}
+    for part in parts:  # each part holds its own message only
+        (message,) = json.loads(part.body)["entry"][0]["changes"][0]["value"]["messages"]
+        assert part.key == f"msg:{message['id']}" and json.loads(part.body)["delivery"] == delivery.key
     assert outcome.build_reply(["1", "2"]).status == 200
 
 
@@ -173,7 +178,8 @@ async def test_text_message(log: EventLog) -> None:
 
 
 async def test_each_event_of_a_delivery_is_its_own_message(log: EventLog) -> None:
-    ids = await deliver(log, "two_messages_one_delivery.json")
+    delivery, *ids = await deliver(log, "two_messages_one_delivery.json")
+    assert log.process(delivery).interactions == []
     outs = [log.process(e) for e in ids]
     assert [o.interactions[0].name for o in outs] == ["Иван Петров", "Айгерим"]
     assert outs[1].interactions[0].identities[1].value == "+77011234567"

@@ -16,7 +16,9 @@ from gateway.connectors.messengers.vk.payloads import CHAT_PEER_BASE, Attachment
 from gateway.core.errors import PayloadError
 from gateway.core.models import Channel, IdentityKind, IdentityRef, Interaction, Kind
 
-__all__ = ["read_callback"]
+__all__ = ["MAX_ATTACHMENTS", "read_callback"]
+
+MAX_ATTACHMENTS = 10  # what VK lets a message carry; more is not VK, and is not fetched
 
 _NOT_LEADS = {
     "message_reply": "outgoing message",
@@ -58,8 +60,9 @@ def _message(msg: VkMessage, group: VkSettings, *, edited: bool) -> Reading:
         return Reading(result={"ignored": "message from a community"})
     message_id = str(msg.id) if msg.id else f"c{msg.conversation_message_id}"
     key = message_key(Channel.VK, group.group, str(msg.peer_id), message_id)
-    media = [m for a in msg.attachments if (m := _media(a, key)) is not None]
-    others = [a.type for a in msg.attachments if a.type not in ("photo", "doc", "audio_message")]
+    attachments = msg.attachments[:MAX_ATTACHMENTS]
+    media = [m for a in attachments if (m := _media(a, key)) is not None]
+    others = [a.type for a in attachments if a.type not in ("photo", "doc", "audio_message")]
     text = msg.text or None
     if text is None and others:
         text = " ".join(f"[{t}]" for t in others)
@@ -70,6 +73,8 @@ def _message(msg: VkMessage, group: VkSettings, *, edited: bool) -> Reading:
     data: dict[str, Any] = {"conversation_message_id": msg.conversation_message_id}
     if others:
         data["other_attachments"] = others
+    if len(msg.attachments) > MAX_ATTACHMENTS:
+        data["attachments_over_limit"] = len(msg.attachments) - MAX_ATTACHMENTS
     if msg.geo:
         data["geo"] = msg.geo
     if edited and msg.update_time:

@@ -13,8 +13,9 @@ from gateway.connectors.messengers.connector import MessengerConnector, Reading
 from gateway.connectors.messengers.edge import header, json_object, secrets_match
 from gateway.connectors.messengers.media import PendingMedia
 from gateway.connectors.messengers.whatsapp.api import fetch_media
-from gateway.connectors.messengers.whatsapp.messages import read_delivery
-from gateway.core.errors import SignatureError
+from gateway.connectors.messengers.whatsapp.messages import DELIVERY, read_delivery
+from gateway.connectors.messengers.whatsapp.parts import count, parts
+from gateway.core.errors import PayloadTooLarge, SignatureError
 from gateway.core.models import AttachmentRef
 
 __all__ = ["SIGNATURE_HEADER", "WhatsAppConnector", "signature"]
@@ -26,23 +27,6 @@ MAX_CHALLENGE = 256
 def signature(app_secret: str, body: bytes) -> str:
     """`sha256=` + hex HMAC-SHA256 of the raw body, keyed with the app secret."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def _values(data: dict[str, Any]) -> list[dict[str, Any]]:
-    values = []
-    entries = data.get("entry")
-    for entry in entries if isinstance(entries, list) else []:
-        changes = entry.get("changes") if isinstance(entry, dict) else None
-        for change in changes if isinstance(changes, list) else []:
-            value = change.get("value") if isinstance(change, dict) else None
-            if isinstance(value, dict):
-                values.append(value)
-    return values
-
-
-def _items(value: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    items = value.get(name)
-    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
 class WhatsAppConnector(MessengerConnector[WhatsAppSettings]):
@@ -71,31 +55,39 @@ class WhatsAppConnector(MessengerConnector[WhatsAppSettings]):
         return EdgeOutcome(events=[], reply=Reply(status=200, body=challenge, content_type="text/plain"))
 
     async def receive(self, request: InboundRequest) -> EdgeOutcome:
-        """Check the HMAC of the raw body; store one event per message and per status."""
+        """Check the HMAC of the raw body; store one event per message and per status, the body once.
+
+        A delivery with several parts stores the signed body as it came under `body:{sha256}` (name
+        `delivery`), and each part with a body cut down to its own message or status: what is stored
+        grows with the body, not with the body times its parts. More parts than `max_parts` is refused
+        (413) with nothing stored.
+        """
         account = self.account(request.match["account"])
         body = await request.read()
         given = header(request, SIGNATURE_HEADER)
         if not secrets_match(given, signature(account.app_secret, body)):
             raise SignatureError("signature does not match")
         data = json_object(body)
-        events: list[NewEvent] = []
+        if (n := count(data)) > account.max_parts:
+            raise PayloadTooLarge(
+                f"messages and statuses in one delivery: {n}, at most {account.max_parts} allowed "
+                f"(messengers.whatsapp.max_parts); nothing was stored / "
+                f"сообщений и статусов в одной доставке: {n}, допустимо не больше {account.max_parts} "
+                f"(messengers.whatsapp.max_parts); ничего не сохранено")
+        delivery = f"body:{hashlib.sha256(body).hexdigest()[:40]}"
+        signed = {SIGNATURE_HEADER: given or ""}
 
-        def add(owner: WhatsAppSettings, key: str, name: str, group: str | None) -> None:
-            events.append(NewEvent(connector=self.channel, account=owner.account, key=key, body=body,
-                                   received_at=request.received_at, name=name, group_key=group,
-                                   headers={SIGNATURE_HEADER: given or ""}))
+        def event(owner: WhatsAppSettings, key: str, name: str, group: str | None, content: bytes) -> NewEvent:
+            return NewEvent(connector=self.channel, account=owner.account, key=key, body=content,
+                            received_at=request.received_at, name=name, group_key=group,
+                            headers=signed if content is body else {})
 
-        for value in _values(data):
-            owner = self._owner(value, account)
-            for msg in _items(value, "messages"):
-                if isinstance(msg.get("id"), str):
-                    add(owner, f"msg:{msg['id']}", "message", _str(msg.get("from")))
-            for status in _items(value, "statuses"):
-                if isinstance(status.get("id"), str):
-                    add(owner, f"status:{status['id']}:{status.get('status')}", "status",
-                        _str(status.get("recipient_id")))
+        found = parts(data, body, delivery)
+        events = [event(self._owner(p.value, account), p.key, p.name, p.group, p.body) for p in found]
         if not events:  # other fields, or shapes we do not know: kept, acknowledged, never refused
-            add(account, f"body:{hashlib.sha256(body).hexdigest()[:40]}", _field(data), None)
+            events.append(event(account, delivery, _field(data), None, body))
+        elif len(events) > 1:  # the signed body, once: what exactly Meta sent
+            events.insert(0, event(account, delivery, DELIVERY, None, body))
         return EdgeOutcome(events=events, reply=Reply(status=200))
 
     def _owner(self, value: dict[str, Any], account: WhatsAppSettings) -> WhatsAppSettings:
@@ -113,10 +105,6 @@ class WhatsAppConnector(MessengerConnector[WhatsAppSettings]):
 
     def fetch(self, media: PendingMedia, account: WhatsAppSettings, ctx: ParseContext) -> AttachmentRef:
         return fetch_media(media, account, ctx)
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _field(data: dict[str, Any]) -> str:

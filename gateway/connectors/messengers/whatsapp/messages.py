@@ -17,11 +17,15 @@ from gateway.connectors.messengers.whatsapp.payloads import MEDIA_TYPES, Notific
 from gateway.core.errors import PayloadError
 from gateway.core.models import Channel
 
-__all__ = ["read_delivery"]
+__all__ = ["DELIVERY", "read_delivery"]
+
+DELIVERY = "delivery"  # the signed body of a delivery with several parts, kept once as it came
 
 
 def read_delivery(event: StoredEvent, account: WhatsAppSettings) -> Reading:
     """The message (`msg:{id}`) or status (`status:{id}:{status}`) this event was stored for."""
+    if event.name == DELIVERY and event.key.startswith("body:"):  # its parts are read from their own events
+        return Reading(result={"ignored": "the delivery as received: each message and status is an event"})
     try:
         note = Notification.model_validate_json(event.body)
     except ValidationError as exc:
