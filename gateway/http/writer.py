@@ -3,6 +3,10 @@
 Handlers call `await writer.store(events)`; a single writer task takes every waiting
 request, inserts them all in one transaction on its own thread, and answers each request
 only after the commit. Under load, one fsync serves many requests.
+
+A transaction stops taking more requests once it holds `max_rows` events or `max_bytes` of bodies
+(a request is never split): a burst of large deliveries becomes several short transactions, so the
+store's write lock is never held for long and the other webhooks keep being answered.
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ Item = tuple[Sequence[NewEvent], asyncio.Future[list[tuple[str, bool]]]]
 
 
 class EventWriter:
-    def __init__(self, engine: Engine, *, max_batch: int = 512, on_stored: Callable[[int], None] | None = None,
+    def __init__(self, engine: Engine, *, max_batch: int = 512, max_rows: int = 2000, max_bytes: int = 16 << 20,
+                 on_stored: Callable[[int], None] | None = None,
                  write_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
         self._engine = engine
         self._max_batch = max_batch
+        self._max_rows = max_rows
+        self._max_bytes = max_bytes
         self._on_stored = on_stored
         self._write_turn = write_turn
         self._queue: asyncio.Queue[Item] = asyncio.Queue()
@@ -69,8 +76,12 @@ class EventWriter:
         loop = asyncio.get_running_loop()
         while True:
             items = [await self._queue.get()]
-            while len(items) < self._max_batch and not self._queue.empty():
+            rows, size = len(items[0][0]), sum(len(ev.body) for ev in items[0][0])
+            while (len(items) < self._max_batch and rows < self._max_rows and size < self._max_bytes
+                   and not self._queue.empty()):
                 items.append(self._queue.get_nowait())
+                rows += len(items[-1][0])
+                size += sum(len(ev.body) for ev in items[-1][0])
             try:
                 results = await loop.run_in_executor(self._thread, self._write, [evs for evs, _ in items])
             except Exception as exc:
