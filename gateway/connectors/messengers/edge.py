@@ -63,7 +63,8 @@ def json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-_TOO_DEEP = f"body is nested deeper than {MAX_JSON_DEPTH} levels: no provider sends that"
+_TOO_DEEP = (f"body is nested deeper than {MAX_JSON_DEPTH} levels, which no provider sends; nothing was stored / "
+             f"тело запроса вложено глубже {MAX_JSON_DEPTH} уровней, так провайдеры не присылают; ничего не сохранено")
 
 
 def _depth_within(data: dict[str, Any], limit: int) -> bool:

@@ -227,3 +227,21 @@ async def test_telegram_secret_header_that_is_not_ascii_is_refused(value: str) -
     with pytest.raises(SignatureError) as exc:
         await TelegramConnector(messenger_settings()).receive(request)
     assert exc.value.status == 403
+
+
+def test_a_follow_up_stored_with_its_message_body_still_refreshes_it(files: FileStore, http: OutboundClient,
+                                                                     respx_mock: respx.MockRouter) -> None:
+    """Follow-ups stored before carried the message's body; they are read as before, without the log's copy."""
+    respx_mock.get(url__startswith="https://sun9-1.userapi.com/").respond(content=b"\xff\xd8jpeg")
+    settings = messenger_settings(vk={"fetch_profiles": False})
+    data = vk_many_attachments(1)
+    body = json.dumps(data, ensure_ascii=False).encode()
+    first = EventLog(VkConnector(settings), files, http)
+    (eid,) = first.store([NewEvent("vk", "shop", data["event_id"], body, RECEIVED, "message_new", "745000001")])
+    (media,) = first.process(eid).follow_ups
+    task = json.loads(media.body) | {"source_body": body.decode()}
+    later = EventLog(VkConnector(settings), files, http)  # the message's own event is not in this log
+    (fid,) = later.store([NewEvent("vk", "shop", media.key, json.dumps(task).encode(), RECEIVED, media.name,
+                                   media.group_key)])
+    (i,) = later.process(fid).interactions
+    assert i.messages[0].text == "Вот такой нужен" and len(i.messages[0].attachments) == 1
