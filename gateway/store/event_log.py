@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from gateway.store.raw_events import NewEvent, StoredEvent
+from gateway.store.raw_events import NewEvent, StoredEvent, bounded_key
 from gateway.store.schema import events
 
 __all__ = [
@@ -216,7 +216,7 @@ def requeue(conn: Connection, *, ids: Sequence[str] = (), statuses: Sequence[str
 def related(conn: Connection, connector: str, account: str, group_key: str,
             names: Sequence[str] | None = None) -> list[StoredEvent]:
     q = select(events).where(
-        events.c.connector == connector, events.c.account == account, events.c.group_key == group_key)
+        events.c.connector == connector, events.c.account == account, events.c.group_key == bounded_key(group_key))
     if names is not None:
         q = q.where(events.c.name.in_(list(names)))
     rows = conn.execute(q.order_by(events.c.received_at, events.c.id))
