@@ -24,6 +24,7 @@ from gateway.store.triage import AcceptRequest, Actor, DeclineRequest, LinkReque
 from gateway.store.users import create_user
 from gateway.web.health import health_report, silence
 from tests.conftest import make_settings
+from tests.store.overlap import overlapping
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -62,7 +63,12 @@ class Store:
 
 
 def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls in threads released together; each one's result or Conflict."""
+    """Run the calls in threads released together; each one's result or Conflict.
+
+    On SQLite `BEGIN IMMEDIATE` runs them one after the other, so there this proves the outcome of two
+    decisions in a row; on PostgreSQL they may or may not overlap. The overlap itself is forced by
+    `test_two_operators_with_overlapping_transactions_on_postgresql` below.
+    """
     barrier = threading.Barrier(len(calls))
     outcomes: list[Any] = [None] * len(calls)
 
@@ -154,6 +160,32 @@ def test_two_operators_at_the_same_moment(store: Store, decision: str) -> None:
     with store.engine.connect() as conn:
         assert conn.execute(select(leads.c.status).where(leads.c.name.like("Гонка%"))).scalars().all() == \
             ["accepted" if decision == "accept" else "declined"] * 4
+
+
+@pytest.mark.parametrize("decision", ["accept", "decline"])
+def test_two_operators_with_overlapping_transactions_on_postgresql(pg_url: str, tmp_path: Path,
+                                                                   decision: str) -> None:
+    """PostgreSQL only: Boris decides while Anna's decision is made but not committed (he waits on her row).
+
+    A read-then-update claim would let both win here; the conditional UPDATE gives Boris a Conflict.
+    """
+    engine = make_engine(pg_url)
+    bootstrap(engine, make_settings(tmp_path, database_url=pg_url))
+    try:
+        store = Store(engine, make_settings(tmp_path, database_url=pg_url))
+        fn, req = (accept, AcceptRequest()) if decision == "accept" else (decline, DeclineRequest(reason="Спам"))
+        lead_id = store.lead(name="Гонка", phone="+79160002101")
+        anna, boris = overlapping(engine, lambda conn: fn(conn, lead_id, store.anna, req, now=NOW),
+                                  lambda conn: fn(conn, lead_id, store.boris, req, now=NOW))
+        assert isinstance(anna, dict) and anna["taken_by"] == "anna", anna
+        assert isinstance(boris, Conflict) and boris.details["taken_by"] == "anna", boris
+        with engine.connect() as conn:
+            row = conn.execute(select(leads.c.status, leads.c.taken_by, leads.c.deal_id)
+                               .where(leads.c.id == lead_id)).one()
+        assert (row.status, row.taken_by) == ("accepted" if decision == "accept" else "declined", store.anna.id)
+        assert (row.deal_id is not None) == (decision == "accept")
+    finally:
+        engine.dispose()
 
 
 def test_merge_both_ways_at_once_leaves_no_cycle(store: Store) -> None:
