@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from gateway.core.normalise import find_phones, is_internal_number, normalise_email, normalise_phone
 
 RU_MOBILE = st.integers(min_value=900_000_0000, max_value=999_999_9999).map(str)  # 10 national digits
-ANY_PLUS7 = st.integers(min_value=200_000_0000, max_value=999_999_9999).map(str)  # allocated or not; "8 10..." dials abroad
+ANY_PLUS7 = st.integers(min_value=200_000_0000, max_value=999_999_9999).map(str)  # "8 10 ..." would dial abroad
 
 
 def spellings(national: str) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -24,6 +23,7 @@ from tests.connectors.telephony.mango.mango_support import (
     run,
     settings,
 )
+from tests.golden import regenerating
 
 EXPECTED = FIXTURES / "expected"
 CONNECTOR = MangoConnector(settings(fetch_recordings=False))
@@ -44,7 +44,7 @@ def test_fold_matches_the_reviewed_expectation(scenario: str) -> None:
     """Expected outputs live in tests/fixtures/mango/expected; MANGO_REGENERATE=1 rewrites them."""
     got = fold(EVENTS[scenario])
     path = EXPECTED / f"{scenario}.json"
-    if os.environ.get("MANGO_REGENERATE"):
+    if regenerating("MANGO_REGENERATE"):
         EXPECTED.mkdir(exist_ok=True)
         path.write_text(json.dumps(got, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     assert got == json.loads(path.read_text(encoding="utf-8"))
