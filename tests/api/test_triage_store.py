@@ -147,7 +147,11 @@ def test_accept_without_identities_creates_a_contact(store: Store) -> None:
 
 @pytest.mark.parametrize("decision", ["accept", "decline"])
 def test_two_operators_at_the_same_moment(store: Store, decision: str) -> None:
-    """Two connections race for one row: exactly one wins, the other sees who took it."""
+    """Two connections released together: exactly one wins, the other sees who took it.
+
+    On SQLite the two run one after the other (BEGIN IMMEDIATE); the real overlap is proven on PostgreSQL
+    by `test_two_operators_with_overlapping_transactions_on_postgresql`.
+    """
     fn, req = (accept, AcceptRequest()) if decision == "accept" else (decline, DeclineRequest(reason="Спам"))
     for round_ in range(4):
         lead_id = store.lead(name=f"Гонка {round_}", phone=f"+7916000200{round_}")
@@ -199,6 +203,25 @@ def test_merge_both_ways_at_once_leaves_no_cycle(store: Store) -> None:
         owners = set(conn.execute(select(identities.c.contact_id)).scalars())
     assert sorted([merged[a], merged[b]], key=lambda x: x is None) in ([b, None], [a, None])
     assert len(owners) == 1 and merged[owners.pop()] is None
+
+
+def test_merges_both_ways_with_overlapping_transactions_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL only: B into A starts while A into B is done but not committed (it waits on the rows)."""
+    engine = make_engine(pg_url)
+    bootstrap(engine, make_settings(tmp_path, database_url=pg_url))
+    try:
+        store = Store(engine, make_settings(tmp_path, database_url=pg_url))
+        a, b = (store.contact_of(store.lead(name="Один", phone="+79160003101")),
+                store.contact_of(store.lead(name="Два", email="two@firm.example")))
+        first, second = overlapping(engine, lambda conn: merge_contacts(conn, a, b, store.vera, now=NOW),
+                                    lambda conn: merge_contacts(conn, b, a, store.vera, now=NOW))
+        assert isinstance(first, dict) and first["merged"] == a, first
+        assert isinstance(second, Conflict) and f"contact {a} was merged into {b}" in str(second), second
+        with engine.connect() as conn:
+            merged = dict(conn.execute(select(contacts.c.id, contacts.c.merged_into)).all())
+        assert (merged[a], merged[b]) == (b, None)
+    finally:
+        engine.dispose()
 
 
 def test_matches_rank_and_explain(store: Store) -> None:
