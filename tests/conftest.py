@@ -23,6 +23,13 @@ from gateway.config import Settings, load_settings
 from gateway.store.db import make_engine
 from gateway.store.users import create_user
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.golden import check_not_in_ci
+
+    check_not_in_ci()  # a *_REGENERATE variable in CI would make the golden tests compare a file with itself
+
+
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

@@ -24,6 +24,7 @@ from gateway.store.triage import AcceptRequest, Actor, DeclineRequest, LinkReque
 from gateway.store.users import create_user
 from gateway.web.health import health_report, silence
 from tests.conftest import make_settings
+from tests.store.overlap import overlapping
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -62,7 +63,12 @@ class Store:
 
 
 def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls in threads released together; each one's result or Conflict."""
+    """Run the calls in threads released together; each one's result or Conflict.
+
+    On SQLite `BEGIN IMMEDIATE` runs them one after the other, so there this proves the outcome of two
+    decisions in a row; on PostgreSQL they may or may not overlap. The overlap itself is forced by
+    `test_two_operators_with_overlapping_transactions_on_postgresql` below.
+    """
     barrier = threading.Barrier(len(calls))
     outcomes: list[Any] = [None] * len(calls)
 
@@ -141,7 +147,11 @@ def test_accept_without_identities_creates_a_contact(store: Store) -> None:
 
 @pytest.mark.parametrize("decision", ["accept", "decline"])
 def test_two_operators_at_the_same_moment(store: Store, decision: str) -> None:
-    """Two connections race for one row: exactly one wins, the other sees who took it."""
+    """Two connections released together: exactly one wins, the other sees who took it.
+
+    On SQLite the two run one after the other (BEGIN IMMEDIATE); the real overlap is proven on PostgreSQL
+    by `test_two_operators_with_overlapping_transactions_on_postgresql`.
+    """
     fn, req = (accept, AcceptRequest()) if decision == "accept" else (decline, DeclineRequest(reason="Спам"))
     for round_ in range(4):
         lead_id = store.lead(name=f"Гонка {round_}", phone=f"+7916000200{round_}")
@@ -156,6 +166,32 @@ def test_two_operators_at_the_same_moment(store: Store, decision: str) -> None:
             ["accepted" if decision == "accept" else "declined"] * 4
 
 
+@pytest.mark.parametrize("decision", ["accept", "decline"])
+def test_two_operators_with_overlapping_transactions_on_postgresql(pg_url: str, tmp_path: Path,
+                                                                   decision: str) -> None:
+    """PostgreSQL only: Boris decides while Anna's decision is made but not committed (he waits on her row).
+
+    A read-then-update claim would let both win here; the conditional UPDATE gives Boris a Conflict.
+    """
+    engine = make_engine(pg_url)
+    bootstrap(engine, make_settings(tmp_path, database_url=pg_url))
+    try:
+        store = Store(engine, make_settings(tmp_path, database_url=pg_url))
+        fn, req = (accept, AcceptRequest()) if decision == "accept" else (decline, DeclineRequest(reason="Спам"))
+        lead_id = store.lead(name="Гонка", phone="+79160002101")
+        anna, boris = overlapping(engine, lambda conn: fn(conn, lead_id, store.anna, req, now=NOW),
+                                  lambda conn: fn(conn, lead_id, store.boris, req, now=NOW))
+        assert isinstance(anna, dict) and anna["taken_by"] == "anna", anna
+        assert isinstance(boris, Conflict) and boris.details["taken_by"] == "anna", boris
+        with engine.connect() as conn:
+            row = conn.execute(select(leads.c.status, leads.c.taken_by, leads.c.deal_id)
+                               .where(leads.c.id == lead_id)).one()
+        assert (row.status, row.taken_by) == ("accepted" if decision == "accept" else "declined", store.anna.id)
+        assert (row.deal_id is not None) == (decision == "accept")
+    finally:
+        engine.dispose()
+
+
 def test_merge_both_ways_at_once_leaves_no_cycle(store: Store) -> None:
     a, b = (store.contact_of(store.lead(name="Один", phone="+79160003001")),
             store.contact_of(store.lead(name="Два", email="two@firm.example")))
@@ -167,6 +203,25 @@ def test_merge_both_ways_at_once_leaves_no_cycle(store: Store) -> None:
         owners = set(conn.execute(select(identities.c.contact_id)).scalars())
     assert sorted([merged[a], merged[b]], key=lambda x: x is None) in ([b, None], [a, None])
     assert len(owners) == 1 and merged[owners.pop()] is None
+
+
+def test_merges_both_ways_with_overlapping_transactions_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL only: B into A starts while A into B is done but not committed (it waits on the rows)."""
+    engine = make_engine(pg_url)
+    bootstrap(engine, make_settings(tmp_path, database_url=pg_url))
+    try:
+        store = Store(engine, make_settings(tmp_path, database_url=pg_url))
+        a, b = (store.contact_of(store.lead(name="Один", phone="+79160003101")),
+                store.contact_of(store.lead(name="Два", email="two@firm.example")))
+        first, second = overlapping(engine, lambda conn: merge_contacts(conn, a, b, store.vera, now=NOW),
+                                    lambda conn: merge_contacts(conn, b, a, store.vera, now=NOW))
+        assert isinstance(first, dict) and first["merged"] == a, first
+        assert isinstance(second, Conflict) and f"contact {a} was merged into {b}" in str(second), second
+        with engine.connect() as conn:
+            merged = dict(conn.execute(select(contacts.c.id, contacts.c.merged_into)).all())
+        assert (merged[a], merged[b]) == (b, None)
+    finally:
+        engine.dispose()
 
 
 def test_matches_rank_and_explain(store: Store) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import phonenumbers
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gateway.core.normalise import find_phones, is_internal_number, normalise_email, normalise_phone
 
 RU_MOBILE = st.integers(min_value=900_000_0000, max_value=999_999_9999).map(str)  # 10 national digits
+ANY_PLUS7 = st.integers(min_value=200_000_0000, max_value=999_999_9999).map(str)  # "8 10 ..." would dial abroad
 
 
 def spellings(national: str) -> list[str]:
@@ -20,16 +21,47 @@ def spellings(national: str) -> list[str]:
     ]
 
 
-@settings(max_examples=200)
-@given(RU_MOBILE)
+def e164_if_valid(national: str) -> str | None:
+    """What phonenumbers itself says of +7<national>: its E.164 when valid, else None (an unallocated range)."""
+    number = phonenumbers.parse(f"+7{national}")
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@settings(max_examples=300)
+@given(st.one_of(RU_MOBILE, ANY_PLUS7))
+@example("9161234567")  # valid: every spelling is +79161234567
+@example("2000000000")  # unallocated: every spelling is None
 def test_every_spelling_of_one_number_gives_one_e164(national: str) -> None:
     results = {normalise_phone(s, "RU") for s in spellings(national)}
-    expected = phonenumbers.format_number(phonenumbers.parse(f"+7{national}"), phonenumbers.PhoneNumberFormat.E164)
-    assert results == {expected} or results == {None}  # unallocated ranges are invalid in every spelling
+    assert results == {e164_if_valid(national)}
+
+
+def test_the_examples_cover_both_branches() -> None:
+    assert e164_if_valid("9161234567") == "+79161234567" and e164_if_valid("2000000000") is None
+
+
+@given(st.one_of(RU_MOBILE, ANY_PLUS7), st.integers(min_value=0, max_value=11))
+@example("9161234567", 4)
+@example("2000000000", 4)
+def test_a_normalised_phone_normalises_to_itself(national: str, spelling: int) -> None:
+    once = normalise_phone(spellings(national)[spelling], "RU")
+    assert once == e164_if_valid(national)
+    if once is not None:
+        assert normalise_phone(once, "RU") == once
+
+
+@given(st.emails())
+def test_a_normalised_email_normalises_to_itself(email: str) -> None:
+    once = normalise_email(f" <{email.upper()}> ")
+    assert once == email.lower()
+    assert normalise_email(once) == once
 
 
 @given(st.text(max_size=40))
 def test_normalisation_is_idempotent(raw: str) -> None:
+    """Any text: a result, when there is one, is a fixed point (the two tests above prove results exist)."""
     once = normalise_phone(raw, "RU")
     assert once is None or normalise_phone(once, "RU") == once
     email = normalise_email(raw)
@@ -58,8 +90,7 @@ def test_known_spellings() -> None:
 
 @given(st.emails())
 def test_emails_trimmed_and_lowercased(email: str) -> None:
-    got = normalise_email(f"  {email.upper()} ")
-    assert got is None or got == email.lower()
+    assert normalise_email(f"  {email.upper()} ") == email.lower()
 
 
 def test_phones_found_in_text() -> None:

@@ -28,6 +28,7 @@ from gateway.store.bootstrap import bootstrap
 from gateway.store.crm import CrmRepo
 from gateway.store.schema import blocklist, contacts, identities, leads, messages
 from tests.conftest import make_settings
+from tests.store.overlap import overlapping
 
 T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 
@@ -184,7 +185,8 @@ def test_a_later_revision_updates_and_an_older_one_does_not(runtime: Any) -> Non
     assert (lead["result"], lead["duration_s"], lead["status"]) == ("answered", 90, "unsorted")
 
 
-def test_one_contact_per_identity_under_a_race(runtime: Any) -> None:
+def test_one_contact_per_identity_twice_in_a_row(runtime: Any) -> None:
+    """Both stores, one transaction: the second creation finds the first's identity (no race here)."""
     with runtime.engine.begin() as conn:
         repo = CrmRepo(conn, T0)
         a, created_a = repo.create_contact("A", [("phone", "+79161234567")])
@@ -192,6 +194,26 @@ def test_one_contact_per_identity_under_a_race(runtime: Any) -> None:
     assert a == b and created_a and not created_b
     with runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(contacts)).scalar() == 1
+
+
+def test_one_contact_per_identity_when_two_workers_overlap_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL only: the second worker creates the contact while the first's is made but not committed.
+
+    A look-then-insert would find nothing and make a second contact; the insert that waits on the
+    identity's unique key and then yields gives the second worker the first one's contact.
+    """
+    rt = build_runtime(make_settings(tmp_path, database_url=pg_url))
+    bootstrap(rt.engine, rt.settings)
+    try:
+        first, second = overlapping(
+            rt.engine, lambda conn: CrmRepo(conn, T0).create_contact("A", [("phone", "+79161234567")]),
+            lambda conn: CrmRepo(conn, T0).create_contact("B", [("phone", "+79161234567"), ("email", "b@x.ru")]))
+        assert isinstance(first, tuple) and isinstance(second, tuple), (first, second)
+        assert first[1] is True and second == (first[0], False)
+        assert [r["id"] for r in rows(rt, contacts)] == [first[0]]
+        assert {r["contact_id"] for r in rows(rt, identities)} == {first[0]}
+    finally:
+        rt.close()
 
 
 def test_statement_cache_keeps_returning_apart(runtime: Any) -> None:

@@ -1,8 +1,7 @@
-"""A real, store-backed ServiceContext for the mail tests: SQLite file, the schema, the `events` table."""
+"""A real, store-backed ServiceContext for the mail tests: the real event log on a SQLite file."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,45 +9,35 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.dialects.sqlite import insert
 
+from gateway.config import Settings
 from gateway.connectors.base import NewEvent, StoredEvent
-from gateway.store.db import make_engine
 from gateway.store.files import FileStore
-from gateway.store.schema import events, metadata
+from gateway.store.schema import events
+from gateway.store.standalone import EventLogContext
 
 __all__ = ["ParseCtx", "StoreContext", "stored"]
 
 
 class StoreContext:
-    """Stores events as the event log does: one transaction per call, duplicates by key ignored."""
+    """The command line's real event log (`EventLogContext`: migrations, `event_log.append` in one transaction),
+    with hooks around each call for the crash tests."""
 
     def __init__(self, root: Path) -> None:
-        self.engine: Engine = make_engine(f"sqlite:///{root / 'gateway.db'}")
-        metadata.create_all(self.engine)
-        self.files = FileStore(root / "files")
+        self.log = EventLogContext(Settings(database_url=f"sqlite:///{root / 'gateway.db'}", files_dir=root / "files"))
+        self.engine: Engine = self.log.engine
+        self.files = self.log.files
         self.calls = 0
         self.after_store: Callable[[int], None] | None = None  # runs after a committed call (crash tests)
         self.before_store: Callable[[int], None] | None = None
+        self.answers: list[list[str]] = []  # the event ids each call was answered with
 
     def store_events(self, batch: Sequence[NewEvent]) -> list[str]:
         self.calls += 1
         if self.before_store is not None:
             self.before_store(self.calls)
-        ids: list[str] = []
-        with self.engine.begin() as conn:
-            for ev in batch:
-                event_id = uuid.uuid4().hex
-                result = conn.execute(insert(events).values(
-                    id=event_id, connector=ev.connector, account=ev.account, key=ev.key, name=ev.name,
-                    group_key=ev.group_key, received_at=ev.received_at, headers=dict(ev.headers), body=ev.body,
-                    status="pending", attempts=0, next_attempt_at=ev.not_before or ev.received_at,
-                ).on_conflict_do_nothing(index_elements=["connector", "account", "key"]))
-                if result.rowcount != 1:
-                    event_id = conn.execute(select(events.c.id).where(
-                        events.c.connector == ev.connector, events.c.account == ev.account, events.c.key == ev.key,
-                    )).scalar_one()
-                ids.append(event_id)
+        ids = self.log.store_events(batch)
+        self.answers.append(ids)
         if self.after_store is not None:
             self.after_store(self.calls)
         return ids
@@ -60,6 +49,10 @@ class StoreContext:
     def keys(self) -> list[str]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(events.c.key).order_by(events.c.key)).scalars())
+
+    def ids_by_key(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return {k: i for k, i in conn.execute(select(events.c.key, events.c.id))}
 
     def events(self) -> list[StoredEvent]:
         with self.engine.connect() as conn:

@@ -7,7 +7,6 @@ Regenerate the expected files, then review the diff:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from gateway.connectors.email.connector import ImapConnector
 from gateway.connectors.email.keys import event_key
 from gateway.core.errors import PayloadError
 from gateway.store.files import FileStore
+from tests.golden import regenerating
 
 EXPECTED = FIXTURES / "expected"
 NAMES = sorted(p.stem for p in FIXTURES.glob("*.eml"))
@@ -52,14 +52,14 @@ def summary(name: str, files: FileStore) -> dict[str, Any]:
 
 def test_corpus_has_every_scenario() -> None:
     assert len(NAMES) >= 29
-    assert set(NAMES) == {p.stem for p in EXPECTED.glob("*.json")} or os.environ.get("MAIL_REGENERATE")
+    assert set(NAMES) == {p.stem for p in EXPECTED.glob("*.json")} or regenerating("MAIL_REGENERATE")
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_corpus_message_gives_the_expected_interaction(name: str, tmp_path: Path) -> None:
     got = summary(name, FileStore(tmp_path / "files"))
     path = EXPECTED / f"{name}.json"
-    if os.environ.get("MAIL_REGENERATE"):
+    if regenerating("MAIL_REGENERATE"):
         EXPECTED.mkdir(exist_ok=True)
         path.write_text(json.dumps(got, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     assert got == json.loads(path.read_text(encoding="utf-8"))

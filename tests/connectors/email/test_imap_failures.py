@@ -98,11 +98,15 @@ def test_crash_after_storing_before_the_cursor_moves_fetches_again_without_dupli
     assert not report.ok and "killed between" in (report.error or "")
     assert store.count() == 3
     assert _cursor(store) == (None, 0)  # the cursor never moved past what the crash left unconfirmed
+    first_rows = store.ids_by_key()
+    [first_answer] = store.answers
 
     store.after_store = None
     report = _poll(account, store, batch_size=3)
     assert report.ok and report.fetched == 6  # the first three are fetched again...
-    _exactly_once(store, 6)  # ...and ignored by the event log
+    _exactly_once(store, 6)  # ...and ignored by the event log:
+    assert store.answers[1] == first_answer  # answered with the ids stored first,
+    assert {k: i for k, i in store.ids_by_key().items() if k in first_rows} == first_rows  # rows not replaced
     assert _cursor(store)[1] == 6
 
 

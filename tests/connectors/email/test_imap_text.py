@@ -127,10 +127,19 @@ def test_fuzzed_mail_gives_an_interaction_or_a_payload_error(name: str, edits: l
     assert "\x00" not in outcome.interactions[0].model_dump_json()
 
 
+HEAD = b"From: a@b.ru\r\nSubject: x\r\n\r\n"
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=2000))
+@given(st.binary(max_size=2000) | st.binary(max_size=500).map(lambda body: HEAD + body))
 def test_random_bytes_never_crash_the_parser(raw: bytes) -> None:
+    """Any bytes: a parsed mail, or a PayloadError saying why not; a mail with headers is always a mail."""
     try:
-        parse_message(raw)
-    except PayloadError:
-        pass
+        mail = parse_message(raw)
+    except PayloadError as exc:
+        assert not raw.startswith(HEAD), exc
+        assert any(why in str(exc) for why in ("empty message", "no header fields", "no From, To, Date")), exc
+        return
+    assert "\x00" not in mail.text and len(mail.text) <= 500_000
+    if raw.startswith(HEAD):
+        assert (mail.subject, [a.email for a in mail.sender]) == ("x", ["a@b.ru"])

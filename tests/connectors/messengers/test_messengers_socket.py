@@ -12,7 +12,6 @@ import aiohttp
 import pytest
 import respx
 
-from gateway.connectors import registry
 from gateway.connectors.messengers import simulate
 from tests.connectors.messengers.messenger_harness import (
     TG_SECRET,
@@ -57,18 +56,9 @@ app_secret = "{WA_APP_SECRET}"
 phone_number_id = "106540352242922"
 fetch_media = false
 """
-CONNECTORS = {
-    "telegram": "gateway.connectors.messengers.telegram:TelegramConnector",
-    "vk": "gateway.connectors.messengers.vk:VkConnector",
-    "whatsapp": "gateway.connectors.messengers.whatsapp:WhatsAppConnector",
-}
-
-
 @pytest.fixture(autouse=True)
 def messengers_config(_no_config_file: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The `server` fixture reads GATEWAY_CONFIG: point it at the messengers, and register them."""
-    for channel, target in CONNECTORS.items():
-        monkeypatch.setitem(registry.CONNECTORS, channel, target)
+    """The `server` fixture reads GATEWAY_CONFIG: point it at the messengers (the registry is the real one)."""
     config = tmp_path / "messengers.toml"
     config.write_text(TOML, encoding="utf-8")
     monkeypatch.setenv("GATEWAY_CONFIG", str(config))

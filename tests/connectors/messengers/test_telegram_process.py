@@ -136,11 +136,27 @@ def test_processing_twice_gives_the_same_result(log: EventLog) -> None:
     assert [f.key for f in a.follow_ups] == [f.key for f in b.follow_ups]
 
 
-def test_every_fixture_is_read_without_error() -> None:
+# fixture -> (messages, media, why nothing) that reading it gives; a new fixture must be added here
+READINGS = {
+    "business_messages_deleted.json": (2, 0, None), "channel_post.json": (0, 0, "channel post"),
+    "contact_of_someone_else.json": (1, 0, None), "contact_shared_own.json": (1, 0, None),
+    "document.json": (1, 1, None), "document_too_large.json": (1, 1, None), "edited_message.json": (1, 0, None),
+    "follow_up_message.json": (1, 0, None), "group_message.json": (1, 0, None),
+    "message_from_bot.json": (0, 0, "message from a bot"), "message_from_new_person.json": (1, 0, None),
+    "photo_with_caption.json": (1, 1, None), "service_message.json": (0, 0, "service message"),
+    "start_with_referral.json": (1, 0, None), "unknown_update_type.json": (0, 0, "update type not handled"),
+    "voice.json": (1, 1, None),
+}
+
+
+def test_every_fixture_reads_as_expected() -> None:
     bot = messenger_settings().messengers.telegram[0]
-    for path in sorted((Path(__file__).resolve().parents[2] / "fixtures" / "telegram").glob("*.json")):
-        if not path.name.startswith("api_"):
-            read_update(event(path.name), bot)
+    paths = sorted((Path(__file__).resolve().parents[2] / "fixtures" / "telegram").glob("*.json"))
+    assert {p.name for p in paths if not p.name.startswith("api_")} == set(READINGS)
+    for name, expected in READINGS.items():
+        reading = read_update(event(name), bot)
+        assert (len(reading.messages), len(reading.media), reading.result.get("ignored")) == expected, name
+        assert all((m.channel, m.account) == (Channel.TELEGRAM, bot.bot) for m in reading.messages)
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
@@ -156,9 +172,19 @@ def test_arbitrary_updates_never_crash(update: dict) -> None:
     stored = StoredEvent(id="1", connector="telegram", account="sales_bot", key="update:1", name="message",
                          group_key=None, received_at=RECEIVED, headers={}, body=json.dumps(update).encode())
     try:
-        read_update(stored, bot)
-    except PayloadError:
-        pass
+        reading = read_update(stored, bot)
+    except PayloadError as exc:
+        assert "not a Telegram update" in str(exc)  # the reason a 400 would carry
+        return
+    assert all((m.channel, m.account) == (Channel.TELEGRAM, bot.bot) for m in reading.messages)
+    assert len(reading.media) <= sum(len(m.attachments) for m in reading.messages)
+    present = {k for k, v in update.items() if v is not None}
+    if not present & {"message", "edited_message", "channel_post", "deleted_business_messages"}:
+        assert (reading.messages, reading.result) == ([], {"ignored": "update type not handled", "type": "message"})
+    elif not present & {"message", "edited_message", "deleted_business_messages"}:
+        assert (reading.messages, reading.result) == ([], {"ignored": "channel post"})
+    elif not reading.messages:
+        assert reading.result.get("ignored") or "deleted_business_messages" in present
 
 
 def test_deletion_of_a_known_message_keeps_its_text(log: EventLog) -> None:

@@ -6,10 +6,10 @@ import io
 import zipfile
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from gateway.connectors.webforms.content import UnsupportedMediaType, judge, sniff
+from gateway.connectors.webforms.content import ACTIVE, EXECUTABLE, UnsupportedMediaType, judge, sniff
 from gateway.connectors.webforms.filename import MAX_NAME_CHARS, safe_filename
 from tests.connectors.webforms.forms_requests import ELF, EXE, HTML, PDF, PNG
 
@@ -71,11 +71,19 @@ def test_active_content_passes_when_named_exactly() -> None:
 
 
 @given(st.binary(max_size=300), st.text(max_size=40))
+@example(b"hello", "")  # taken as what the bytes are
+@example(PNG, "image/png")  # taken as declared
+@example(EXE, "")  # refused
 def test_judge_raises_only_our_error(head: bytes, declared: str) -> None:
     try:
-        judge(head, declared, DEFAULT)
-    except UnsupportedMediaType:
-        pass
+        stored = judge(head, declared, DEFAULT)
+    except UnsupportedMediaType as exc:
+        assert "file type not accepted" in str(exc)
+        return
+    declared_type = declared.split(";")[0].strip().lower()
+    assert stored in (sniff(head), declared_type)  # what the bytes are, or what the sender said they are
+    assert any(stored == p or (p.endswith("*") and stored.startswith(p[:-1])) for p in DEFAULT), stored
+    assert stored not in EXECUTABLE | ACTIVE
 
 
 @given(st.text(max_size=400))

@@ -7,7 +7,6 @@ Regenerate the expected files after a deliberate change, then review the diff:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from gateway.connectors.base import InboundRequest
 from gateway.connectors.webforms import FormsConnector
 from gateway.store.files import FileStore
 from tests.connectors.webforms.forms_requests import RECEIVED, Body, Context, make_settings, stored
+from tests.golden import regenerating
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "forms"
 FORM = FormSettings(
@@ -56,6 +56,6 @@ async def test_fixture(tmp_path: Path, path: Path) -> None:
         "interaction": interaction.model_dump(mode="json", exclude_defaults=True),
     }
     expected = path.with_suffix(".expected.json")
-    if os.environ.get("FORMS_REGENERATE"):
+    if regenerating("FORMS_REGENERATE"):
         expected.write_text(json.dumps(got, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     assert got == json.loads(expected.read_text(encoding="utf-8"))

@@ -12,7 +12,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.connectors import registry
 from gateway.connectors.webforms import simulate
 from tests.connectors.webforms.forms_requests import EXE, PDF, FilePart, multipart
 
@@ -42,8 +41,7 @@ MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
 
 @pytest.fixture(autouse=True)
 def forms_config(_no_config_file: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The `server` fixture reads GATEWAY_CONFIG: point it at forms, and make sure forms are registered."""
-    monkeypatch.setitem(registry.CONNECTORS, "forms", "gateway.connectors.webforms.connector:FormsConnector")
+    """The `server` fixture reads GATEWAY_CONFIG: point it at forms (the registry is the real one)."""
     config = tmp_path / "forms.toml"
     config.write_text(FORMS_TOML, encoding="utf-8")
     monkeypatch.setenv("GATEWAY_CONFIG", str(config))

@@ -60,7 +60,11 @@ def _parse(model: type[BaseModel], event: StoredEvent) -> Any:
 
 
 def _unique(events: Iterable[StoredEvent]) -> list[StoredEvent]:
-    """One event per key (the log guarantees it; a replayed list may not), in key order."""
+    """One event per key (the log guarantees it; a replayed list may not), in key order.
+
+    Key order is text order (`call:<entry>:<call>:10` before `...:2`): it only makes the walk deterministic.
+    Nothing may rely on it for meaning; `fold_legs` orders a leg's notifications by their numeric `seq`.
+    """
     by_key: dict[str, StoredEvent] = {}
     for ev in events:
         kept = by_key.get(ev.key)

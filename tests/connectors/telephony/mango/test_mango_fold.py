@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -24,6 +23,7 @@ from tests.connectors.telephony.mango.mango_support import (
     run,
     settings,
 )
+from tests.golden import regenerating
 
 EXPECTED = FIXTURES / "expected"
 CONNECTOR = MangoConnector(settings(fetch_recordings=False))
@@ -44,7 +44,7 @@ def test_fold_matches_the_reviewed_expectation(scenario: str) -> None:
     """Expected outputs live in tests/fixtures/mango/expected; MANGO_REGENERATE=1 rewrites them."""
     got = fold(EVENTS[scenario])
     path = EXPECTED / f"{scenario}.json"
-    if os.environ.get("MANGO_REGENERATE"):
+    if regenerating("MANGO_REGENERATE"):
         EXPECTED.mkdir(exist_ok=True)
         path.write_text(json.dumps(got, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     assert got == json.loads(path.read_text(encoding="utf-8"))
@@ -205,3 +205,47 @@ def test_cyrillic_lookalikes_in_callback_initiator_are_latin() -> None:
     assert CallEvent.model_validate({**base, "callback_initiator": "СС"}).callback_initiator == "CC"
     event = CallEvent.model_validate({**base, "callback_initiator": "MissGroupСallCallback"})
     assert event.callback_initiator == "MissGroupCallCallback"
+
+
+LONG = "long_transfer_chain_seq_past_nine"
+
+
+def test_seq_past_nine_is_ordered_as_a_number_not_as_text() -> None:
+    """Each leg sends 12-13 notifications: '10' sorts before '2' as text, the fold must order by number."""
+    calls = [e for e in EVENTS[LONG] if e.name == "call"]
+    assert max(json.loads(e.body)["seq"] for e in calls) >= 10
+    keys = [e.key for e in calls]
+    assert sorted(keys) != sorted(keys, key=lambda k: int(k.split(":")[3]))  # the fixture tells them apart
+    got = fold(calls)  # no summary: what the legs say is all there is
+    legs = got["call"]["legs"]
+    assert [(leg["to_extension"], leg["depth"], leg["state"], leg["disconnect_reason"]) for leg in legs] == [
+        ("101", 0, "Disconnected", 1100), ("102", 1, "Disconnected", 1100), ("103", 2, "Disconnected", 1110)]
+    assert (got["call"]["result"], got["call"]["employee_extension"]) == ("answered", "103")
+
+
+@pytest.mark.parametrize("upto", [11, 12])
+def test_a_leg_cut_after_seq_ten_shows_its_latest_state(upto: int) -> None:
+    """The first leg up to seq 11 is on hold with 101; with seq 12 it has ended (transferred)."""
+    first_leg = json.loads(EVENTS[LONG][0].body)["call_id"]
+    calls = [e for e in EVENTS[LONG] if e.name == "call" and json.loads(e.body)["call_id"] == first_leg
+             and int(json.loads(e.body)["seq"]) <= upto]
+    [leg] = fold(calls)["call"]["legs"]
+    assert (leg["state"], leg["location"], leg["to_extension"]) == (
+        ("OnHold", "abonent", "101") if upto == 11 else ("Disconnected", "abonent", "101"))
+
+
+def test_fold_legs_keeps_each_legs_notifications_in_numeric_seq_order() -> None:
+    from gateway.connectors.telephony.mango.legs import fold_legs
+    from gateway.connectors.telephony.mango.payloads import CallEvent
+
+    calls = [CallEvent.model_validate_json(e.body) for e in EVENTS[LONG] if e.name == "call"]
+
+    @hsettings(max_examples=60, deadline=None)
+    @given(st.permutations(calls))
+    def check(order: list[CallEvent]) -> None:
+        legs = fold_legs(order)
+        assert [len(leg.events) for leg in legs] == [12, 11, 13]
+        for leg in legs:
+            assert [e.seq for e in leg.events] == list(range(1, len(leg.events) + 1))
+
+    check()
