@@ -92,9 +92,42 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     api_routes.append(openapi_route(documented))
     for r in api_routes:
         app.router.add_route(r.method, r.path, with_roles(r.handler, r.roles))
+    if settings.calltracking.sites:
+        _call_tracking(app, settings)
     app.middlewares.append(error_middleware)
     app.cleanup_ctx.append(_resources(settings, engine, run_dispatcher, run_services))
     return app
+
+
+def _call_tracking(app: web.Application, settings: Settings) -> None:
+    """The sites' snippet and session routes; the pool follows the settings, and old visits are deleted hourly."""
+    from gateway.calltracking.edge import CallTrackingEdge
+
+    edge = CallTrackingEdge(settings, lambda a: a[DB].engine)
+    for route in edge.routes():
+        app.router.add_route(route.method, route.path, route.handler)
+
+    async def upkeep(app: web.Application, _settings: Settings, _runtime: Any) -> Callable[[], Any]:
+        engine = app[DB].engine
+        await asyncio.to_thread(edge.sync, engine)
+
+        async def every_hour() -> None:
+            while True:
+                try:
+                    await asyncio.to_thread(edge.prune, engine)
+                except Exception:
+                    log.warning("calltracking.prune_failed", exc_info=True)
+                await asyncio.sleep(3600)
+
+        task = asyncio.create_task(every_hour(), name="calltracking-upkeep")
+
+        async def stop() -> None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        return stop
+
+    app[EXTRAS].setdefault("always_services", []).append(upkeep)
 
 
 def _warn_unknown_users(engine: Engine, settings: Settings) -> None:

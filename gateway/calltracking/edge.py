@@ -1,0 +1,221 @@
+"""The routes a site's pages call: the snippet, a number for this visit, the heartbeat (CORS for the site only)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import Engine
+
+from gateway.calltracking import pool
+from gateway.calltracking.limits import MinuteBudget, is_bot
+from gateway.config import Settings
+from gateway.config.calltracking import SiteSettings
+
+__all__ = ["CallTrackingEdge", "SessionRequest"]
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY = 16 * 1024
+Clock = Callable[[], datetime]
+EngineOf = Callable[[web.Application], Engine]
+_TAG = re.compile(r"^[a-z0-9_]{1,40}$")
+_SESSION = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _tags(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("must be an object of strings")
+    return {k: str(v)[:500] for k, v in list(value.items())[:20] if isinstance(k, str) and _TAG.match(k) and v}
+
+
+class SessionRequest(BaseModel):
+    """`POST /ct/{site}/sessions`: what the snippet sends."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    visitor: str = Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")
+    page: str | None = Field(default=None, max_length=4000)
+    referrer: str | None = Field(default=None, max_length=4000)
+    utm: dict[str, str] = Field(default_factory=dict)
+    click_ids: dict[str, str] = Field(default_factory=dict)
+
+    _clean = field_validator("utm", "click_ids", mode="before")(lambda cls, v: _tags(v))
+
+
+class AliveRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    page: str | None = Field(default=None, max_length=4000)
+
+
+def _origin_host(origin: str | None) -> str | None:
+    if not origin:
+        return None
+    try:
+        return (urlsplit(origin).hostname or "").lower() or None
+    except ValueError:
+        return None
+
+
+class CallTrackingEdge:
+    """Serves `/ct/{site}.js`, `/ct/{site}/sessions` and its heartbeat for every `[[calltracking.sites]]`."""
+
+    def __init__(self, settings: Settings, engine_of: EngineOf, *, clock: Clock = lambda: datetime.now(UTC)) -> None:
+        ct = settings.calltracking
+        self.settings, self.engine_of, self.clock = ct, engine_of, clock
+        self.sites = {s.id: s for s in ct.sites}
+        self.trusted = [ipaddress.ip_network(p, strict=False) for p in settings.http.trusted_proxies]
+        self.per_visitor = MinuteBudget(ct.visitor_per_minute)
+        self.per_address = MinuteBudget(ct.address_per_minute)
+        self._script = resources.files("gateway.calltracking").joinpath("snippet.js").read_text(encoding="utf-8")
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/ct/{site}.js", self.snippet),
+            web.post("/ct/{site}/sessions", self.sessions),
+            web.options("/ct/{site}/sessions", self.preflight),
+            web.post("/ct/{site}/sessions/{session}/alive", self.alive),
+            web.options("/ct/{site}/sessions/{session}/alive", self.preflight),
+        ]
+
+    # --- the pool's upkeep: numbers of the settings, old visits deleted -----------------------------------
+    def sync(self, engine: Engine) -> None:
+        with engine.begin() as conn:
+            for site in self.sites.values():
+                pool.sync_pool(conn, site)
+
+    def prune(self, engine: Engine) -> int:
+        before = self.clock() - timedelta(days=self.settings.retention_days)
+        with engine.begin() as conn:
+            gone = pool.prune(conn, before)
+        if gone:
+            log.info("calltracking.pruned", visits=gone, before=before.isoformat())
+        return gone
+
+    # --- routes --------------------------------------------------------------------------------------------
+    def _site(self, request: web.Request) -> SiteSettings:
+        site = self.sites.get(request.match_info["site"])
+        if site is None:
+            raise web.HTTPNotFound(text="no such site: add it to [[calltracking.sites]]")
+        return site
+
+    def _cors(self, request: web.Request, site: SiteSettings) -> dict[str, str]:
+        origin = request.headers.get("Origin")
+        host = _origin_host(origin)
+        if host is None or host not in site.domains:
+            raise web.HTTPForbidden(text=f"this page's origin may not ask for {site.id}'s numbers: add its host to "
+                                         "calltracking.sites.domains")
+        return {"Access-Control-Allow-Origin": origin or "", "Vary": "Origin"}
+
+    def _address(self, request: web.Request) -> str:
+        remote = request.remote or "?"
+        forwarded = request.headers.get("X-Forwarded-For")
+        if forwarded and self.trusted:
+            try:
+                if any(ipaddress.ip_address(remote) in net for net in self.trusted):
+                    return forwarded.split(",")[-1].strip() or remote
+            except ValueError:
+                pass
+        return remote
+
+    async def snippet(self, request: web.Request) -> web.Response:
+        site = self._site(request)
+        api = f"{request.scheme}://{request.host}/ct/{site.id}"
+        config = json.dumps({"site": site.id, "api": api, "selector": site.selector, "beat": site.heartbeat_seconds})
+        body = self._script.replace("/*CONFIG*/{}", config, 1)
+        etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
+        headers = {"Cache-Control": "public, max-age=300", "ETag": etag, "X-Content-Type-Options": "nosniff"}
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers=headers)
+        return web.Response(text=body, content_type="application/javascript", charset="utf-8", headers=headers)
+
+    async def preflight(self, request: web.Request) -> web.Response:
+        headers = self._cors(request, self._site(request))
+        headers.update({"Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": "Content-Type",
+                        "Access-Control-Max-Age": "86400"})
+        return web.Response(status=204, headers=headers)
+
+    async def _body(self, request: web.Request) -> Any:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
+        raw = await request.content.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
+        try:
+            return json.loads(raw or b"{}")
+        except ValueError:
+            raise web.HTTPBadRequest(text="the body is not JSON") from None
+
+    def _default(self, site: SiteSettings, headers: dict[str, str], reason: str, status: int = 200) -> web.Response:
+        return web.json_response({"number": site.default_number, "default": True, "reason": reason,
+                                  "session": None, "expires_at": None}, status=status, headers=headers)
+
+    async def sessions(self, request: web.Request) -> web.Response:
+        site = self._site(request)
+        headers = self._cors(request, site)
+        try:
+            asked = SessionRequest.model_validate(await self._body(request))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "body"
+            raise web.HTTPBadRequest(text=f"{where}: {err['msg']}", headers=headers) from None
+        if is_bot(request.headers.get("User-Agent")):
+            await asyncio.to_thread(self._count_bot, self.engine_of(request.app), site)
+            return self._default(site, headers, "bot")
+        if not self.per_address.allow(self._address(request)) or not self.per_visitor.allow(asked.visitor):
+            return self._default(site, headers, "rate_limited", status=429)
+        visit = pool.Visit(asked.visitor, asked.page, asked.referrer, asked.utm, asked.click_ids)
+        given = await asyncio.to_thread(self._give, self.engine_of(request.app), site, visit)
+        if given.number is None:
+            log.info("calltracking.exhausted", site=site.id)
+            return web.json_response({"number": site.default_number, "default": True, "reason": "exhausted",
+                                      "session": given.session_id, "expires_at": given.held_until.isoformat()},
+                                     headers=headers)
+        return web.json_response({"number": given.number, "default": False, "session": given.session_id,
+                                  "expires_at": given.held_until.isoformat()}, headers=headers)
+
+    def _give(self, engine: Engine, site: SiteSettings, visit: pool.Visit) -> pool.Given:
+        with engine.begin() as conn:
+            return pool.give_number(conn, site, visit, self.clock())
+
+    def _count_bot(self, engine: Engine, site: SiteSettings) -> None:
+        with engine.begin() as conn:
+            pool.count(conn, site.id, self.clock(), bots=1)
+
+    async def alive(self, request: web.Request) -> web.Response:
+        site = self._site(request)
+        headers = self._cors(request, site)
+        session_id = request.match_info["session"]
+        if not _SESSION.match(session_id):
+            raise web.HTTPNotFound(text="no such visit", headers=headers)
+        try:
+            asked = AliveRequest.model_validate(await self._body(request))
+        except ValidationError:
+            raise web.HTTPBadRequest(text="page: not a page address", headers=headers) from None
+        if not self.per_visitor.allow(session_id) or not self.per_address.allow(self._address(request)):
+            return self._default(site, headers, "rate_limited", status=429)
+        given = await asyncio.to_thread(self._alive, self.engine_of(request.app), site, session_id, asked.page)
+        if given is None:
+            raise web.HTTPGone(text="this visit's number has gone back to the pool: ask for a number again",
+                               headers=headers)
+        return web.json_response({"number": given.number or site.default_number, "default": given.number is None,
+                                  "session": given.session_id, "expires_at": given.held_until.isoformat()},
+                                 headers=headers)
+
+    def _alive(self, engine: Engine, site: SiteSettings, session_id: str, page: str | None) -> pool.Given | None:
+        with engine.begin() as conn:
+            return pool.keep_alive(conn, site, session_id, page, self.clock())
