@@ -25,6 +25,7 @@ from gateway.store.schema import ct_matches, ct_sessions
 __all__ = ["Verdict", "choose_source", "decide", "enrich", "interaction_hook"]
 
 CANDIDATES = 10
+PBX_SECONDS = timedelta(seconds=1)  # the PBX stamps a call in whole seconds: a visit of the same second counts
 _VISITOR = frozenset("0123456789abcdefABCDEFghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ_-")
 
 
@@ -61,7 +62,7 @@ def _insert(conn: Connection) -> Any:
 def _judge(conn: Connection, site: SiteSettings, number: str, at: datetime, margin: timedelta) -> Verdict:
     s = ct_sessions.c
     rows = conn.execute(select(s.id, s.visitor, s.held_until).where(
-        s.site == site.id, s.number == number, s.started_at <= at).order_by(s.started_at.desc())
+        s.site == site.id, s.number == number, s.started_at < at + PBX_SECONDS).order_by(s.started_at.desc())
         .limit(CANDIDATES)).all()
     # holdings of one number follow each other: stop at the first that ended before the window
     near = []
