@@ -63,7 +63,7 @@ def simulate(engine: Engine, conf: CallTrackingSettings) -> tuple[list[Holding],
             start = T0 + minutes(10 * w)
             early = [(visitor(w * 20 + j), {"utm_source": "yandex", "utm_campaign": f"wave{w}-v{j}"})
                      for j in range(18)]
-            given = list(threads.map(lambda v: _give(engine, conf, v[0], start, v[1]), early))
+            given = list(threads.map(lambda v, at=start: _give(engine, conf, v[0], at, v[1]), early))
             assert all(g.number for g in given)
             for (who, utm), g in zip(early, given, strict=True):
                 holdings.append(Holding(who, str(g.number), start, start + minutes(HOLD), utm))
@@ -77,7 +77,8 @@ def simulate(engine: Engine, conf: CallTrackingSettings) -> tuple[list[Holding],
                 holdings[-18 + j].end = start + minutes(2 + HOLD)
             late_at = start + minutes(5.5)
             late_visitors = [(visitor(w * 20 + 18), {"utm_source": "google"}), (visitor(w * 20 + 19), {})]
-            latecomers = list(threads.map(lambda v: _give(engine, conf, v[0], late_at, v[1]), late_visitors))
+            latecomers = list(threads.map(lambda v, at=late_at: _give(engine, conf, v[0], at, v[1]),
+                                         late_visitors))
             for (who, utm), g in zip(late_visitors, latecomers, strict=True):
                 if g.number:  # still on the page a quarter minute into the next wave: held into it
                     holdings.append(Holding(who, g.number, late_at, late_at + minutes(HOLD), utm))
