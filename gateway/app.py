@@ -103,13 +103,13 @@ def _call_tracking(app: web.Application, settings: Settings) -> None:
     """The sites' snippet and session routes; the pool follows the settings, and old visits are deleted hourly."""
     from gateway.calltracking.edge import CallTrackingEdge
 
-    edge = CallTrackingEdge(settings, lambda a: a[DB].engine)
+    edge = CallTrackingEdge(settings)
     for route in edge.routes():
         app.router.add_route(route.method, route.path, route.handler)
 
     async def upkeep(app: web.Application, _settings: Settings, _runtime: Any) -> Callable[[], Any]:
         engine = app[DB].engine
-        await asyncio.to_thread(edge.sync, engine)
+        await asyncio.to_thread(edge.start, engine)
 
         async def every_hour() -> None:
             while True:
@@ -124,6 +124,7 @@ def _call_tracking(app: web.Application, settings: Settings) -> None:
         async def stop() -> None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            await asyncio.to_thread(edge.stop)
 
         return stop
 

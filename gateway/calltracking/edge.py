@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import ipaddress
 import json
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import Engine
 
 from gateway.calltracking import pool
+from gateway.calltracking.batch import WriteBatcher
 from gateway.calltracking.limits import MinuteBudget, is_bot
 from gateway.config import Settings
 from gateway.config.calltracking import SiteSettings
@@ -29,7 +29,6 @@ log = structlog.get_logger(__name__)
 
 MAX_BODY = 16 * 1024
 Clock = Callable[[], datetime]
-EngineOf = Callable[[web.Application], Engine]
 _TAG = re.compile(r"^[a-z0-9_]{1,40}$")
 _SESSION = re.compile(r"^[0-9a-f]{32}$")
 
@@ -74,13 +73,14 @@ def _origin_host(origin: str | None) -> str | None:
 class CallTrackingEdge:
     """Serves `/ct/{site}.js`, `/ct/{site}/sessions` and its heartbeat for every `[[calltracking.sites]]`."""
 
-    def __init__(self, settings: Settings, engine_of: EngineOf, *, clock: Clock = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock = lambda: datetime.now(UTC)) -> None:
         ct = settings.calltracking
-        self.settings, self.engine_of, self.clock = ct, engine_of, clock
+        self.settings, self.clock = ct, clock
         self.sites = {s.id: s for s in ct.sites}
         self.trusted = [ipaddress.ip_network(p, strict=False) for p in settings.http.trusted_proxies]
         self.per_visitor = MinuteBudget(ct.visitor_per_minute)
         self.per_address = MinuteBudget(ct.address_per_minute)
+        self._batcher: WriteBatcher | None = None
         self._script = resources.files("gateway.calltracking").joinpath("snippet.js").read_text(encoding="utf-8")
 
     def routes(self) -> list[web.RouteDef]:
@@ -93,6 +93,22 @@ class CallTrackingEdge:
         ]
 
     # --- the pool's upkeep: numbers of the settings, old visits deleted -----------------------------------
+    def start(self, engine: Engine) -> None:
+        """The pool as the settings say, and the writer threads of the session routes."""
+        self.sync(engine)
+        self._batcher = WriteBatcher(engine)
+        self._batcher.start()
+
+    def stop(self) -> None:
+        if self._batcher is not None:
+            self._batcher.stop()
+            self._batcher = None
+
+    async def _write(self, work: Callable[[Any], Any]) -> Any:
+        if self._batcher is None:
+            raise web.HTTPServiceUnavailable(text="call tracking is starting or stopping: try again in a moment")
+        return await self._batcher.run(work)
+
     def sync(self, engine: Engine) -> None:
         with engine.begin() as conn:
             for site in self.sites.values():
@@ -174,12 +190,12 @@ class CallTrackingEdge:
             where = ".".join(str(p) for p in err["loc"]) or "body"
             raise web.HTTPBadRequest(text=f"{where}: {err['msg']}", headers=headers) from None
         if is_bot(request.headers.get("User-Agent")):
-            await asyncio.to_thread(self._count_bot, self.engine_of(request.app), site)
+            await self._write(lambda conn: pool.count(conn, site.id, self.clock(), bots=1))
             return self._default(site, headers, "bot")
         if not self.per_address.allow(self._address(request)) or not self.per_visitor.allow(asked.visitor):
             return self._default(site, headers, "rate_limited", status=429)
         visit = pool.Visit(asked.visitor, asked.page, asked.referrer, asked.utm, asked.click_ids)
-        given = await asyncio.to_thread(self._give, self.engine_of(request.app), site, visit)
+        given: pool.Given = await self._write(lambda conn: pool.give_number(conn, site, visit, self.clock()))
         if given.number is None:
             log.info("calltracking.exhausted", site=site.id)
             return web.json_response({"number": site.default_number, "default": True, "reason": "exhausted",
@@ -187,14 +203,6 @@ class CallTrackingEdge:
                                      headers=headers)
         return web.json_response({"number": given.number, "default": False, "session": given.session_id,
                                   "expires_at": given.held_until.isoformat()}, headers=headers)
-
-    def _give(self, engine: Engine, site: SiteSettings, visit: pool.Visit) -> pool.Given:
-        with engine.begin() as conn:
-            return pool.give_number(conn, site, visit, self.clock())
-
-    def _count_bot(self, engine: Engine, site: SiteSettings) -> None:
-        with engine.begin() as conn:
-            pool.count(conn, site.id, self.clock(), bots=1)
 
     async def alive(self, request: web.Request) -> web.Response:
         site = self._site(request)
@@ -208,14 +216,11 @@ class CallTrackingEdge:
             raise web.HTTPBadRequest(text="page: not a page address", headers=headers) from None
         if not self.per_visitor.allow(session_id) or not self.per_address.allow(self._address(request)):
             return self._default(site, headers, "rate_limited", status=429)
-        given = await asyncio.to_thread(self._alive, self.engine_of(request.app), site, session_id, asked.page)
+        given: pool.Given | None = await self._write(
+            lambda conn: pool.keep_alive(conn, site, session_id, asked.page, self.clock()))
         if given is None:
             raise web.HTTPGone(text="this visit's number has gone back to the pool: ask for a number again",
                                headers=headers)
         return web.json_response({"number": given.number or site.default_number, "default": given.number is None,
                                   "session": given.session_id, "expires_at": given.held_until.isoformat()},
                                  headers=headers)
-
-    def _alive(self, engine: Engine, site: SiteSettings, session_id: str, page: str | None) -> pool.Given | None:
-        with engine.begin() as conn:
-            return pool.keep_alive(conn, site, session_id, page, self.clock())

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.config.calltracking import SiteSettings
@@ -83,32 +83,58 @@ def _claim(conn: Connection, site: str, session_id: str, until: datetime, now: d
     return None
 
 
+# Built once: a request that keeps a number runs these three with new values, and nothing else.
+_s, _n = ct_sessions.c, ct_numbers.c
+_LIVE = (select(_s.id, _s.number, _s.pages)
+         .where(_s.site == bindparam("b_site"), _s.visitor == bindparam("b_visitor"),
+                _s.held_until >= bindparam("b_now"))
+         .order_by(_s.started_at.desc()).limit(1))
+_KEEP_NUMBER = (update(ct_numbers)
+                .where(_n.site == bindparam("b_site"), _n.number == bindparam("b_number"),
+                       _n.session_id == bindparam("b_session"), _n.held_until >= bindparam("b_now"))
+                .values(held_until=bindparam("b_until")))
+_KEEP_SESSION = (update(ct_sessions).where(_s.id == bindparam("b_session"))
+                 .values(seen_at=bindparam("b_now"), held_until=bindparam("b_until")))
+_KEEP_SESSION_PAGES = (update(ct_sessions).where(_s.id == bindparam("b_session"))
+                       .values(seen_at=bindparam("b_now"), held_until=bindparam("b_until"), pages=bindparam("b_pages")))
+_SESSION = select(_s.id, _s.number, _s.pages, _s.held_until, _s.outcome).where(
+    _s.id == bindparam("b_session"), _s.site == bindparam("b_site"))
+
+
+def _keep(conn: Connection, site: str, session_id: str, number: str, pages: list[str] | None, page: str | None,
+          now: datetime, until: datetime) -> bool:
+    """Hold the visit's number until `until`; False when it is no longer the visit's."""
+    kept = conn.execute(_KEEP_NUMBER, {"b_site": site, "b_number": number, "b_session": session_id, "b_now": now,
+                                       "b_until": until})
+    if kept.rowcount != 1:
+        return False
+    grown = _pages(pages, page)
+    if grown != (pages or []):
+        conn.execute(_KEEP_SESSION_PAGES, {"b_session": session_id, "b_now": now, "b_until": until, "b_pages": grown})
+    else:
+        conn.execute(_KEEP_SESSION, {"b_session": session_id, "b_now": now, "b_until": until})
+    return True
+
+
 def give_number(conn: Connection, site: SiteSettings, visit: Visit, now: datetime) -> Given:
     """The visitor's number: the one they hold (kept for another `hold_minutes`), else a free one, else none."""
     until = now + timedelta(minutes=site.hold_minutes)
+    live = conn.execute(_LIVE, {"b_site": site.id, "b_visitor": visit.visitor, "b_now": now}).first()
+    if live is not None and live.number is not None and \
+            _keep(conn, site.id, live.id, live.number, live.pages, visit.page, now, until):
+        return Given(live.id, live.number, until, "number")
     s = ct_sessions.c
-    live = conn.execute(select(ct_sessions).where(s.site == site.id, s.visitor == visit.visitor,
-                                                  s.held_until >= now)
-                        .order_by(s.started_at.desc()).limit(1)).mappings().first()
-    if live is not None and live["number"] is not None:
-        kept = conn.execute(update(ct_numbers).where(
-            ct_numbers.c.site == site.id, ct_numbers.c.number == live["number"],
-            ct_numbers.c.session_id == live["id"], ct_numbers.c.held_until >= now).values(held_until=until))
-        if kept.rowcount == 1:
-            conn.execute(update(ct_sessions).where(s.id == live["id"])
-                         .values(seen_at=now, held_until=until, pages=_pages(live["pages"], visit.page)))
-            return Given(live["id"], live["number"], until, "number")
+    first = conn.execute(select(ct_sessions).where(s.id == live.id)).mappings().first() if live else None
     session_id = secrets.token_hex(16)
     number = _claim(conn, site.id, session_id, until, now)
     if number is None:
         count(conn, site.id, now, exhausted=1)
-        if live is not None and live["number"] is None:
-            conn.execute(update(ct_sessions).where(s.id == live["id"])
-                         .values(seen_at=now, held_until=until, pages=_pages(live["pages"], visit.page)))
-            return Given(live["id"], None, until, "exhausted")
-    elif live is not None and live["number"] is None:  # it waited for a number and got one: that wait is over
-        conn.execute(update(ct_sessions).where(s.id == live["id"]).values(held_until=now))
-    first = live if live is not None else None
+        if first is not None and first["number"] is None:
+            conn.execute(update(ct_sessions).where(s.id == first["id"])
+                         .values(seen_at=now, held_until=until, pages=_pages(first["pages"], visit.page)))
+            return Given(first["id"], None, until, "exhausted")
+    elif first is not None and first["number"] is None:  # it waited for a number and got one: that wait is over
+        conn.execute(update(ct_sessions).where(s.id == first["id"]).values(held_until=now))
     conn.execute(ct_sessions.insert().values(
         id=session_id, site=site.id, visitor=visit.visitor, number=number,
         outcome="number" if number else "exhausted", started_at=now, seen_at=now, held_until=until,
@@ -123,21 +149,13 @@ def give_number(conn: Connection, site: SiteSettings, visit: Visit, now: datetim
 def keep_alive(conn: Connection, site: SiteSettings, session_id: str, page: str | None,
                now: datetime) -> Given | None:
     """The heartbeat: the visit keeps its number another `hold_minutes`; None when the visit has lapsed."""
-    s = ct_sessions.c
-    row = conn.execute(select(ct_sessions).where(s.id == session_id, s.site == site.id)).mappings().first()
-    if row is None or row["held_until"] < now or row["number"] is None:
+    row = conn.execute(_SESSION, {"b_session": session_id, "b_site": site.id}).first()
+    if row is None or row.held_until < now or row.number is None:
         return None  # lapsed, or waiting for a number: the page asks again
     until = now + timedelta(minutes=site.hold_minutes)
-    kept = conn.execute(update(ct_numbers).where(
-        ct_numbers.c.site == site.id, ct_numbers.c.number == row["number"],
-        ct_numbers.c.session_id == session_id, ct_numbers.c.held_until >= now).values(held_until=until))
-    if kept.rowcount != 1:
+    if not _keep(conn, site.id, session_id, row.number, row.pages, page, now, until):
         return None
-    values: dict[str, Any] = {"seen_at": now, "held_until": until}
-    if page and page not in (row["pages"] or [])[-1:]:
-        values["pages"] = _pages(row["pages"], page)
-    conn.execute(update(ct_sessions).where(s.id == session_id).values(**values))
-    return Given(session_id, row["number"], until, row["outcome"])
+    return Given(session_id, row.number, until, row.outcome)
 
 
 def count(conn: Connection, site: str, now: datetime, *, exhausted: int = 0, bots: int = 0) -> None:
