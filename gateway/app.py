@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from gateway.api import calls as calls_api
+from gateway.api import calltracking as calltracking_api
 from gateway.api import deals as deals_api
 from gateway.api import events as events_api
 from gateway.api import leads as leads_api
@@ -85,7 +86,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
             hook_defs.append(_hook_doc(route, route_def.handler))
 
     api_routes: list[ApiRoute] = [*ops_api.ROUTES, *deals_api.ROUTES, *tasks_api.ROUTES, *leads_api.ROUTES,
-                                  *reply_api.ROUTES, *events_api.ROUTES, *sinks_api.ROUTES, *calls_api.ROUTES]
+                                  *reply_api.ROUTES, *events_api.ROUTES, *sinks_api.ROUTES, *calls_api.ROUTES,
+                                  *calltracking_api.ROUTES]
     for extend in _extensions():
         api_routes.extend(extend(app, settings))
     documented = [*api_routes, *hook_defs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -74,3 +75,26 @@ async def send_call(srv: Server, entry: str, line: str, client_number: str, at: 
         resp = await c.post("/hooks/mango/office/events/summary",
                             data=mango_call(entry, line, client_number, at or int(time.time())))
     assert resp.status_code == 200, resp.text
+
+
+@pytest.fixture
+async def tracked_with_form(tmp_path: Path) -> AsyncIterator[Server]:
+    settings = tracked_settings(tmp_path)
+    settings.forms = type(settings).model_validate(
+        {**settings.model_dump(), "forms": [{"id": "site-form", "min_fill_seconds": 0}]}).forms
+    runner, srv = await start_server(settings)
+    try:
+        yield srv
+    finally:
+        await runner.cleanup()
+
+
+async def lead_of(srv: Server, channel: str, count: int = 1) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient(base_url=srv.url, headers=srv.headers(), timeout=30) as c:
+        while time.monotonic() < deadline:
+            items = (await c.get(f"/api/v1/leads?channel={channel}")).json()["items"]
+            if len(items) >= count:
+                return [(await c.get(f"/api/v1/leads/{i['id']}")).json() for i in items]
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"no {channel} lead was made")

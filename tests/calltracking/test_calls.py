@@ -2,40 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
 import httpx
-import pytest
 
-from tests.calltracking.conftest import ask, client, send_call, tracked_settings, visitor
-from tests.conftest import Server, start_server
-
-
-@pytest.fixture
-async def tracked_with_form(tmp_path: Path) -> AsyncIterator[Server]:
-    settings = tracked_settings(tmp_path)
-    settings.forms = type(settings).model_validate(
-        {**settings.model_dump(), "forms": [{"id": "site-form", "min_fill_seconds": 0}]}).forms
-    runner, srv = await start_server(settings)
-    try:
-        yield srv
-    finally:
-        await runner.cleanup()
-
-
-async def lead_of(srv: Server, channel: str, count: int = 1) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=srv.url, headers=srv.headers(), timeout=30) as c:
-        while time.monotonic() < deadline:
-            items = (await c.get(f"/api/v1/leads?channel={channel}")).json()["items"]
-            if len(items) >= count:
-                return [(await c.get(f"/api/v1/leads/{i['id']}")).json() for i in items]
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"no {channel} lead was made")
+from tests.calltracking.conftest import ask, client, lead_of, send_call, visitor
+from tests.conftest import Server
 
 
 async def test_a_call_to_a_visitors_number_carries_the_visit(tracked_with_form: Server) -> None:
