@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from gateway.config.calltracking import SiteSettings
-from gateway.store.schema import ct_numbers, ct_pool_hours, ct_sessions
+from gateway.store.schema import ct_matches, ct_numbers, ct_pool_hours, ct_sessions, leads
 
-__all__ = ["peak_visits", "pool_usage"]
+__all__ = ["peak_visits", "pool_usage", "visitor_path"]
 
 
 def peak_visits(intervals: list[tuple[datetime, datetime]]) -> int:
@@ -48,3 +48,16 @@ def pool_usage(conn: Connection, site: SiteSettings, now: datetime, days: int = 
         "peak_visits": peak,
         "would_have_sufficed": max(peak, 1),
     }
+
+
+def visitor_path(conn: Connection, visitor: str) -> list[dict[str, Any]]:
+    """What one visitor did, oldest first: the pages of each visit, and the calls and forms tied to them."""
+    s, m = ct_sessions.c, ct_matches.c
+    visits = [{"at": r.started_at, "pages": list(r.pages or []), "number": r.number} for r in conn.execute(
+        select(s.started_at, s.pages, s.number).where(s.visitor == visitor).order_by(s.started_at).limit(50))]
+    tied = conn.execute(select(leads.c.id, leads.c.kind, m.called_at)
+                        .join(leads, leads.c.key == m.interaction_key)
+                        .where(m.visitor == visitor).order_by(m.called_at).limit(50)).all()
+    return sorted([*({"at": v["at"], "visit": v} for v in visits),
+                   *({"at": r.called_at, "lead": {"id": r.id, "kind": r.kind}} for r in tied)],
+                  key=lambda e: e["at"])
