@@ -7,6 +7,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -28,6 +29,18 @@ __all__ = ["CallTrackingEdge", "SessionRequest"]
 log = structlog.get_logger(__name__)
 
 MAX_BODY = 16 * 1024
+MAX_RECENT = 200_000
+
+
+@dataclass(slots=True)
+class _Recent:
+    """A visitor's number as last written: a reload of the same page is answered from here while the stored hold
+    already reaches `hold_minutes` from now (a number is written at most once a minute per visitor)."""
+
+    session_id: str
+    number: str
+    held_until: datetime
+    page: str | None
 Clock = Callable[[], datetime]
 _TAG = re.compile(r"^[a-z0-9_]{1,40}$")
 _SESSION = re.compile(r"^[0-9a-f]{32}$")
@@ -81,6 +94,7 @@ class CallTrackingEdge:
         self.per_visitor = MinuteBudget(ct.visitor_per_minute)
         self.per_address = MinuteBudget(ct.address_per_minute)
         self._batcher: WriteBatcher | None = None
+        self._recent: dict[tuple[str, str], _Recent] = {}
         self._script = resources.files("gateway.calltracking").joinpath("snippet.js").read_text(encoding="utf-8")
 
     def routes(self) -> list[web.RouteDef]:
@@ -194,8 +208,20 @@ class CallTrackingEdge:
             return self._default(site, headers, "bot")
         if not self.per_address.allow(self._address(request)) or not self.per_visitor.allow(asked.visitor):
             return self._default(site, headers, "rate_limited", status=429)
+        key = (site.id, asked.visitor)
+        recent = self._recent.get(key)
+        if recent is not None and recent.page == asked.page and \
+                self.clock() + timedelta(minutes=site.hold_minutes) <= recent.held_until:
+            return web.json_response({"number": recent.number, "default": False, "session": recent.session_id,
+                                      "expires_at": recent.held_until.isoformat()}, headers=headers)
         visit = pool.Visit(asked.visitor, asked.page, asked.referrer, asked.utm, asked.click_ids)
         given: pool.Given = await self._write(lambda conn: pool.give_number(conn, site, visit, self.clock()))
+        if given.number is not None:
+            if len(self._recent) >= MAX_RECENT:
+                self._recent.clear()
+            self._recent[key] = _Recent(given.session_id, given.number, given.held_until, asked.page)
+        else:
+            self._recent.pop(key, None)
         if given.number is None:
             log.info("calltracking.exhausted", site=site.id)
             return web.json_response({"number": site.default_number, "default": True, "reason": "exhausted",

@@ -19,9 +19,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gateway.config.calltracking import SiteSettings
 from gateway.store.schema import ct_matches, ct_numbers, ct_pool_hours, ct_sessions
 
-__all__ = ["Given", "Visit", "count", "give_number", "keep_alive", "prune", "sync_pool"]
+__all__ = ["Given", "Visit", "count", "give_number", "keep_alive", "kept_until", "prune", "sync_pool"]
 
 MAX_PAGES = 50
+MAX_SLACK = timedelta(minutes=1)
 CLAIM_TRIES = 5
 
 
@@ -57,6 +58,13 @@ def sync_pool(conn: Connection, site: SiteSettings) -> None:
 def _insert(conn: Connection) -> Any:
     mod = postgresql if conn.dialect.name == "postgresql" else sqlite
     return mod.insert(ct_numbers)
+
+
+def kept_until(site: SiteSettings, now: datetime) -> datetime:
+    """Until when a number given or kept now is held: `hold_minutes`, and 5 % more (at most a minute), so that a
+    visitor's reloads and tabs within that slack are answered without writing again (see `edge`)."""
+    hold = timedelta(minutes=site.hold_minutes)
+    return now + hold + min(hold / 20, MAX_SLACK)
 
 
 def _pages(pages: list[str] | None, page: str | None) -> list[str]:
@@ -118,7 +126,7 @@ def _keep(conn: Connection, site: str, session_id: str, number: str, pages: list
 
 def give_number(conn: Connection, site: SiteSettings, visit: Visit, now: datetime) -> Given:
     """The visitor's number: the one they hold (kept for another `hold_minutes`), else a free one, else none."""
-    until = now + timedelta(minutes=site.hold_minutes)
+    until = kept_until(site, now)
     live = conn.execute(_LIVE, {"b_site": site.id, "b_visitor": visit.visitor, "b_now": now}).first()
     if live is not None and live.number is not None and \
             _keep(conn, site.id, live.id, live.number, live.pages, visit.page, now, until):
@@ -152,7 +160,7 @@ def keep_alive(conn: Connection, site: SiteSettings, session_id: str, page: str 
     row = conn.execute(_SESSION, {"b_session": session_id, "b_site": site.id}).first()
     if row is None or row.held_until < now or row.number is None:
         return None  # lapsed, or waiting for a number: the page asks again
-    until = now + timedelta(minutes=site.hold_minutes)
+    until = kept_until(site, now)
     if not _keep(conn, site.id, session_id, row.number, row.pages, page, now, until):
         return None
     return Given(session_id, row.number, until, row.outcome)

@@ -19,6 +19,7 @@ from tests.calltracking.conftest import POOL, site, visitor
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 HOLD = 5  # minutes
+KEPT = HOLD * 1.05  # a number is held `hold_minutes` after the last sign of life, and 5 % more
 MARGIN = 60  # seconds: `ambiguous_seconds`
 WAVES = 10
 
@@ -66,22 +67,22 @@ def simulate(engine: Engine, conf: CallTrackingSettings) -> tuple[list[Holding],
             given = list(threads.map(lambda v, at=start: _give(engine, conf, v[0], at, v[1]), early))
             assert all(g.number for g in given)
             for (who, utm), g in zip(early, given, strict=True):
-                holdings.append(Holding(who, str(g.number), start, start + minutes(HOLD), utm))
+                holdings.append(Holding(who, str(g.number), start, start + minutes(KEPT), utm))
             for late in latecomers:
                 if late.number:
                     assert _beat(engine, conf, late.session_id, start + minutes(0.25)) is not None
                     held = next(h for h in reversed(holdings) if h.number == late.number and h.start < start)
-                    held.end = start + minutes(0.25 + HOLD)
+                    held.end = start + minutes(0.25 + KEPT)
             for j in range(1, 18):  # everyone but the first keeps the page open two minutes in
                 assert _beat(engine, conf, given[j].session_id, start + minutes(2)) is not None
-                holdings[-18 + j].end = start + minutes(2 + HOLD)
+                holdings[-18 + j].end = start + minutes(2 + KEPT)
             late_at = start + minutes(5.5)
             late_visitors = [(visitor(w * 20 + 18), {"utm_source": "google"}), (visitor(w * 20 + 19), {})]
             latecomers = list(threads.map(lambda v, at=late_at: _give(engine, conf, v[0], at, v[1]),
                                          late_visitors))
             for (who, utm), g in zip(late_visitors, latecomers, strict=True):
                 if g.number:  # still on the page a quarter minute into the next wave: held into it
-                    holdings.append(Holding(who, g.number, late_at, late_at + minutes(HOLD), utm))
+                    holdings.append(Holding(who, g.number, late_at, late_at + minutes(KEPT), utm))
             number = {h.visitor: h.number for h in holdings if h.start == start}
             calls += [(f"w{w}-c1", number[visitor(w * 20 + 1)], start + minutes(3)),
                       (f"w{w}-c2", number[visitor(w * 20 + 2)], start + minutes(7.5)),

@@ -31,13 +31,14 @@ def test_an_idle_visitors_number_goes_back_after_hold_minutes_and_a_heartbeat_de
             a = pool.give_number(conn, conf, pool.Visit(visitor(1)), T0)
             kept = pool.keep_alive(conn, conf, a.session_id, None, T0 + timedelta(minutes=8))
             waiting = pool.give_number(conn, conf, pool.Visit(visitor(2)), T0 + timedelta(minutes=12))
-            still = pool.give_number(conn, conf, pool.Visit(visitor(2)), T0 + timedelta(minutes=17, seconds=59))
-            freed = pool.give_number(conn, conf, pool.Visit(visitor(2)), T0 + timedelta(minutes=18, seconds=1))
-            late = pool.keep_alive(conn, conf, a.session_id, None, T0 + timedelta(minutes=18, seconds=2))
+            # held 10 minutes after the last sign of life, and 5 % more (30 s here)
+            still = pool.give_number(conn, conf, pool.Visit(visitor(2)), T0 + timedelta(minutes=18, seconds=29))
+            freed = pool.give_number(conn, conf, pool.Visit(visitor(2)), T0 + timedelta(minutes=18, seconds=31))
+            late = pool.keep_alive(conn, conf, a.session_id, None, T0 + timedelta(minutes=18, seconds=32))
             holder = conn.execute(select(ct_numbers.c.session_id)).scalar()
     finally:
         engine.dispose()
-    assert a.number == POOL[0] and kept is not None and kept.held_until == T0 + timedelta(minutes=18)
+    assert a.number == POOL[0] and kept is not None and kept.held_until == T0 + timedelta(minutes=18, seconds=30)
     assert (waiting.number, still.number) == (None, None) and waiting.session_id == still.session_id
     assert freed.number == POOL[0] and freed.session_id != waiting.session_id
     assert late is None and holder == freed.session_id
