@@ -22,7 +22,7 @@ from gateway.config.calltracking import CallTrackingSettings, SiteSettings
 from gateway.core.models import Channel, Direction, Interaction, Kind
 from gateway.store.schema import ct_matches, ct_sessions
 
-__all__ = ["Verdict", "choose_source", "decide", "enrich", "interaction_hook"]
+__all__ = ["Verdict", "choose_source", "decide", "decide_only", "enrich", "interaction_hook"]
 
 CANDIDATES = 10
 PBX_SECONDS = timedelta(seconds=1)  # the PBX stamps a call in whole seconds: a visit of the same second counts
@@ -77,6 +77,12 @@ def _judge(conn: Connection, site: SiteSettings, number: str, at: datetime, marg
         return Verdict("ambiguous", None, None,
                        f"незадолго до звонка номер показывали {len(near)} посетителям: кому он принадлежал, неясно")
     return Verdict("matched", near[0].id, near[0].visitor, None)
+
+
+def decide_only(conn: Connection, site: SiteSettings, number: str, called_at: datetime,
+                margin: timedelta) -> Verdict:
+    """The verdict the visits on file give now (nothing stored: the benchmark's measure of the query)."""
+    return _judge(conn, site, number, called_at, margin)
 
 
 def decide(conn: Connection, key: str, site: SiteSettings, number: str, called_at: datetime, margin: timedelta,
