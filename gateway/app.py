@@ -90,24 +90,30 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
                                   *calltracking_api.ROUTES]
     for extend in _extensions():
         api_routes.extend(extend(app, settings))
+    if settings.calltracking.sites:
+        hook_defs.extend(_call_tracking(app, settings))
     documented = [*api_routes, *hook_defs]
     api_routes.append(openapi_route(documented))
     for r in api_routes:
         app.router.add_route(r.method, r.path, with_roles(r.handler, r.roles))
-    if settings.calltracking.sites:
-        _call_tracking(app, settings)
     app.middlewares.append(error_middleware)
     app.cleanup_ctx.append(_resources(settings, engine, run_dispatcher, run_services))
     return app
 
 
-def _call_tracking(app: web.Application, settings: Settings) -> None:
+def _call_tracking(app: web.Application, settings: Settings) -> list[ApiRoute]:
     """The sites' snippet and session routes; the pool follows the settings, and old visits are deleted hourly."""
-    from gateway.calltracking.edge import CallTrackingEdge
+    from gateway.calltracking.edge import RESPONSES, CallTrackingEdge
 
     edge = CallTrackingEdge(settings)
-    for route in edge.routes():
+    docs: list[ApiRoute] = []
+    for route, summary in edge.routes():
         app.router.add_route(route.method, route.path, route.handler)
+        params = tuple(Param(name, where="path", required=True) for name in re.findall(r"\{(\w+)", route.path))
+        docs.append(ApiRoute(route.method, route.path, route.handler, summary, roles=None, params=params,
+                             responses=RESPONSES[route.method], tag="calltracking",
+                             content="application/javascript" if route.path.endswith(".js") else
+                             "application/json"))
 
     async def upkeep(app: web.Application, _settings: Settings, _runtime: Any) -> Callable[[], Any]:
         engine = app[DB].engine
@@ -131,6 +137,7 @@ def _call_tracking(app: web.Application, settings: Settings) -> None:
         return stop
 
     app[EXTRAS].setdefault("always_services", []).append(upkeep)
+    return docs
 
 
 def _warn_unknown_users(engine: Engine, settings: Settings) -> None:

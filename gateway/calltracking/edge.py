@@ -24,7 +24,7 @@ from gateway.calltracking.limits import MinuteBudget, is_bot
 from gateway.config import Settings
 from gateway.config.calltracking import SiteSettings
 
-__all__ = ["CallTrackingEdge", "SessionRequest"]
+__all__ = ["RESPONSES", "CallTrackingEdge", "SessionRequest"]
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +83,15 @@ def _origin_host(origin: str | None) -> str | None:
         return None
 
 
+RESPONSES: dict[str, dict[int, str]] = {  # by method, for the OpenAPI document
+    "GET": {200: "The snippet", 304: "Not changed since the ETag", 404: "No such site"},
+    "POST": {200: "A number (or the default number, with the reason)", 400: "Malformed, with the reason",
+             403: "Not one of the site's domains", 404: "No such site", 410: "The visit's number went back "
+             "to the pool: ask again", 413: "Too large", 429: "Too many requests: the default number"},
+    "OPTIONS": {204: "CORS preflight answered", 403: "Not one of the site's domains"},
+}
+
+
 class CallTrackingEdge:
     """Serves `/ct/{site}.js`, `/ct/{site}/sessions` and its heartbeat for every `[[calltracking.sites]]`."""
 
@@ -97,13 +106,16 @@ class CallTrackingEdge:
         self._recent: dict[tuple[str, str], _Recent] = {}
         self._script = resources.files("gateway.calltracking").joinpath("snippet.js").read_text(encoding="utf-8")
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[tuple[web.RouteDef, str]]:
+        """The routes, each with what it is for."""
         return [
-            web.get("/ct/{site}.js", self.snippet),
-            web.post("/ct/{site}/sessions", self.sessions),
-            web.options("/ct/{site}/sessions", self.preflight),
-            web.post("/ct/{site}/sessions/{session}/alive", self.alive),
-            web.options("/ct/{site}/sessions/{session}/alive", self.preflight),
+            (web.get("/ct/{site}.js", self.snippet), "The call tracking snippet a site's pages include"),
+            (web.post("/ct/{site}/sessions", self.sessions),
+             "A number for this visit: `{visitor, page, referrer, utm, click_ids}` → `{number, expires_at, session}`"),
+            (web.options("/ct/{site}/sessions", self.preflight), "CORS preflight for the site's domains"),
+            (web.post("/ct/{site}/sessions/{session}/alive", self.alive),
+             "The page is still open: the visit keeps its number another `hold_minutes`"),
+            (web.options("/ct/{site}/sessions/{session}/alive", self.preflight), "CORS preflight"),
         ]
 
     # --- the pool's upkeep: numbers of the settings, old visits deleted -----------------------------------

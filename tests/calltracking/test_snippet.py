@@ -28,3 +28,11 @@ async def test_the_snippet_is_small_self_contained_and_configured(tracked: Serve
     assert not re.search(r"import\s*\(|importScripts|createElement\(\"script\"|document\.write|eval\(", body)
     for tag in ("utm_source", "utm_term", "yclid", "gclid", "fbclid", "d.referrer", "visibilityState"):
         assert tag in body
+
+
+async def test_the_routes_are_in_the_openapi_document(tracked: Server) -> None:
+    async with httpx.AsyncClient(base_url=tracked.url, timeout=30) as c:
+        spec = (await c.get("/openapi.json")).json()
+    assert set(spec["paths"]["/ct/{site}/sessions"]) >= {"post", "options"}
+    assert "429" in spec["paths"]["/ct/{site}/sessions"]["post"]["responses"]
+    assert "get" in spec["paths"]["/ct/{site}.js"] and "get" in spec["paths"]["/api/v1/calltracking/{site}/pool"]
