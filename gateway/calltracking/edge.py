@@ -215,11 +215,11 @@ class CallTrackingEdge:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "body"
             raise web.HTTPBadRequest(text=f"{where}: {err['msg']}", headers=headers) from None
+        if not self.per_address.allow(self._address(request)) or not self.per_visitor.allow(asked.visitor):
+            return self._default(site, headers, "rate_limited", status=429)  # a robot by its behaviour
         if is_bot(request.headers.get("User-Agent")):
             await self._write(lambda conn: pool.count(conn, site.id, self.clock(), bots=1))
             return self._default(site, headers, "bot")
-        if not self.per_address.allow(self._address(request)) or not self.per_visitor.allow(asked.visitor):
-            return self._default(site, headers, "rate_limited", status=429)
         key = (site.id, asked.visitor)
         recent = self._recent.get(key)
         if recent is not None and recent.page == asked.page and \
