@@ -79,3 +79,33 @@ async def test_concurrent_visitors_on_postgresql_never_share_a_number(pg_url: st
     assert {sessions[sid] for _, sid in held} == set(POOL) and len({sid for _, sid in held}) == 20
     assert [r.json()["number"] for r in again if r.json()["number"] != DEFAULT] == \
         [n for n in numbers if n != DEFAULT]  # the holders keep theirs on reload
+
+
+def test_transactions_racing_for_numbers_on_postgresql_never_share_one(pg_url: str) -> None:
+    """40 transactions at once, each started before any has claimed: 20 get distinct numbers, 20 get none."""
+    import threading
+
+    conf = SiteSettings.model_validate(site(pool=POOL))
+    engine = make_engine(pg_url, pool_size=40)
+    start = threading.Barrier(40)
+    got: list[str | None] = []
+
+    def claim(n: int) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT 1")
+            start.wait()
+            got.append(pool.give_number(conn, conf, pool.Visit(visitor(n)), T0).number)
+
+    try:
+        migrate(engine)
+        with engine.begin() as conn:
+            pool.sync_pool(conn, conf)
+        threads = [threading.Thread(target=claim, args=(n,)) for n in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        engine.dispose()
+    numbers = [n for n in got if n is not None]
+    assert len(got) == 40 and sorted(numbers) == sorted(POOL) and got.count(None) == 20
