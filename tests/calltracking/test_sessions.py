@@ -98,3 +98,19 @@ async def test_a_heartbeat_keeps_the_number(tracked: Server) -> None:
     assert beat.json()["expires_at"] >= first["expires_at"]
     with tracked.app[DB].engine.connect() as conn:
         assert conn.execute(select(ct_sessions.c.pages)).scalar() == ["https://example.ru/", "https://example.ru/b"]
+
+
+async def test_a_reload_within_the_holds_slack_is_answered_without_a_write(tracked: Server) -> None:
+    async with client(tracked) as c:
+        first = (await ask(c, visitor(1), page="https://example.ru/")).json()
+        with tracked.app[DB].engine.connect() as conn:
+            seen = conn.execute(select(ct_sessions.c.seen_at)).scalar()
+        reload = (await ask(c, visitor(1), page="https://example.ru/")).json()
+        with tracked.app[DB].engine.connect() as conn:
+            unchanged = conn.execute(select(ct_sessions.c.seen_at)).scalar()
+        other_page = (await ask(c, visitor(1), page="https://example.ru/b")).json()
+    with tracked.app[DB].engine.connect() as conn:
+        row = conn.execute(select(ct_sessions.c.seen_at, ct_sessions.c.pages)).one()
+    assert reload == first and unchanged == seen  # the stored hold already reaches 20 minutes from now
+    assert other_page["number"] == first["number"] and other_page["expires_at"] > first["expires_at"]
+    assert row.seen_at > seen and row.pages == ["https://example.ru/", "https://example.ru/b"]
