@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from gateway.api import calls as calls_api
+from gateway.api import calltracking as calltracking_api
 from gateway.api import deals as deals_api
 from gateway.api import events as events_api
 from gateway.api import leads as leads_api
@@ -85,9 +86,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
             hook_defs.append(_hook_doc(route, route_def.handler))
 
     api_routes: list[ApiRoute] = [*ops_api.ROUTES, *deals_api.ROUTES, *tasks_api.ROUTES, *leads_api.ROUTES,
-                                  *reply_api.ROUTES, *events_api.ROUTES, *sinks_api.ROUTES, *calls_api.ROUTES]
+                                  *reply_api.ROUTES, *events_api.ROUTES, *sinks_api.ROUTES, *calls_api.ROUTES,
+                                  *calltracking_api.ROUTES]
     for extend in _extensions():
         api_routes.extend(extend(app, settings))
+    if settings.calltracking.sites:
+        hook_defs.extend(_call_tracking(app, settings))
     documented = [*api_routes, *hook_defs]
     api_routes.append(openapi_route(documented))
     for r in api_routes:
@@ -95,6 +99,45 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     app.middlewares.append(error_middleware)
     app.cleanup_ctx.append(_resources(settings, engine, run_dispatcher, run_services))
     return app
+
+
+def _call_tracking(app: web.Application, settings: Settings) -> list[ApiRoute]:
+    """The sites' snippet and session routes; the pool follows the settings, and old visits are deleted hourly."""
+    from gateway.calltracking.edge import RESPONSES, CallTrackingEdge
+
+    edge = CallTrackingEdge(settings)
+    docs: list[ApiRoute] = []
+    for route, summary in edge.routes():
+        app.router.add_route(route.method, route.path, route.handler)
+        params = tuple(Param(name, where="path", required=True) for name in re.findall(r"\{(\w+)", route.path))
+        docs.append(ApiRoute(route.method, route.path, route.handler, summary, roles=None, params=params,
+                             responses=RESPONSES[route.method], tag="calltracking",
+                             content="application/javascript" if route.path.endswith(".js") else
+                             "application/json"))
+
+    async def upkeep(app: web.Application, _settings: Settings, _runtime: Any) -> Callable[[], Any]:
+        engine = app[DB].engine
+        await asyncio.to_thread(edge.start, engine)
+
+        async def every_hour() -> None:
+            while True:
+                try:
+                    await asyncio.to_thread(edge.prune, engine)
+                except Exception:
+                    log.warning("calltracking.prune_failed", exc_info=True)
+                await asyncio.sleep(3600)
+
+        task = asyncio.create_task(every_hour(), name="calltracking-upkeep")
+
+        async def stop() -> None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.to_thread(edge.stop)
+
+        return stop
+
+    app[EXTRAS].setdefault("always_services", []).append(upkeep)
+    return docs
 
 
 def _warn_unknown_users(engine: Engine, settings: Settings) -> None:

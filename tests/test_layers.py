@@ -19,7 +19,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("egress",),  # the guarded outbound HTTP client
     ("config",),  # settings (every connector's section too)
     ("store",),  # schema, repositories, event log, files
-    ("connectors", "sinks"),  # providers in (they see the store through connectors/base.py); other CRMs out
+    # providers in (they see the store through connectors/base.py); other CRMs out; the sites' number pools
+    ("connectors", "sinks", "calltracking"),
     ("dispatch", "delivery", "metrics"),  # processing stored events; performing outbox jobs; the app's figures
     ("http",),  # the aiohttp edge: connector routes, the group-commit writer, middleware, app keys
     ("export",),  # journal and deal exports, reports (no HTTP)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gateway.config.calltracking import CallTrackingSettings
 from gateway.config.email import EmailSettings
 from gateway.config.forms import FormSettings
 from gateway.config.mango import MangoSettings
@@ -162,6 +163,7 @@ class Settings(BaseSettings):
     sinks: SinksSettings = Field(default_factory=SinksSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     tasks: TasksSettings = Field(default_factory=TasksSettings)
+    calltracking: CallTrackingSettings = Field(default_factory=CallTrackingSettings)
     config_loaded_from: Path | None = None
 
     @classmethod

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine
 from gateway.config import Settings
 from gateway.connectors.base import Connector, Outcome, StoredEvent
 from gateway.core.errors import GatewayError, PayloadError, PermanentUpstreamError, TransientUpstreamError
+from gateway.core.models import Interaction
 from gateway.core.pipeline import PipelineConfig, PipelineResult, identity_values, process_interaction
 from gateway.egress import OutboundClient
 from gateway.store import event_log
@@ -34,6 +35,7 @@ __all__ = ["BatchReport", "Processor"]
 log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
 LeadHook = Callable[[Connection, PipelineResult, StoredEvent], None]
+InteractionHook = Callable[[Connection, Interaction], Interaction]  # may add to an interaction before the pipeline
 
 
 @dataclass(slots=True)
@@ -68,11 +70,12 @@ class _Context:
 class Processor:
     def __init__(self, settings: Settings, engine: Engine, connectors: Mapping[str, Connector], files: FileStore,
                  http: OutboundClient, *, clock: Clock = lambda: datetime.now(UTC),
-                 lead_hooks: Sequence[LeadHook] = (),
+                 lead_hooks: Sequence[LeadHook] = (), interaction_hooks: Sequence[InteractionHook] = (),
                  write_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
         self.settings, self.engine, self.connectors, self.files, self.http = settings, engine, connectors, files, http
         self.clock = clock
         self.lead_hooks = list(lead_hooks)
+        self.interaction_hooks = list(interaction_hooks)
         self.write_turn = write_turn
         self.cfg = PipelineConfig(
             region=settings.default_region, short_call_seconds=settings.quality.short_call_seconds,
@@ -142,6 +145,8 @@ class Processor:
             with structlog.contextvars.bound_contextvars(event_id=ev.id, connector=ev.connector):
                 leads: list[int] = []
                 for ix in outcome.interactions:
+                    for change in self.interaction_hooks:
+                        ix = change(conn, ix)
                     res = process_interaction(repo, ix, event_id=ev.id, cfg=self.cfg)
                     if res.lead_id is not None:
                         leads.append(res.lead_id)

@@ -36,7 +36,10 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None) -> Runtim
     connectors = build_connectors(settings)
     files = FileStore(settings.files_dir)
     http = OutboundClient(settings.http.outbound_policy())
+    from gateway.calltracking.matching import interaction_hook
     from gateway.dispatch.lead_hooks import lead_hooks
 
-    processor = Processor(settings, engine, connectors, files, http, lead_hooks=lead_hooks(settings))
+    tracking = [interaction_hook(settings.calltracking)] if settings.calltracking.sites else []
+    processor = Processor(settings, engine, connectors, files, http, lead_hooks=lead_hooks(settings),
+                          interaction_hooks=tracking)
     return Runtime(settings, engine, connectors, files, http, processor)

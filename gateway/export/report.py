@@ -1,4 +1,5 @@
-"""The leads report: journal counts grouped by source, number called, channel, manager, quality or status."""
+"""The leads report: journal counts grouped by source, number called, channel, manager, quality or status, or by
+the visit's UTM campaign, source / medium or keyword (forms carry them, and so do calls matched by call tracking)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from gateway.store.schema import deals, leads, sources, users
 __all__ = ["GROUPS", "REPORT_COLUMNS", "leads_report"]
 
 GROUPS = ("source", "source_group", "called_number", "channel", "manager", "department", "quality", "status",
-          "kind", "direction")
+          "kind", "direction", "utm_campaign", "utm_source_medium", "utm_term")
 COUNTS = ("total", "target", "repeat", "non_target", "unverified", "with_deal", "won", "missed")
 REPORT_COLUMNS = (("label", "Группа"), ("total", "Всего"), ("target", "Целевые"), ("repeat", "Повторные"),
                   ("non_target", "Нецелевые"), ("unverified", "Непроверенные"), ("with_deal", "Со сделкой"),
@@ -43,6 +44,12 @@ def _key(group_by: str, manager_mode: str) -> tuple[Any, Any]:
         return (_SHOWN_USER.c.name if group_by == "manager" else _SHOWN_USER.c.department), base
     if group_by == "called_number":
         return leads.c.call["line"].as_string(), base
+    if group_by in ("utm_campaign", "utm_term"):
+        return leads.c.utm[group_by].as_string(), base
+    if group_by == "utm_source_medium":
+        tag_source, medium = leads.c.utm["utm_source"].as_string(), leads.c.utm["utm_medium"].as_string()
+        both = func.coalesce(tag_source, "—") + " / " + func.coalesce(medium, "—")
+        return case((and_(tag_source.is_(None), medium.is_(None)), None), else_=both), base
     return leads.c[group_by], base
 
 

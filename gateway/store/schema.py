@@ -410,4 +410,56 @@ web_sessions = Table(
     Column("expires_at", TS, nullable=False),
 )
 
+# --- call tracking: the numbers of each site's pool, the visits that held them, the calls matched to them ---
+ct_numbers = Table(  # one row per pool number: who holds it now, and until when
+    "ct_numbers", metadata,
+    Column("site", String(64), primary_key=True),
+    Column("number", String(32), primary_key=True),
+    Column("session_id", String(32)),  # the visit holding it (None: never given)
+    Column("held_until", TS),  # free again after this
+)
+Index("ix_ct_numbers_free", ct_numbers.c.site, ct_numbers.c.held_until)
+
+ct_sessions = Table(  # one visitor's holding of one number (or a visit that got the default number)
+    "ct_sessions", metadata,
+    Column("id", String(32), primary_key=True),  # random, handed to the page for its heartbeats
+    Column("site", String(64), nullable=False),
+    Column("visitor", String(64), nullable=False),  # the page's random first-party id
+    Column("number", String(32)),  # None: the default number was shown
+    Column("outcome", String(16), nullable=False),  # number | exhausted
+    Column("started_at", TS, nullable=False),
+    Column("seen_at", TS, nullable=False),
+    Column("held_until", TS, nullable=False),
+    Column("landing", Text),
+    Column("referrer", Text),
+    Column("utm", JSON, nullable=False, default=dict),
+    Column("click_ids", JSON, nullable=False, default=dict),
+    Column("pages", JSON, nullable=False, default=list),  # pages seen while holding it, oldest first
+)
+Index("ix_ct_sessions_number", ct_sessions.c.site, ct_sessions.c.number, ct_sessions.c.started_at)
+Index("ix_ct_sessions_visitor", ct_sessions.c.site, ct_sessions.c.visitor, ct_sessions.c.held_until)
+Index("ix_ct_sessions_started", ct_sessions.c.started_at)
+
+ct_matches = Table(  # the first verdict on each call to a pool number (and each form sent from a tracked visit)
+    "ct_matches", metadata,
+    Column("interaction_key", String(255), primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("number", String(32)),
+    Column("called_at", TS, nullable=False),
+    Column("verdict", String(16), nullable=False),  # matched | no_session | ambiguous | form
+    Column("session_id", String(32)),
+    Column("visitor", String(64)),
+    Column("reason", Text),
+    Column("decided_at", TS, nullable=False),
+)
+Index("ix_ct_matches_visitor", ct_matches.c.visitor)
+
+ct_pool_hours = Table(  # per site and hour: requests the pool could not serve, and bots' requests
+    "ct_pool_hours", metadata,
+    Column("site", String(64), primary_key=True),
+    Column("hour", TS, primary_key=True),
+    Column("exhausted", Integer, nullable=False, default=0),
+    Column("bots", Integer, nullable=False, default=0),
+)
+
 server_default_now = text("CURRENT_TIMESTAMP")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from gateway.api.triage import triage_options
+from gateway.calltracking.usage import visitor_path
 from gateway.config import Settings
 from gateway.store.journal_view import lead_type
 from gateway.store.matching import matches_for_lead
@@ -16,7 +17,7 @@ from gateway.store.triage import Actor, check_operator, lead_row
 from gateway.store.views import lead_json
 from gateway.web.mailhtml import sanitise, srcdoc
 
-__all__ = ["TECHNICAL", "card_data", "known_people", "visible"]
+__all__ = ["TECHNICAL", "VISIT", "card_data", "known_people", "visible"]
 
 # Fields connectors keep for tracing, not for the operator: shown to administrators under «Подробности»
 TECHNICAL = frozenset({
@@ -24,6 +25,8 @@ TECHNICAL = frozenset({
     "message_id", "folder", "to", "cc", "from", "chat_id", "ip", "user_agent", "submission", "referral", "form_id",
     "ad_id", "visitor", "click_ids",
 })
+# A tracked visit's fields (call tracking): shown in their own section, not among what the customer filled in
+VISIT = frozenset({"visitor", "page", "landing", "referrer", "click_ids", "pages", "calltracking", "ct_visitor"})
 
 
 def visible(actor: Actor, row: dict[str, Any]) -> bool:
@@ -94,9 +97,25 @@ def card_data(conn: Connection, lead_id: int, actor: Actor, settings: Settings, 
         "options": triage_options(conn, settings), "can_merge": actor.role in ("admin", "manager"),
         "fields": fields, "technical": technical if actor.role == "admin" else [],
         "attachments_of": by_message, "media": media, "known": known_people(conn, [row])[lead_id],
+        "visit": _visit(conn, lead),
         "lead_type": lead_type(row["kind"], row["direction"], row["result"],
                                missed=bool(row["needs_callback"] or row["callback_at"])),
     }
+
+
+def _visit(conn: Connection, lead: dict[str, Any]) -> dict[str, Any] | None:
+    """The site visit a call or form came from (call tracking), with the visitor's path; None for others."""
+    custom = lead.get("custom") or {}
+    tracking = custom.get("calltracking")
+    if not isinstance(tracking, dict):
+        return None
+    visitor = custom.get("visitor")
+    path = visitor_path(conn, visitor) if isinstance(visitor, str) else []
+    return {"verdict": tracking.get("verdict"), "reason": tracking.get("reason"), "number": tracking.get("number"),
+            "campaign": (lead.get("utm") or {}).get("utm_campaign"), "keyword": (lead.get("utm") or {}).get("utm_term"),
+            "landing": custom.get("landing"), "referrer": custom.get("referrer"),
+            "click_ids": custom.get("click_ids") or {}, "pages": custom.get("pages") or [],
+            "path": [e for e in path if "lead" in e and e["lead"]["id"] != lead["id"]]}
 
 
 def _fields(lead: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
@@ -110,8 +129,9 @@ def _fields(lead: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[tuple[str
         own += [(str(f.get("name", "")), f.get("value")) if isinstance(f, dict) else ("", f) for f in fields]
     technical: list[tuple[str, Any]] = [("id", lead["id"]), ("key", lead["key"])]
     technical += [("account", lead["account"])] if lead.get("account") else []
+    tracked = "calltracking" in custom
     for k, v in custom.items():
-        if v in (None, "", [], {}):
+        if v in (None, "", [], {}) or (tracked and k in VISIT):
             continue
         (technical if k in TECHNICAL else own).append((k, v))
     if lead.get("call"):

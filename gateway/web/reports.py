@@ -48,4 +48,5 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
              "leads_csv": "/api/v1/leads/export?" + api_query(filters, format="csv"),
              "leads_xlsx": "/api/v1/leads/export?" + api_query(filters, format="xlsx")}
     return render(request, "reports.html", report=report, charts=charts, form=form, bad=bad, group_by=group_by,
-                  groups=GROUPS, columns=REPORT_COLUMNS, files=files, **chrome(request))
+                  groups=GROUPS, columns=REPORT_COLUMNS, files=files,
+                  calltracking=bool(request.app[SETTINGS].calltracking.sites), **chrome(request))

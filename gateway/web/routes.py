@@ -13,7 +13,7 @@ from gateway.api.body import json_response
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.http.keys import DB, EXTRAS, SETTINGS
-from gateway.web import admin, board, journal, login, preferences, queue, reports, tasks_page, team
+from gateway.web import admin, board, calltracking_page, journal, login, preferences, queue, reports, tasks_page, team
 from gateway.web.health import health_report
 from gateway.web.live import HUB, LiveHub, hub_of, live_stream
 from gateway.web.render import JINJA, add_security_headers, make_environment
@@ -56,6 +56,7 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
         ("GET", "/ui/deals/totals", board.column_totals_json),
         ("GET", "/journal", journal.journal_page),
         ("GET", "/reports", reports.reports_page),
+        ("GET", "/calltracking", calltracking_page.calltracking_page),
         ("GET", "/settings", preferences.preferences_page),
         ("POST", "/settings", preferences.save_preferences_form),
         ("GET", "/admin/events", admin.events_page),
