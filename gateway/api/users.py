@@ -115,5 +115,6 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
                  params=(Param("name", where="path", required=True),
                          Param("action", where="path", required=True,
                                enum=("disable", "enable", "token", "password"))),
-                 responses={200: "Done", 400: "Malformed", 404: "No such user"}, tag="users"),
+                 responses={200: "Done", 400: "Malformed", 404: "No such user",
+                            409: "The only active admin cannot be disabled"}, tag="users"),
     ]

@@ -185,3 +185,21 @@ async def test_the_routes_are_documented(gateway: Gateway) -> None:
                  "/api/v1/contacts/{id}/merge", "/api/v1/live", "/api/v1/health", "/api/v1/users"):
         assert path in paths
     assert "/login" not in paths and "/ui/leads/{id}/card" not in paths
+
+
+async def test_the_only_active_admin_cannot_disable_itself(gateway: Gateway) -> None:
+    async with gateway.client("root") as root:
+        listed = (await root.get("/api/v1/users")).json()
+        others = [u["name"] for u in listed["items"] if u["role"] == "admin" and u["name"] != "root"]
+        for other in others:  # the test server's own admin
+            assert (await root.post(f"/api/v1/users/{other}/disable")).status_code == 200
+        resp = await root.post("/api/v1/users/root/disable")
+        assert resp.status_code == 409 and "admin" in resp.json()["error"]
+        assert (await root.get("/api/v1/me")).json()["name"] == "root"  # still works
+        second = await root.post("/api/v1/users", json={"name": "deputy", "role": "admin"})
+        assert second.status_code == 201
+        assert (await root.post("/api/v1/users/deputy/disable")).status_code == 200  # not the last one
+        assert (await root.post("/api/v1/users/root/disable")).status_code == 409
+        assert (await root.post("/api/v1/users/deputy/enable")).status_code == 200
+        assert (await root.post("/api/v1/users/root/disable")).status_code == 200  # deputy remains
+        assert (await root.get("/api/v1/me")).status_code == 401
