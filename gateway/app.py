@@ -36,6 +36,7 @@ from gateway.egress import AsyncOutboundClient
 from gateway.http.edge import connector_routes
 from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, OUTBOX, SETTINGS, WRITER
 from gateway.http.middleware import error_middleware
+from gateway.http.slow_clients import BodyGuard
 from gateway.http.writer import EventWriter
 from gateway.metrics import Metrics
 from gateway.store.bootstrap import bootstrap, unknown_extension_users
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     for r in api_routes:
         app.router.add_route(r.method, r.path, with_roles(r.handler, r.roles))
     app.middlewares.append(error_middleware)
+    app.middlewares.append(BodyGuard.of(settings).middleware())
     app.cleanup_ctx.append(_resources(settings, engine, run_dispatcher, run_services))
     return app
 
