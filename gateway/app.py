@@ -34,7 +34,19 @@ from gateway.dispatch.rq_dispatch import RqDispatcher
 from gateway.dispatch.runtime import build_runtime
 from gateway.egress import AsyncOutboundClient
 from gateway.http.edge import connector_routes
-from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, OUTBOX, SETTINGS, WRITER
+from gateway.http.keys import (
+    CONNECTORS,
+    DB,
+    DISPATCHER,
+    EXTRAS,
+    FILES,
+    HASHING,
+    HTTP,
+    METRICS,
+    OUTBOX,
+    SETTINGS,
+    WRITER,
+)
 from gateway.http.middleware import error_middleware
 from gateway.http.slow_clients import BodyGuard
 from gateway.http.writer import EventWriter
@@ -43,6 +55,7 @@ from gateway.store.bootstrap import bootstrap, unknown_extension_users
 from gateway.store.database import Database
 from gateway.store.db import make_engine
 from gateway.store.files import FileStore
+from gateway.store.passwords import Hashing
 
 __all__ = ["create_app"]
 
@@ -118,6 +131,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         await asyncio.to_thread(_warn_unknown_users, eng, settings)
         runtime = build_runtime(settings, engine=eng)
         app[DB] = Database(eng)
+        app[HASHING] = Hashing()
         app[FILES] = FileStore(settings.files_dir)
         app[METRICS] = Metrics()
         app[HTTP] = AsyncOutboundClient(settings.http.outbound_policy())
@@ -150,6 +164,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
             await app[OUTBOX].stop()
             await app[HTTP].aclose()
             app[DB].close()
+            app[HASHING].close()
             runtime.http.close()
             if own_engine:
                 eng.dispose()

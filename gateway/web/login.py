@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from gateway.core.errors import GatewayError, PayloadError, PermissionDenied
-from gateway.http.keys import DB, EXTRAS, SETTINGS
+from gateway.http.keys import DB, EXTRAS, HASHING, SETTINGS
 from gateway.store.passwords import store_password_hash, verify_password
 from gateway.store.triage import AcceptRequest, Actor, DeclineRequest, LinkRequest, accept, decline, link
 from gateway.store.users import user_by_name
@@ -107,12 +107,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 
 async def _check(request: web.Request, name: str, password: str) -> dict[str, Any] | None:
-    """The user if the password is right; hashing runs in the pool, outside any transaction."""
+    """The user if the password is right; hashing runs on its own threads, outside any transaction."""
     if not name or not password:
         return None
     db = request.app[DB]
     row = await db.read(user_by_name, name)
-    ok, fresher = await db.call(verify_password, row, password)
+    ok, fresher = await request.app[HASHING].run(verify_password, row, password)
     if not ok or row is None:
         return None
     if fresher is not None:
