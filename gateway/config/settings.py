@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     config: Path = Path("gateway.toml")
     database_url: str = "sqlite:///./var/gateway.db"
     # "full": an acknowledged event is fsynced before the 200 (survives power loss); "normal" survives only
-    # the process dying, and is a few per cent faster (bench/ingest.py prints the difference).
+    # the process dying, and acknowledges about an eighth more events/s (bench/ingest.py prints both).
     sqlite_synchronous: Literal["full", "normal"] = "full"
     redis_url: str | None = None
     files_dir: Path = Path("var/files")
