@@ -2,10 +2,11 @@
 
 A connection that has not sent a whole request head `idle_timeout_seconds` after it opened (or after its
 last answer) is closed by aiohttp's keep-alive timer, which `server_options` sets; a trickle of header bytes
-does not restart it. A body is the guard's: while it is still arriving it holds one of
-`max_receiving_bodies` places (one more is answered 503 at once), and when nothing has arrived for
-`body_idle_timeout_seconds` while the handler waits for it, the connection is closed; the handler's read
-then fails, and whatever it was writing (an upload's temporary file) is removed on its way out.
+does not restart it. A body is the guard's: while it is still arriving it holds one
+of `max_receiving_bodies` places (one more that finds no place, and is not whole after a second's grace,
+is answered 503), and when nothing has arrived for `body_idle_timeout_seconds` while the handler waits
+for it, the connection is closed; the handler's read then fails, and whatever it was writing (an
+upload's temporary file) is removed on its way out.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = ["BodyGuard", "server_options"]
 
 log = structlog.get_logger(__name__)
 RETRY_AFTER_SECONDS = 5
+GRACE_SECONDS = 1.0
 
 
 def server_options(http: HttpSettings) -> dict[str, Any]:
@@ -49,12 +51,14 @@ class BodyGuard:
         async def guard_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
             if not request.body_exists or request.content.is_eof():
                 return await handler(request)  # no body, or all of it came with the head
-            if self.receiving >= self._max:
+            if self.receiving >= self._max and await self._full(request):
                 log.warning("http.too_many_bodies", path=request.path, receiving=self.receiving)
                 resp = json_error(503, "too many uploads are arriving at once; try again in a few seconds")
                 resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
                 resp.force_close()  # the rest of this body is never read
                 return resp
+            if request.content.is_eof():
+                return await handler(request)  # it came whole during the grace
             self.receiving += 1
             held = [True]
             watch = asyncio.create_task(self._watch(request, held))
@@ -65,6 +69,18 @@ class BodyGuard:
                 self._release(held)
 
         return guard_bodies
+
+    async def _full(self, request: web.Request) -> bool:
+        """Still no place after a moment's grace (a small body sent just after its head arrives meanwhile)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + min(GRACE_SECONDS, self._idle)
+        while loop.time() < until:
+            await asyncio.sleep(0.02)
+            if request.content.is_eof():
+                return False  # the whole body is here: nothing to hold a place for
+            if self.receiving < self._max:
+                return False
+        return True
 
     def _release(self, held: list[bool]) -> None:
         if held[0]:
