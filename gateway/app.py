@@ -70,7 +70,8 @@ def _hook_doc(route: Route, handler: Any) -> ApiRoute:
                     responses={200: "Stored (or a duplicate)", 204: "CORS preflight answered",
                                303: "Stored; redirect to the thank-you page", 400: "Malformed",
                                403: "Bad signature or secret", 404: "Unknown account or form", 413: "Too large",
-                               415: "File type not allowed", 429: "Too many submissions"},
+                               415: "File type not allowed", 429: "Too many submissions",
+                               503: "Too many bodies arriving at once; retry after Retry-After"},
                     content="text/plain", tag="hooks")
 
 
