@@ -35,14 +35,28 @@ from gateway.dispatch.rq_dispatch import RqDispatcher
 from gateway.dispatch.runtime import build_runtime
 from gateway.egress import AsyncOutboundClient
 from gateway.http.edge import connector_routes
-from gateway.http.keys import CONNECTORS, DB, DISPATCHER, EXTRAS, FILES, HTTP, METRICS, OUTBOX, SETTINGS, WRITER
+from gateway.http.keys import (
+    CONNECTORS,
+    DB,
+    DISPATCHER,
+    EXTRAS,
+    FILES,
+    HASHING,
+    HTTP,
+    METRICS,
+    OUTBOX,
+    SETTINGS,
+    WRITER,
+)
 from gateway.http.middleware import error_middleware
+from gateway.http.slow_clients import BodyGuard
 from gateway.http.writer import EventWriter
 from gateway.metrics import Metrics
 from gateway.store.bootstrap import bootstrap, unknown_extension_users
 from gateway.store.database import Database
 from gateway.store.db import make_engine
 from gateway.store.files import FileStore
+from gateway.store.passwords import Hashing
 
 __all__ = ["create_app"]
 
@@ -57,7 +71,8 @@ def _hook_doc(route: Route, handler: Any) -> ApiRoute:
                     responses={200: "Stored (or a duplicate)", 204: "CORS preflight answered",
                                303: "Stored; redirect to the thank-you page", 400: "Malformed",
                                403: "Bad signature or secret", 404: "Unknown account or form", 413: "Too large",
-                               415: "File type not allowed", 429: "Too many submissions"},
+                               415: "File type not allowed", 429: "Too many submissions",
+                               503: "Too many bodies arriving at once; retry after Retry-After"},
                     content="text/plain", tag="hooks")
 
 
@@ -97,6 +112,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     for r in api_routes:
         app.router.add_route(r.method, r.path, with_roles(r.handler, r.roles))
     app.middlewares.append(error_middleware)
+    app.middlewares.append(BodyGuard.of(settings).middleware())
     app.cleanup_ctx.append(_resources(settings, engine, run_dispatcher, run_services))
     return app
 
@@ -159,6 +175,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         await asyncio.to_thread(_warn_unknown_users, eng, settings)
         runtime = build_runtime(settings, engine=eng)
         app[DB] = Database(eng)
+        app[HASHING] = Hashing()
         app[FILES] = FileStore(settings.files_dir)
         app[METRICS] = Metrics()
         app[HTTP] = AsyncOutboundClient(settings.http.outbound_policy())
@@ -191,6 +208,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
             await app[OUTBOX].stop()
             await app[HTTP].aclose()
             app[DB].close()
+            app[HASHING].close()
             runtime.http.close()
             if own_engine:
                 eng.dispose()

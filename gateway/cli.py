@@ -50,6 +50,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.app import create_app
+    from gateway.http.slow_clients import server_options
     from gateway.serving import run
 
     settings = _settings(args)
@@ -62,19 +63,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         notice, config = "", str(settings.config_loaded_from)
     run(lambda _url: create_app(settings), args.host, args.port,
-        lambda url: f"{notice}Lead Gateway on {url} ({config}; {dispatch})")
+        lambda url: f"{notice}Lead Gateway on {url} ({config}; {dispatch})", server_options(settings.http))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from gateway.config.settings import HttpSettings
     from gateway.demo.command import Demo
+    from gateway.http.slow_clients import server_options
     from gateway.serving import run
 
     if getattr(args, "config", None):
         raise ConfigError(f"config error: the demo runs its own configuration; to run {args.config}: "
                           f"gateway serve --config {args.config}")
     demo = Demo()
-    run(demo.app, args.host, args.port, demo.announcement)
+    run(demo.app, args.host, args.port, demo.announcement, server_options(HttpSettings()))
     return 0
 
 

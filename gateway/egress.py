@@ -3,6 +3,9 @@
 * `guard_url()` refuses loopback, private, link-local, multicast and reserved addresses
   (a literal IP, or every address a name resolves to) unless private targets are allowed.
   Redirects are followed by hand so that each hop is checked.
+* The connection goes to the address the guard checked, not to a second lookup of the name
+  (which a rebinding DNS server could answer differently): the request's URL carries that
+  address while its Host header and TLS server name (SNI, and so the certificate check) stay the name.
 * `retrying()` is the tenacity policy for transient errors only (timeouts, connection
   errors, 5xx, 429), with jittered exponential backoff and `Retry-After` honoured.
 """
@@ -11,7 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -51,22 +55,43 @@ def _forbidden(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     )
 
 
-def guard_url(url: str | httpx.URL, *, allow_private: bool = False, resolver: Resolver = _system_resolver) -> None:
-    """Raise PermanentUpstreamError when `url` would reach a forbidden address."""
+def guard_url(url: str | httpx.URL, *, allow_private: bool = False,
+              resolver: Resolver = _system_resolver) -> str | None:
+    """Raise PermanentUpstreamError when `url` would reach a forbidden address.
+
+    Otherwise the address to connect to: the first one the name resolved to, every one of them checked
+    (None for a literal IP, or a name the resolver does not know, which the transport cannot reach either).
+    """
     u = httpx.URL(str(url))
     if u.scheme not in ("http", "https"):
         raise PermanentUpstreamError(f"outbound scheme not allowed: {u.scheme}")
-    if allow_private:
-        return
     host = u.host
     try:
-        addresses = [ipaddress.ip_address(host)]
+        literal = ipaddress.ip_address(host)
     except ValueError:
-        # A name that does not resolve here cannot be reached by the transport either.
         addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolver(host)]
-    for ip in addresses:
-        if _forbidden(ip):
+    else:
+        if not allow_private and _forbidden(literal):
             raise PermanentUpstreamError("outbound address not allowed", host=host)
+        return None
+    if not allow_private and any(_forbidden(ip) for ip in addresses):
+        raise PermanentUpstreamError("outbound address not allowed", host=host)
+    return str(addresses[0]) if addresses else None
+
+
+@contextmanager
+def _pinned(request: httpx.Request, address: str | None) -> Iterator[httpx.Request]:
+    """The request sent to `address` (its Host header and TLS server name still the URL's host), then as it was."""
+    if address is None:
+        yield request
+        return
+    url = request.url
+    request.url = url.copy_with(host=address)
+    request.extensions = {**request.extensions, "sni_hostname": url.host}
+    try:
+        yield request
+    finally:
+        request.url = url  # the response's URL (and a redirect's base) is the name, not the address
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +164,10 @@ class OutboundClient:
         With `stream`, the body of the final answer is not read: iterate it and close the response.
         """
         for _ in range(MAX_REDIRECTS + 1):
-            guard_url(url, allow_private=self.policy.allow_private, resolver=self._resolver)
+            address = guard_url(url, allow_private=self.policy.allow_private, resolver=self._resolver)
             try:
-                response = self._client.send(self._client.build_request(method, url, **kwargs), stream=stream)
+                with _pinned(self._client.build_request(method, url, **kwargs), address) as request:
+                    response = self._client.send(request, stream=stream)
             except httpx.HTTPError as exc:
                 raise _translate(exc) from exc
             if response.is_redirect and "location" in response.headers:
@@ -182,9 +208,10 @@ class AsyncOutboundClient:
 
     async def send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         for _ in range(MAX_REDIRECTS + 1):
-            guard_url(url, allow_private=self.policy.allow_private, resolver=self._resolver)
+            address = guard_url(url, allow_private=self.policy.allow_private, resolver=self._resolver)
             try:
-                response = await self._client.request(method, url, **kwargs)
+                with _pinned(self._client.build_request(method, url, **kwargs), address) as request:
+                    response = await self._client.send(request)
             except httpx.HTTPError as exc:
                 raise _translate(exc) from exc
             if response.is_redirect and "location" in response.headers:

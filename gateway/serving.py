@@ -16,18 +16,19 @@ __all__ = ["base_url", "listening_socket", "run"]
 
 
 def run(app_for: Callable[[str], web.Application | Coroutine[Any, Any, web.Application]], host: str, port: int,
-        announce: Callable[[str], str]) -> None:
+        announce: Callable[[str], str], options: dict[str, Any] | None = None) -> None:
     """Serve `app_for(url)` until stopped; print `announce(url)` once it listens (url: the base URL it serves).
 
     The port is taken before anything starts, so that a port we cannot have is one ConfigError, not a
-    half-started gateway (and port 0 gives a free one, named in the URL).
+    half-started gateway (and port 0 gives a free one, named in the URL). `options` go to the aiohttp
+    server (gateway.http.slow_clients.server_options: its idle timeout).
     """
     import uvloop
 
     sock = listening_socket(host, port)
     url = base_url(host, sock.getsockname()[1])
     uvloop.install()
-    web.run_app(app_for(url), sock=sock, access_log=None,
+    web.run_app(app_for(url), sock=sock, access_log=None, **(options or {}),
                 print=lambda _aiohttp_says: print(announce(url), file=sys.stderr, flush=True))
 
 

@@ -137,6 +137,7 @@ class Server:
 
 async def start_server(settings: Settings, **app_kwargs: Any) -> tuple[web.AppRunner, Server]:
     from gateway.app import create_app
+    from gateway.http.slow_clients import server_options
     from gateway.store.bootstrap import bootstrap
 
     engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
@@ -146,7 +147,7 @@ async def start_server(settings: Settings, **app_kwargs: Any) -> tuple[web.AppRu
                   for role in ("admin", "operator", "manager")}
     engine.dispose()
     app = create_app(settings, **app_kwargs)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, **server_options(settings.http))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

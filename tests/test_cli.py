@@ -69,3 +69,14 @@ def test_serve_without_config_says_where_it_goes(tmp_path: Path) -> None:
     notice = next(line for line in lines if line.startswith("no config file"))
     assert "gateway.example.toml" in notice and "gateway demo" in notice
     assert lines[-1].startswith("Lead Gateway on http://127.0.0.1:") and ":0/" not in lines[-1]  # the real port
+
+
+def test_user_disable_keeps_one_active_admin(tmp_path: Path) -> None:
+    assert gateway(tmp_path, "user", "add", "boss", "--role", "admin").returncode == 0
+    refused = gateway(tmp_path, "user", "disable", "boss")
+    assert refused.returncode == 1 and "the only active admin" in refused.stderr
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert "active" in next(line for line in gateway(tmp_path, "user", "list").stdout.splitlines() if "boss" in line)
+    assert gateway(tmp_path, "user", "add", "deputy", "--role", "admin").returncode == 0
+    assert gateway(tmp_path, "user", "disable", "boss").returncode == 0
+    assert "disabled" in next(line for line in gateway(tmp_path, "user", "list").stdout.splitlines() if "boss" in line)

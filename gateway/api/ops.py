@@ -8,8 +8,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import text
 
+from gateway.api.auth import authenticate
 from gateway.api.body import json_response
 from gateway.api.spec import ApiRoute
+from gateway.core.errors import AuthenticationError
 from gateway.http.keys import DB, DISPATCHER, METRICS, SETTINGS, WRITER
 
 __all__ = ["ROUTES"]
@@ -31,12 +33,24 @@ def _ready(conn: Any, settings: Any) -> dict[str, Any]:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """200 when the store answers (503 when not), to anyone; the mailboxes' names and errors to a known user."""
     try:
         detail = await request.app[DB].read(_ready, request.app[SETTINGS])
     except Exception as exc:
         return json_response({"ok": False, "store": f"unreachable: {exc.__class__.__name__}"}, status=503)
     failing = [b for b in detail["mailboxes"] if not b.get("ok") or b.get("stale")]
+    if not await _known_caller(request):
+        return json_response({"ok": True, "store": detail["store"], "degraded": bool(failing),
+                              "mailboxes_failing": len(failing)})
     return json_response({"ok": True, **detail, "degraded": bool(failing)})
+
+
+async def _known_caller(request: web.Request) -> bool:
+    try:
+        await authenticate(request)
+    except AuthenticationError:
+        return False
+    return True
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -57,7 +71,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 ROUTES = [
     ApiRoute("GET", "/healthz", healthz, "Alive", roles=None, tag="operations"),
-    ApiRoute("GET", "/readyz", readyz, "Ready: the store answers; mailboxes' last polls",
+    ApiRoute("GET", "/readyz", readyz, "Ready: the store answers; how many mailboxes fail (with a token or a "
+             "session: each mailbox's last poll and error)",
              roles=None, responses={200: "Ready", 503: "Store unreachable"}, tag="operations"),
     ApiRoute("GET", "/metrics", metrics, "Prometheus metrics", roles=None, content="text/plain",
              tag="operations"),

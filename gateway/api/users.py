@@ -14,7 +14,7 @@ from gateway.api.body import json_response, model_body
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.core.errors import NotFound
-from gateway.http.keys import DB
+from gateway.http.keys import DB, HASHING
 from gateway.store import users as users_store
 from gateway.store.deals import Cause
 from gateway.store.handover import DisableRequest, disable_user
@@ -56,7 +56,7 @@ async def list_users(request: web.Request) -> web.Response:
 async def add_user(request: web.Request) -> web.Response:
     body = await model_body(request, NewUser)
     actor = Actor.of(current_user(request))
-    hashed = await request.app[DB].call(hash_password, body.password) if body.password else None
+    hashed = await request.app[HASHING].run(hash_password, body.password) if body.password else None
 
     def run(conn: Connection) -> dict[str, Any]:
         user_id, token = users_store.create_user(conn, body.name, body.role, extension=body.extension,
@@ -81,7 +81,7 @@ async def user_action(request: web.Request) -> web.Response:
         return json_response(await request.app[DB].write(
             disable_user, name, body, Cause(actor.name, actor.id), now=datetime.now(UTC)))
     password = (await model_body(request, NewPassword)).password if action == "password" else None
-    hashed = await request.app[DB].call(hash_password, password) if password is not None else None
+    hashed = await request.app[HASHING].run(hash_password, password) if password is not None else None
 
     def run(conn: Connection) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": True, "name": name}
@@ -115,5 +115,6 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
                  params=(Param("name", where="path", required=True),
                          Param("action", where="path", required=True,
                                enum=("disable", "enable", "token", "password"))),
-                 responses={200: "Done", 400: "Malformed", 404: "No such user"}, tag="users"),
+                 responses={200: "Done", 400: "Malformed", 404: "No such user",
+                            409: "The only active admin cannot be disabled"}, tag="users"),
     ]

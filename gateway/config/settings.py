@@ -96,6 +96,14 @@ class DispatchSettings(_Section):
 
 class HttpSettings(_Section):
     max_body_kb: int = Field(default=1024, ge=1)
+    # A connection that has not sent a whole request head this long after it opened, or after its last
+    # answer, is closed (half-sent headers and idle keep-alive connections alike).
+    idle_timeout_seconds: float = Field(default=15, gt=0)
+    # A request body from which nothing has arrived for this long is cut off (its connection closed, any
+    # upload's temporary file removed).
+    body_idle_timeout_seconds: float = Field(default=30, gt=0)
+    # Requests whose body is still arriving, at most this many at once; one more gets 503 and Retry-After.
+    max_receiving_bodies: int = Field(default=64, ge=1)
     trusted_proxies: list[str] = Field(default_factory=list)  # X-Forwarded-For is read from these
 
     @field_validator("trusted_proxies")
@@ -134,7 +142,7 @@ class Settings(BaseSettings):
     config: Path = Path("gateway.toml")
     database_url: str = "sqlite:///./var/gateway.db"
     # "full": an acknowledged event is fsynced before the 200 (survives power loss); "normal" survives only
-    # the process dying, and is a few per cent faster (bench/ingest.py prints the difference).
+    # the process dying, and acknowledges about an eighth more events/s (bench/ingest.py prints both).
     sqlite_synchronous: Literal["full", "normal"] = "full"
     redis_url: str | None = None
     files_dir: Path = Path("var/files")

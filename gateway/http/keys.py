@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from gateway.metrics import Metrics
     from gateway.store.database import Database
     from gateway.store.files import FileStore
+    from gateway.store.passwords import Hashing
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DB: web.AppKey[Database] = web.AppKey("db")
@@ -27,3 +28,4 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 HTTP: web.AppKey[AsyncOutboundClient] = web.AppKey("http")
 EXTRAS: web.AppKey[dict[str, Any]] = web.AppKey("extras")
 OUTBOX: web.AppKey[OutboxRunner] = web.AppKey("outbox")
+HASHING: web.AppKey[Hashing] = web.AppKey("hashing")

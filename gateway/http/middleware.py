@@ -36,6 +36,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(413, "body too large")
     except web.HTTPException:
         raise
+    except ConnectionResetError:  # the client went away (or a stalled body was cut off): nobody to answer
+        log.info("request.client_gone", path=request.path, method=request.method)
+        return json_error(400, "the client closed the connection")
     except Exception:
         log.exception("request.crashed", path=request.path, method=request.method)
         return json_error(500, "internal error")

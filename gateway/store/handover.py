@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, select, update
 
-from gateway.core.errors import NotFound, PayloadError
+from gateway.core.errors import Conflict, NotFound, PayloadError
 from gateway.store.deals import Cause, deal_for_update, record, user_id_of
 from gateway.store.schema import deals, leads, tasks, users, web_sessions
 
@@ -65,12 +65,21 @@ def hand_over(conn: Connection, deal_ids: Sequence[int], to: str, *, with_leads:
     return out
 
 
+def _another_active_admin(conn: Connection, user_id: int) -> bool:
+    return conn.execute(select(users.c.id).where(
+        users.c.role == "admin", users.c.disabled.is_(False), users.c.id != user_id).limit(1)).first() is not None
+
+
 def disable_user(conn: Connection, name: str, req: DisableRequest, cause: Cause, *,
                  now: datetime) -> dict[str, Any]:
     """Disable a user (their web sessions end); with `handover_to`, their open deals and open tasks go to that user."""
-    user_id = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
-    if user_id is None:
+    row = conn.execute(select(users.c.id, users.c.role, users.c.disabled).where(users.c.name == name)).first()
+    if row is None:
         raise NotFound(f"no user {name!r}")
+    user_id = row.id
+    if row.role == "admin" and not row.disabled and not _another_active_admin(conn, user_id):
+        raise Conflict(f"{name} is the only active admin: add or enable another admin first "
+                       "(gateway user add NAME --role admin), then disable this one")
     if req.handover_to == name:
         raise PayloadError("handover_to: hand the work to somebody else")
     out: dict[str, Any] = {"ok": True, "name": name, "deals": [], "tasks": 0}

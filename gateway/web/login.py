@@ -6,13 +6,13 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import structlog
 from aiohttp import web
 
 from gateway.core.errors import GatewayError, PayloadError, PermissionDenied
-from gateway.http.keys import DB, EXTRAS, SETTINGS
+from gateway.http.keys import DB, EXTRAS, HASHING, SETTINGS
 from gateway.store.passwords import store_password_hash, verify_password
 from gateway.store.triage import AcceptRequest, Actor, DeclineRequest, LinkRequest, accept, decline, link
 from gateway.store.users import user_by_name
@@ -39,9 +39,24 @@ THROTTLE = "login_throttle"
 
 
 def _next(value: Any) -> str:
-    """Only a path on this site (no //host, no scheme)."""
+    """Only a path on this site: "/" unless `value` parses as a path with no scheme and no host.
+
+    A browser removes tab, CR and LF anywhere in a Location and reads a backslash as a slash, so
+    "/\t/evil.example" would become "//evil.example": any control character, space or backslash is
+    refused outright, in the text and in its percent-decoded path, before the parse.
+    """
     text = str(value or "")
-    return text if text.startswith("/") and not text.startswith(("//", "/\\")) and "\n" not in text else "/"
+    if not _plain(text) or not text.startswith("/") or text.startswith("//"):
+        return "/"
+    parts = urlsplit(text)
+    path = unquote(parts.path)
+    if parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//") or not _plain(path):
+        return "/"
+    return text
+
+
+def _plain(text: str) -> bool:
+    return not any(c <= " " or c == "\\" or c == "\x7f" or c.isspace() for c in text)
 
 
 def _login_page(request: web.Request, *, status: int = 200, error: str | None = None,
@@ -92,12 +107,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 
 async def _check(request: web.Request, name: str, password: str) -> dict[str, Any] | None:
-    """The user if the password is right; hashing runs in the pool, outside any transaction."""
+    """The user if the password is right; hashing runs on its own threads, outside any transaction."""
     if not name or not password:
         return None
     db = request.app[DB]
     row = await db.read(user_by_name, name)
-    ok, fresher = await db.call(verify_password, row, password)
+    ok, fresher = await request.app[HASHING].run(verify_password, row, password)
     if not ok or row is None:
         return None
     if fresher is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.http.keys import HASHING
 from tests.api.conftest import PASSWORD, THREAD, Gateway, serve
 from tests.conftest import make_settings
 
@@ -185,3 +188,59 @@ async def test_the_routes_are_documented(gateway: Gateway) -> None:
                  "/api/v1/contacts/{id}/merge", "/api/v1/live", "/api/v1/health", "/api/v1/users"):
         assert path in paths
     assert "/login" not in paths and "/ui/leads/{id}/card" not in paths
+
+
+async def test_the_only_active_admin_cannot_disable_itself(gateway: Gateway) -> None:
+    async with gateway.client("root") as root:
+        listed = (await root.get("/api/v1/users")).json()
+        others = [u["name"] for u in listed["items"] if u["role"] == "admin" and u["name"] != "root"]
+        for other in others:  # the test server's own admin
+            assert (await root.post(f"/api/v1/users/{other}/disable")).status_code == 200
+        resp = await root.post("/api/v1/users/root/disable")
+        assert resp.status_code == 409 and "admin" in resp.json()["error"]
+        assert (await root.get("/api/v1/me")).json()["name"] == "root"  # still works
+        second = await root.post("/api/v1/users", json={"name": "deputy", "role": "admin"})
+        assert second.status_code == 201
+        assert (await root.post("/api/v1/users/deputy/disable")).status_code == 200  # not the last one
+        assert (await root.post("/api/v1/users/root/disable")).status_code == 409
+        assert (await root.post("/api/v1/users/deputy/enable")).status_code == 200
+        assert (await root.post("/api/v1/users/root/disable")).status_code == 200  # deputy remains
+        assert (await root.get("/api/v1/me")).status_code == 401
+
+
+async def test_login_spraying_with_rotating_names_is_slowed_down(gateway: Gateway) -> None:
+    async with gateway.client(follow_redirects=False) as c:
+        statuses = []
+        for i in range(22):  # a new name each time: no name ever reaches its own limit
+            form = await c.get("/login")
+            token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+            resp = await c.post("/login", data={"name": f"guess{i}", "password": "Password1", "csrf": token})
+            statuses.append(resp.status_code)
+        assert statuses == [401] * 20 + [429] * 2
+        form = await c.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+        resp = await c.post("/login", data={"name": "vera", "password": PASSWORD, "csrf": token})
+        assert resp.status_code == 429 and int(resp.headers["Retry-After"]) >= 1  # the address waits its turn
+
+
+async def test_password_hashing_does_not_hold_the_stores_threads(gateway: Gateway) -> None:
+    """Logins wait for the hashing threads; the API's reads in the store's pool go on meanwhile."""
+    hashing = gateway.app[HASHING]
+    held = threading.Event()
+    blockers = [asyncio.ensure_future(hashing.run(held.wait, 30)) for _ in range(8)]
+    try:
+        async with gateway.client(follow_redirects=False) as c, gateway.client("vera") as vera:
+            form = await c.get("/login")
+            token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+            logins = [asyncio.ensure_future(c.post("/login", data={"name": f"nobody{i}", "password": "Password1",
+                                                                    "csrf": token})) for i in range(12)]
+            me = await vera.get("/api/v1/me")  # twelve logins wait, more than the store has threads
+            assert me.status_code == 200 and me.json()["name"] == "vera"
+            # not a timing assertion: room for a login that does not wait for the hashing threads to finish
+            done, _ = await asyncio.wait(logins, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            assert not done, "a login was hashed outside the hashing threads"
+            held.set()
+            assert [r.status_code for r in await asyncio.gather(*logins)] == [401] * 12
+    finally:
+        held.set()
+        await asyncio.gather(*blockers)

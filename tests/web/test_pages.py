@@ -163,11 +163,28 @@ def test_login_backoff_grows_and_resets() -> None:
     assert throttle.retry_after("anna", "10.0.0.1") == 0
 
 
+def test_login_backoff_counts_an_address_across_names() -> None:
+    now = [1000.0]
+    throttle = LoginThrottle(lambda: now[0], free=3, address_free=5, max_wait=60)
+    for i in range(5):  # a spray: every name new, each within its own free failures
+        assert throttle.retry_after(f"name{i}", "10.0.0.9") == 0
+        throttle.failed(f"name{i}", "10.0.0.9")
+    assert throttle.retry_after("never-tried", "10.0.0.9") == 2  # the address itself now waits
+    assert throttle.retry_after("never-tried", "10.0.0.8") == 0  # another address does not
+    now[0] += 2
+    throttle.failed("name5", "10.0.0.9")
+    assert throttle.retry_after("anna", "10.0.0.9") == 4
+    throttle.succeeded("anna", "10.0.0.9")  # one name's success does not clear the address
+    assert throttle.retry_after("anna", "10.0.0.9") == 4
+    now[0] += 3601
+    assert throttle.retry_after("anna", "10.0.0.9") == 0
+
+
 def test_login_backoff_memory_is_bounded() -> None:
     throttle = LoginThrottle(lambda: 0.0, max_entries=100)
     for i in range(1000):
-        throttle.failed(f"user{i}", "10.0.0.1")
-    assert len(throttle._seen) <= 100
+        throttle.failed(f"user{i}", f"10.0.{i // 250}.{i % 250}")
+    assert len(throttle._seen) <= 100 and len(throttle._addresses) <= 100
 
 
 async def test_each_kind_of_lead_has_its_card(gateway: Gateway) -> None:
