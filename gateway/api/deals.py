@@ -11,6 +11,8 @@ from sqlalchemy import Connection, select
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
+from gateway.api.ids import id_param
+from gateway.api.ids import path_id as _path_id
 from gateway.api.leads import page_limit
 from gateway.api.spec import ApiRoute, Param
 from gateway.core.errors import NotFound, PayloadError, PermissionDenied
@@ -29,18 +31,16 @@ __all__ = ["ROUTES", "cause_of", "path_id"]
 
 ALL = ("admin", "manager", "operator")
 LEADERS = ("admin", "manager")
-DEAL_ID = Param("id", where="path", type="integer", required=True)
+DEAL_ID = id_param()
 LIST_PARAMS = (Param("pipeline"), Param("stage"), Param("responsible"), Param("status", description="open, won, lost"),
                Param("tag"), Param("from", description="created from"), Param("to", description="created until"),
-               Param("q", description="the deal's or its contact's name"), Param("limit", type="integer"),
+               Param("q", description="the deal's or its contact's name"),
+               Param("limit", type="integer", minimum=1, maximum=500),
                Param("cursor"))
 
 
 def path_id(request: web.Request, what: str = "deal") -> int:
-    try:
-        return int(request.match_info["id"])
-    except ValueError:
-        raise NotFound(f"no such {what}") from None
+    return _path_id(request, "id", what)
 
 
 def cause_of(request: web.Request) -> Cause:
@@ -179,27 +179,28 @@ ROUTES = [
     ApiRoute("GET", "/api/v1/deals/board", get_board, "A pipeline's board: per stage the totals and the first "
              "page of deals; with `stage`, that column's next page",
              params=(Param("pipeline"), Param("stage"), Param("responsible"), Param("tag"), Param("q"),
-                     Param("limit", type="integer", description="deals per column"), Param("cursor")),
+                     Param("limit", type="integer", minimum=1, maximum=200, description="deals per column"),
+                     Param("cursor")),
              responses={200: "OK", 400: "Bad filter"}, tag="deals"),
-    ApiRoute("PATCH", "/api/v1/deals/{id}", patch_deal, "Change stage, responsible, budget, name or tags; a stale "
-             "`version` answers 409; a stage change runs the pipeline's triggers", params=(DEAL_ID,), body=DealChange,
-             responses=CHANGE, tag="deals"),
-    ApiRoute("POST", "/api/v1/deals/{id}/tags", deal_tags, "Add and remove tags", params=(DEAL_ID,), body=TagChange,
-             responses=CHANGE, tag="deals"),
-    ApiRoute("POST", "/api/v1/deals/{id}/handover", handover_one, "Hand the deal to another manager, with or "
+    ApiRoute("PATCH", "/api/v1/deals/{id:[0-9]+}", patch_deal, "Change stage, responsible, budget, name or tags; a "
+             "stale `version` answers 409; a stage change runs the pipeline's triggers", params=(DEAL_ID,),
+             body=DealChange, responses=CHANGE, tag="deals"),
+    ApiRoute("POST", "/api/v1/deals/{id:[0-9]+}/tags", deal_tags, "Add and remove tags", params=(DEAL_ID,),
+             body=TagChange, responses=CHANGE, tag="deals"),
+    ApiRoute("POST", "/api/v1/deals/{id:[0-9]+}/handover", handover_one, "Hand the deal to another manager, with or "
              "without its leads", roles=LEADERS, params=(DEAL_ID,), body=HandoverRequest,
              responses={200: "Handed over", 400: "No such active user", 404: "No such deal"}, tag="deals"),
     ApiRoute("POST", "/api/v1/deals/handover", handover_bulk, "Hand several deals (`ids`) to another manager",
              roles=LEADERS, body=HandoverRequest, responses={200: "Handed over", 400: "Malformed",
                                                             404: "No such deal"}, tag="deals"),
-    ApiRoute("GET", "/api/v1/deals/{id}/history", _read_deal(deal_history), "The deal's changes, newest first",
+    ApiRoute("GET", "/api/v1/deals/{id:[0-9]+}/history", _read_deal(deal_history), "The deal's changes, newest first",
              params=(DEAL_ID,), responses={200: "OK", 403: "Not yours", 404: "No such deal"}, tag="deals"),
-    ApiRoute("GET", "/api/v1/deals/{id}/runs", _read_deal(deal_runs), "The deal's trigger runs and their "
+    ApiRoute("GET", "/api/v1/deals/{id:[0-9]+}/runs", _read_deal(deal_runs), "The deal's trigger runs and their "
              "webhooks, newest first, with status and result", params=(DEAL_ID,),
              responses={200: "OK", 403: "Not yours", 404: "No such deal"}, tag="deals"),
-    ApiRoute("POST", "/api/v1/leads/{id}/tags", lead_tags, "Add and remove a lead's tags", params=(DEAL_ID,),
+    ApiRoute("POST", "/api/v1/leads/{id:[0-9]+}/tags", lead_tags, "Add and remove a lead's tags", params=(DEAL_ID,),
              body=TagChange, responses={200: "The lead's tags", 403: "Not yours", 404: "No such lead"}, tag="deals"),
-    ApiRoute("POST", "/api/v1/leads/{id}/non-target", lead_non_target, "Mark any lead non-target by hand",
+    ApiRoute("POST", "/api/v1/leads/{id:[0-9]+}/non-target", lead_non_target, "Mark any lead non-target by hand",
              params=(DEAL_ID,), body=NonTargetRequest, responses={200: "Marked", 403: "Not yours",
                                                                  404: "No such lead"}, tag="deals"),
 ]

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, select, update
 
 from gateway.core.errors import NotFound, PayloadError
+from gateway.core.ids import Id
 from gateway.store.deals import Cause, deal_for_update, record, user_id_of
 from gateway.store.schema import deals, leads, tasks, users, web_sessions
 
@@ -27,7 +28,7 @@ class HandoverRequest(BaseModel):
 
     to: str = Field(min_length=1, max_length=128)
     with_leads: bool = False
-    ids: list[int] | None = Field(default=None, min_length=1, max_length=1000)  # the bulk route's deals
+    ids: list[Id] | None = Field(default=None, min_length=1, max_length=1000)  # the bulk route's deals
 
 
 class DisableRequest(BaseModel):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, insert, select, update
 
 from gateway.core.errors import Conflict, NotFound, PayloadError, PermissionDenied
+from gateway.core.ids import Id
 from gateway.store import automation, outbox
 from gateway.store.crm import CrmRepo
 from gateway.store.dialect import insert_ignore
@@ -52,7 +53,7 @@ class DeclineRequest(_Body):
 
 
 class LinkRequest(_Body):
-    deal_id: int
+    deal_id: Id
 
 
 @dataclass(frozen=True, slots=True)
