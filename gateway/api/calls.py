@@ -60,8 +60,8 @@ def queue_call(conn: Connection, settings: Settings, lead_id: int, actor: Actor,
 
 
 async def call(request: web.Request) -> web.Response:
-    body = await model_body(request, CallBody)
     lead_id = path_id(request, what="lead")
+    body = await model_body(request, CallBody)
     user = current_user(request)
     command_id = await request.app[DB].write(queue_call, request.app[SETTINGS], lead_id, Actor.of(user),
                                              body.extension, user.get("extension"), datetime.now(UTC))

@@ -83,23 +83,26 @@ async def get_board(request: web.Request) -> web.Response:
 
 
 async def patch_deal(request: web.Request) -> web.Response:
+    deal_id = path_id(request)  # an unknown id answers 404 before the body is read
     body = await model_body(request, DealChange)
-    deal = await request.app[DB].write(change_deal, path_id(request), body, cause_of(request), now=datetime.now(UTC),
+    deal = await request.app[DB].write(change_deal, deal_id, body, cause_of(request), now=datetime.now(UTC),
                                        settings=request.app[SETTINGS])
     request.app[OUTBOX].wake()  # a stage change may have queued trigger runs
     return json_response(deal)
 
 
 async def deal_tags(request: web.Request) -> web.Response:
+    deal_id = path_id(request)
     body = await model_body(request, TagChange)
-    deal = await request.app[DB].write(tag_deal, path_id(request), body, cause_of(request), now=datetime.now(UTC),
+    deal = await request.app[DB].write(tag_deal, deal_id, body, cause_of(request), now=datetime.now(UTC),
                                        settings=request.app[SETTINGS])
     return json_response(deal)
 
 
 async def handover_one(request: web.Request) -> web.Response:
+    deal_id = path_id(request)
     body = await model_body(request, HandoverRequest)
-    done = await request.app[DB].write(hand_over, [path_id(request)], body.to, with_leads=body.with_leads,
+    done = await request.app[DB].write(hand_over, [deal_id], body.to, with_leads=body.with_leads,
                                        cause=cause_of(request), now=datetime.now(UTC))
     return json_response({"ok": True, "items": done})
 
@@ -122,16 +125,17 @@ def _lead_mark(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 async def lead_tags(request: web.Request) -> web.Response:
-    body = await model_body(request, TagChange)
     lead_id = path_id(request, "lead")
+    body = await model_body(request, TagChange)
     tags = await request.app[DB].write(_lead_mark(tag_lead), lead_id, body, cause_of(request),
                                        Actor.of(current_user(request)))
     return json_response({"id": lead_id, "tags": tags})
 
 
 async def lead_non_target(request: web.Request) -> web.Response:
+    lead_id = path_id(request, "lead")
     body = await model_body(request, NonTargetRequest, allow_empty=True)
-    marked = await request.app[DB].write(_lead_mark(mark_non_target), path_id(request, "lead"), body, cause_of(request),
+    marked = await request.app[DB].write(_lead_mark(mark_non_target), lead_id, body, cause_of(request),
                                          Actor.of(current_user(request)))
     return json_response(marked)
 

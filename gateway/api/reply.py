@@ -24,8 +24,8 @@ class ReplyBody(BaseModel):
 
 
 async def send_reply(request: web.Request) -> web.Response:
-    body = await model_body(request, ReplyBody)
     lead_id = path_id(request, what="lead")
+    body = await model_body(request, ReplyBody)
     user = current_user(request)
     lead = await lead_to_answer(request.app[DB], lead_id)
     if user["role"] == "operator" and lead["status"] != "unsorted" and lead["manager_id"] != user["id"]:

@@ -111,8 +111,9 @@ async def post_task(request: web.Request) -> web.Response:
 
 
 async def complete(request: web.Request) -> web.Response:
+    task_id = path_id(request, "task")
     body = await model_body(request, Completion, allow_empty=True)
-    user, task_id, now = current_user(request), path_id(request, "task"), datetime.now(UTC)
+    user, now = current_user(request), datetime.now(UTC)
 
     def run(conn: Connection) -> dict[str, Any]:
         row, repeated = complete_task(conn, task_id, by=user["name"], user_id=int(user["id"]), role=user["role"],

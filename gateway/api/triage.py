@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
 from gateway.api.ids import Id, id_param, path_id
-from gateway.api.spec import ApiRoute, Param
+from gateway.api.spec import ApiRoute
 from gateway.config import Settings
 from gateway.core.errors import GatewayError
 from gateway.http.keys import DB, OUTBOX, SETTINGS
@@ -64,9 +64,9 @@ def _id(request: web.Request, name: str) -> int:
 
 def _decide(fn: Callable[..., dict[str, Any]], model: type[BaseModel]) -> Callable[[web.Request], Any]:
     async def handler(request: web.Request) -> web.Response:
+        lead_id = _id(request, "lead_id")
         body = await model_body(request, model, allow_empty=True)
         actor, settings = Actor.of(current_user(request)), request.app[SETTINGS]
-        lead_id = _id(request, "lead_id")
         result = await request.app[DB].write(fn, lead_id, actor, body, now=datetime.now(UTC), settings=settings)
         request.app[OUTBOX].wake()  # a new deal may have set off its pipeline's triggers
         log.info("lead.decided", lead_id=lead_id, action=fn.__name__, user=actor.name, repeated=result["repeated"])
@@ -109,9 +109,10 @@ async def matches(request: web.Request) -> web.Response:
 
 
 async def merge(request: web.Request) -> web.Response:
+    contact_id = _id(request, "id")
     body = await model_body(request, MergeRequest)
     actor = Actor.of(current_user(request))
-    result = await request.app[DB].write(merge_contacts, _id(request, "id"), body.into, actor, now=datetime.now(UTC))
+    result = await request.app[DB].write(merge_contacts, contact_id, body.into, actor, now=datetime.now(UTC))
     return json_response(result)
 
 
@@ -154,7 +155,7 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
                  responses={200: "OK", 403: "Not allowed", 404: "No such lead"}, tag="triage"),
         ApiRoute("POST", "/api/v1/contacts/{id:[0-9]+}/merge", merge, "Merge this contact into another",
                  roles=("admin", "manager"), body=MergeRequest,
-                 params=(Param("id", where="path", type="integer", required=True),),
+                 params=(id_param(),),
                  responses={200: "Merged (or already)", 400: "Malformed", 404: "No such contact",
                             409: "Merged elsewhere meanwhile"}, tag="triage"),
         ApiRoute("GET", "/api/v1/triage/options", options, "Pipelines and stages, active users, decline reasons",
