@@ -17,7 +17,8 @@ from gateway.core.errors import PayloadError
 __all__ = ["BOOLEAN_TEXT", "check_query", "with_query_checked"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-BOOLEAN_TEXT = ("true", "false", "1", "0")
+# what the filters' models read as a boolean (pydantic's words, any case: the journal's links write `True`)
+BOOLEAN_TEXT = frozenset({"true", "false", "1", "0", "yes", "no", "on", "off", "t", "f", "y", "n"})
 
 
 def _check(param: Param, value: str) -> bool:
@@ -27,7 +28,7 @@ def _check(param: Param, value: str) -> bool:
             raise PayloadError(f"{param.name} must be one of {', '.join(param.enum)}")
         return True
     if param.type == "boolean":
-        if value not in BOOLEAN_TEXT:
+        if value.lower() not in BOOLEAN_TEXT:
             raise PayloadError(f"{param.name} must be true or false")
         return True
     if param.type == "integer":
