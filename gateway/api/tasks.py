@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Connection, select
 
 from gateway.api.auth import current_user
@@ -33,6 +33,14 @@ class NewTask(BaseModel):
     responsible: str | None = Field(default=None, min_length=1, max_length=128)  # default: the caller
     deal_id: Id | None = None
     lead_id: Id | None = None
+
+    @field_validator("due_at", mode="before")
+    @classmethod
+    def _text_time(cls, value: Any) -> Any:
+        """An ISO time, as the document says: a bare number is not taken for seconds since 1970."""
+        if isinstance(value, int | float):
+            raise ValueError("an ISO date and time with its offset is expected")
+        return value
 
     @model_validator(mode="after")
     def _one_target(self) -> NewTask:

@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Connection, select
 
 from gateway.api.auth import current_user
@@ -49,7 +49,7 @@ class BulkRequest(BaseModel):
     stage: str | None = None
     responsible: str | None = None
     reason: str | None = Field(default=None, max_length=1000)
-    block: bool = False
+    block: StrictBool = False  # JSON true or false, as the document says (not 0 or "yes")
 
 
 class MergeRequest(BaseModel):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Connection, select, update
 
 from gateway.core.errors import NotFound, PayloadError
@@ -27,7 +27,7 @@ class HandoverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     to: str = Field(min_length=1, max_length=128)
-    with_leads: bool = False
+    with_leads: StrictBool = False
     ids: list[Id] | None = Field(default=None, min_length=1, max_length=1000)  # the bulk route's deals
 
 
@@ -35,7 +35,7 @@ class DisableRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     handover_to: str | None = Field(default=None, min_length=1, max_length=128)
-    with_leads: bool = False
+    with_leads: StrictBool = False
 
 
 def _name(conn: Connection, user_id: int | None) -> str | None:

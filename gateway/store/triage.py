@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Connection, insert, select, update
 
 from gateway.core.errors import Conflict, NotFound, PayloadError, PermissionDenied
@@ -49,7 +49,7 @@ class AcceptRequest(_Body):
 
 class DeclineRequest(_Body):
     reason: str | None = Field(default=None, max_length=1000)
-    block: bool = False
+    block: StrictBool = False  # JSON true or false, as the document says (not 0 or "yes")
 
 
 class LinkRequest(_Body):

@@ -76,6 +76,14 @@ async def test_body_and_query_ids_above_the_range_are_a_400_with_nothing_stored(
             r = await client.post(url, json=body)
             assert r.status_code == 400, (url, r.text)
             assert "less than or equal to 9223372036854775807" in r.json()["error"]
+        # the document's types, not a lax reading of them
+        for url, body, field in (("/api/v1/tasks", {"text": "Перезвонить", "due_at": 0}, "due_at"),
+                                 ("/api/v1/unsorted/bulk", {"action": "decline", "ids": [lead["id"]], "block": 0},
+                                  "block"),
+                                 ("/api/v1/deals/handover", {"to": "x", "ids": [1], "with_leads": "yes"},
+                                  "with_leads")):
+            r = await client.post(url, json=body)
+            assert r.status_code == 400 and r.json()["error"].startswith(field), (url, r.text)
         for url in (f"/api/v1/tasks?deal_id={big}", f"/api/v1/tasks?lead_id={big}", f"/api/v1/audit?lead_id={big}"):
             r = await client.get(url)
             assert r.status_code == 400 and "9223372036854775807" in r.json()["error"], (url, r.text)
