@@ -107,8 +107,9 @@ async def replay_delivery(request: web.Request) -> web.Response:
 
 REPORT_PARAMS = (Param("group_by", enum=GROUPS), Param("format", enum=("json", "csv")),
                  Param("sep", enum=(",", ";", "tab")),
-                 *(Param("advertising", enum=("true", "false", "all"), description="advertising leads unless "
-                         "all (or false) is asked for") if p.name == "advertising" else p for p in FILTER_PARAMS))
+                 *(Param("advertising", description="true (the default): advertising leads; all, or false: "
+                         "every lead, or the others (any case)") if p.name == "advertising" else p
+                   for p in FILTER_PARAMS))
 
 
 def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:

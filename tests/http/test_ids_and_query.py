@@ -131,6 +131,8 @@ async def test_query_values_are_held_to_the_document(server: Server) -> None:
         # the journal page's file links write booleans as Python does
         r = await client.get("/api/v1/leads/export?format=csv&include_dismissed=True&advertising=False")
         assert r.status_code == 200, r.text
+        r = await client.get("/api/v1/reports/leads?format=csv&group_by=source&advertising=True&needs_callback=False")
+        assert r.status_code == 200, r.text
         r = await client.get("/api/v1/contacts?phone=")
         assert r.status_code == 200 and r.json() == {"items": [], "next_cursor": None}
         csv = await client.get("/api/v1/reports/leads?format=csv")
