@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.conftest import Server, make_settings, start_server
 
 SEED = 20261130
-CASES = int(os.environ.get("SCHEMATHESIS_CASES", "20"))  # per operation and mode: ~70 s on the 2-core machine
+CASES = int(os.environ.get("SCHEMATHESIS_CASES", "20"))  # per operation and mode: 35-70 s on the 2-core machine
 ENDLESS = {"GET /api/v1/live"}  # a server-sent event stream that ends only with the server: tests/api/test_live.py
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection]
