@@ -24,6 +24,7 @@ from gateway.api import sinks as sinks_api
 from gateway.api import tasks as tasks_api
 from gateway.api.auth import with_roles
 from gateway.api.openapi import openapi_route
+from gateway.api.query import with_query_checked
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.connectors.base import Route
@@ -110,7 +111,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     documented = [*api_routes, *hook_defs]
     api_routes.append(openapi_route(documented))
     for r in api_routes:
-        app.router.add_route(r.method, r.path, with_roles(r.handler, r.roles))
+        app.router.add_route(r.method, r.path, with_roles(with_query_checked(r.handler, r.params), r.roles))
     app.middlewares.append(error_middleware)
     app.middlewares.append(BodyGuard.of(settings).middleware())
     app.cleanup_ctx.append(_resources(settings, engine, run_dispatcher, run_services))

@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import Connection, select
 
 from gateway.api.body import json_response
+from gateway.api.ids import id_param, query_id
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.core.errors import PayloadError
@@ -18,11 +19,11 @@ __all__ = ["extend"]
 
 
 async def audit_entries(request: web.Request) -> web.Response:
+    lead_id = query_id(request, "lead_id")
     try:
-        lead_id = int(request.query["lead_id"]) if "lead_id" in request.query else None
         limit = min(500, max(1, int(request.query.get("limit", 100))))
     except ValueError:
-        raise PayloadError("lead_id and limit must be integers") from None
+        raise PayloadError("limit must be an integer") from None
 
     def run(conn: Connection) -> list[dict[str, Any]]:
         q = select(audit_log, users.c.name.label("user")).outerjoin(users, users.c.id == audit_log.c.user_id)
@@ -38,5 +39,6 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
     """The audit route."""
     return [
         ApiRoute("GET", "/api/v1/audit", audit_entries, "Who did what, newest first", roles=("admin", "manager"),
-                 params=(Param("lead_id", type="integer"), Param("limit", type="integer")), tag="users"),
+                 params=(id_param("lead_id", "query"),
+                         Param("limit", type="integer", description="at most 500 are given")), tag="users"),
     ]

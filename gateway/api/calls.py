@@ -12,10 +12,11 @@ from sqlalchemy import Connection
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
-from gateway.api.spec import ApiRoute, Param
+from gateway.api.ids import id_param, path_id
+from gateway.api.spec import ApiRoute
 from gateway.config import Settings
 from gateway.connectors.telephony.mango.callback import KIND, command_payload
-from gateway.core.errors import Conflict, NotFound
+from gateway.core.errors import Conflict
 from gateway.http.keys import DB, OUTBOX, SETTINGS
 from gateway.store import outbox
 from gateway.store.triage import Actor, audit, check_operator, lead_row
@@ -59,11 +60,8 @@ def queue_call(conn: Connection, settings: Settings, lead_id: int, actor: Actor,
 
 
 async def call(request: web.Request) -> web.Response:
+    lead_id = path_id(request, what="lead")
     body = await model_body(request, CallBody)
-    try:
-        lead_id = int(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such lead") from None
     user = current_user(request)
     command_id = await request.app[DB].write(queue_call, request.app[SETTINGS], lead_id, Actor.of(user),
                                              body.extension, user.get("extension"), datetime.now(UTC))
@@ -72,9 +70,9 @@ async def call(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    ApiRoute("POST", "/api/v1/leads/{id}/call", call,
+    ApiRoute("POST", "/api/v1/leads/{id:[0-9]+}/call", call,
              "Call the lead back: Mango rings the operator's extension, then the client on the line they called",
-             body=CallBody, params=(Param("id", where="path", type="integer", required=True),),
+             body=CallBody, params=(id_param(),),
              responses={202: "The command is queued; its id", 404: "No such lead",
                         409: "No phone, no extension or no PBX: what to do, in words"}),
 ]

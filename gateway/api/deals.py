@@ -11,6 +11,8 @@ from sqlalchemy import Connection, select
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
+from gateway.api.ids import id_param
+from gateway.api.ids import path_id as _path_id
 from gateway.api.leads import page_limit
 from gateway.api.spec import ApiRoute, Param
 from gateway.core.errors import NotFound, PayloadError, PermissionDenied
@@ -29,18 +31,16 @@ __all__ = ["ROUTES", "cause_of", "path_id"]
 
 ALL = ("admin", "manager", "operator")
 LEADERS = ("admin", "manager")
-DEAL_ID = Param("id", where="path", type="integer", required=True)
+DEAL_ID = id_param()
 LIST_PARAMS = (Param("pipeline"), Param("stage"), Param("responsible"), Param("status", description="open, won, lost"),
                Param("tag"), Param("from", description="created from"), Param("to", description="created until"),
-               Param("q", description="the deal's or its contact's name"), Param("limit", type="integer"),
+               Param("q", description="the deal's or its contact's name"),
+               Param("limit", type="integer", minimum=1, maximum=500),
                Param("cursor"))
 
 
 def path_id(request: web.Request, what: str = "deal") -> int:
-    try:
-        return int(request.match_info["id"])
-    except ValueError:
-        raise NotFound(f"no such {what}") from None
+    return _path_id(request, "id", what)
 
 
 def cause_of(request: web.Request) -> Cause:
@@ -83,23 +83,26 @@ async def get_board(request: web.Request) -> web.Response:
 
 
 async def patch_deal(request: web.Request) -> web.Response:
+    deal_id = path_id(request)  # an unknown id answers 404 before the body is read
     body = await model_body(request, DealChange)
-    deal = await request.app[DB].write(change_deal, path_id(request), body, cause_of(request), now=datetime.now(UTC),
+    deal = await request.app[DB].write(change_deal, deal_id, body, cause_of(request), now=datetime.now(UTC),
                                        settings=request.app[SETTINGS])
     request.app[OUTBOX].wake()  # a stage change may have queued trigger runs
     return json_response(deal)
 
 
 async def deal_tags(request: web.Request) -> web.Response:
+    deal_id = path_id(request)
     body = await model_body(request, TagChange)
-    deal = await request.app[DB].write(tag_deal, path_id(request), body, cause_of(request), now=datetime.now(UTC),
+    deal = await request.app[DB].write(tag_deal, deal_id, body, cause_of(request), now=datetime.now(UTC),
                                        settings=request.app[SETTINGS])
     return json_response(deal)
 
 
 async def handover_one(request: web.Request) -> web.Response:
+    deal_id = path_id(request)
     body = await model_body(request, HandoverRequest)
-    done = await request.app[DB].write(hand_over, [path_id(request)], body.to, with_leads=body.with_leads,
+    done = await request.app[DB].write(hand_over, [deal_id], body.to, with_leads=body.with_leads,
                                        cause=cause_of(request), now=datetime.now(UTC))
     return json_response({"ok": True, "items": done})
 
@@ -122,16 +125,17 @@ def _lead_mark(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 async def lead_tags(request: web.Request) -> web.Response:
-    body = await model_body(request, TagChange)
     lead_id = path_id(request, "lead")
+    body = await model_body(request, TagChange)
     tags = await request.app[DB].write(_lead_mark(tag_lead), lead_id, body, cause_of(request),
                                        Actor.of(current_user(request)))
     return json_response({"id": lead_id, "tags": tags})
 
 
 async def lead_non_target(request: web.Request) -> web.Response:
+    lead_id = path_id(request, "lead")
     body = await model_body(request, NonTargetRequest, allow_empty=True)
-    marked = await request.app[DB].write(_lead_mark(mark_non_target), path_id(request, "lead"), body, cause_of(request),
+    marked = await request.app[DB].write(_lead_mark(mark_non_target), lead_id, body, cause_of(request),
                                          Actor.of(current_user(request)))
     return json_response(marked)
 
@@ -179,27 +183,28 @@ ROUTES = [
     ApiRoute("GET", "/api/v1/deals/board", get_board, "A pipeline's board: per stage the totals and the first "
              "page of deals; with `stage`, that column's next page",
              params=(Param("pipeline"), Param("stage"), Param("responsible"), Param("tag"), Param("q"),
-                     Param("limit", type="integer", description="deals per column"), Param("cursor")),
+                     Param("limit", type="integer", minimum=1, maximum=200, description="deals per column"),
+                     Param("cursor")),
              responses={200: "OK", 400: "Bad filter"}, tag="deals"),
-    ApiRoute("PATCH", "/api/v1/deals/{id}", patch_deal, "Change stage, responsible, budget, name or tags; a stale "
-             "`version` answers 409; a stage change runs the pipeline's triggers", params=(DEAL_ID,), body=DealChange,
-             responses=CHANGE, tag="deals"),
-    ApiRoute("POST", "/api/v1/deals/{id}/tags", deal_tags, "Add and remove tags", params=(DEAL_ID,), body=TagChange,
-             responses=CHANGE, tag="deals"),
-    ApiRoute("POST", "/api/v1/deals/{id}/handover", handover_one, "Hand the deal to another manager, with or "
+    ApiRoute("PATCH", "/api/v1/deals/{id:[0-9]+}", patch_deal, "Change stage, responsible, budget, name or tags; a "
+             "stale `version` answers 409; a stage change runs the pipeline's triggers", params=(DEAL_ID,),
+             body=DealChange, responses=CHANGE, tag="deals"),
+    ApiRoute("POST", "/api/v1/deals/{id:[0-9]+}/tags", deal_tags, "Add and remove tags", params=(DEAL_ID,),
+             body=TagChange, responses=CHANGE, tag="deals"),
+    ApiRoute("POST", "/api/v1/deals/{id:[0-9]+}/handover", handover_one, "Hand the deal to another manager, with or "
              "without its leads", roles=LEADERS, params=(DEAL_ID,), body=HandoverRequest,
              responses={200: "Handed over", 400: "No such active user", 404: "No such deal"}, tag="deals"),
     ApiRoute("POST", "/api/v1/deals/handover", handover_bulk, "Hand several deals (`ids`) to another manager",
              roles=LEADERS, body=HandoverRequest, responses={200: "Handed over", 400: "Malformed",
                                                             404: "No such deal"}, tag="deals"),
-    ApiRoute("GET", "/api/v1/deals/{id}/history", _read_deal(deal_history), "The deal's changes, newest first",
+    ApiRoute("GET", "/api/v1/deals/{id:[0-9]+}/history", _read_deal(deal_history), "The deal's changes, newest first",
              params=(DEAL_ID,), responses={200: "OK", 403: "Not yours", 404: "No such deal"}, tag="deals"),
-    ApiRoute("GET", "/api/v1/deals/{id}/runs", _read_deal(deal_runs), "The deal's trigger runs and their "
+    ApiRoute("GET", "/api/v1/deals/{id:[0-9]+}/runs", _read_deal(deal_runs), "The deal's trigger runs and their "
              "webhooks, newest first, with status and result", params=(DEAL_ID,),
              responses={200: "OK", 403: "Not yours", 404: "No such deal"}, tag="deals"),
-    ApiRoute("POST", "/api/v1/leads/{id}/tags", lead_tags, "Add and remove a lead's tags", params=(DEAL_ID,),
+    ApiRoute("POST", "/api/v1/leads/{id:[0-9]+}/tags", lead_tags, "Add and remove a lead's tags", params=(DEAL_ID,),
              body=TagChange, responses={200: "The lead's tags", 403: "Not yours", 404: "No such lead"}, tag="deals"),
-    ApiRoute("POST", "/api/v1/leads/{id}/non-target", lead_non_target, "Mark any lead non-target by hand",
+    ApiRoute("POST", "/api/v1/leads/{id:[0-9]+}/non-target", lead_non_target, "Mark any lead non-target by hand",
              params=(DEAL_ID,), body=NonTargetRequest, responses={200: "Marked", 403: "Not yours",
                                                                  404: "No such lead"}, tag="deals"),
 ]

@@ -11,8 +11,8 @@ from sqlalchemy import Connection
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response
+from gateway.api.ids import id_param, path_id
 from gateway.api.spec import ApiRoute, Param
-from gateway.core.errors import NotFound
 from gateway.http.keys import DB, SETTINGS
 from gateway.store.journal import JournalFilters, count_leads
 from gateway.store.link_search import link_candidates
@@ -22,7 +22,7 @@ from gateway.store.undo import undo_decline
 __all__ = ["ROUTES", "unsorted_filters"]
 
 log = structlog.get_logger(__name__)
-LEAD_ID = Param("lead_id", where="path", type="integer", required=True)
+LEAD_ID = id_param("lead_id")
 
 
 def unsorted_filters(query: Any, settings: Any) -> JournalFilters:
@@ -32,10 +32,7 @@ def unsorted_filters(query: Any, settings: Any) -> JournalFilters:
 
 
 def _lead_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["lead_id"])
-    except ValueError:
-        raise NotFound("no such lead") from None
+    return path_id(request, "lead_id", "lead")
 
 
 async def unsorted_count(request: web.Request) -> web.Response:
@@ -64,11 +61,11 @@ async def undo(request: web.Request) -> web.Response:
 ROUTES = [
     ApiRoute("GET", "/api/v1/unsorted/count", unsorted_count, "How many leads wait in Unsorted (with the filters)",
              params=(Param("channel"), Param("source"), Param("q")), tag="triage"),
-    ApiRoute("GET", "/api/v1/unsorted/{lead_id}/candidates", candidates,
+    ApiRoute("GET", "/api/v1/unsorted/{lead_id:[0-9]+}/candidates", candidates,
              "Contacts and deals to link the lead to, found by name, phone, e-mail or deal number, with the "
              "lead's match hints", params=(LEAD_ID, Param("q", required=True)),
              responses={200: "OK", 403: "Not allowed", 404: "No such lead"}, tag="triage"),
-    ApiRoute("POST", "/api/v1/unsorted/{lead_id}/undo", undo,
+    ApiRoute("POST", "/api/v1/unsorted/{lead_id:[0-9]+}/undo", undo,
              "Take back one's own decline within a minute: the lead returns to Unsorted as it was", params=(LEAD_ID,),
              responses={200: "Back in Unsorted", 404: "Not declined", 409: "Not yours, changed, or too late"},
              tag="triage"),

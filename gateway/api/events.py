@@ -78,7 +78,8 @@ async def replay_all(request: web.Request) -> web.Response:
 
 ROUTES = [
     ApiRoute("GET", "/api/v1/events", list_events, "The event log, newest first", roles=("admin", "manager"),
-             params=(Param("status", enum=STATUSES), Param("limit", type="integer"), Param("cursor")),
+             params=(Param("status", enum=STATUSES),
+                     Param("limit", type="integer", description="at most 500 are given"), Param("cursor")),
              tag="events"),
     ApiRoute("GET", "/api/v1/events/{id}", get_event, "One stored event with its raw body", roles=("admin",),
              params=(Param("id", where="path", required=True),), responses={200: "OK", 404: "None"}, tag="events"),

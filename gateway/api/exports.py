@@ -115,9 +115,10 @@ DEAL_PARAMS = (
 
 ROUTES = [
     ApiRoute("GET", "/api/v1/leads/export", export_leads, "The journal as a file, with the journal's filters",
-             roles=("admin", "manager"), params=_params(), content="text/csv",
+             roles=("admin", "manager"), params=_params(), content="text/csv", other_content=(XLSX_TYPE,),
              responses={200: "The file, streamed", 400: "Bad filter"}, tag="exports"),
     ApiRoute("GET", "/api/v1/deals/export", export_deals, "Deals as a file", roles=("admin", "manager"),
-             params=DEAL_PARAMS, content="text/csv", responses={200: "The file, streamed", 400: "Bad filter"},
+             params=DEAL_PARAMS, content="text/csv", other_content=(XLSX_TYPE,),
+             responses={200: "The file, streamed", 400: "Bad filter"},
              tag="exports"),
 ]

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
+from gateway.api.ids import id_param, path_id
 from gateway.api.spec import ApiRoute, Param
 from gateway.connectors.base import NewEvent
 from gateway.connectors.manual.connector import ManualLead
@@ -39,7 +40,7 @@ FILTER_PARAMS = (
     Param("manager_mode", enum=("taken", "responsible"),
           description="show (and filter by) who took the lead, or the deal's responsible"),
 )
-PAGE_PARAMS = (Param("limit", type="integer"), Param("cursor"))
+PAGE_PARAMS = (Param("limit", type="integer", minimum=1, maximum=500), Param("cursor"))
 
 
 def page_limit(request: web.Request, default: int = 50, maximum: int = 500) -> int:
@@ -122,15 +123,8 @@ async def unsorted(request: web.Request) -> web.Response:
     return json_response(await request.app[DB].read(run))
 
 
-def _int(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise NotFound(f"no such {name}") from None
-
-
 async def get_lead(request: web.Request) -> web.Response:
-    lead = await request.app[DB].read(lead_json, _int(request, "id"), manager_mode=_manager_mode(request))
+    lead = await request.app[DB].read(lead_json, path_id(request, what="lead"), manager_mode=_manager_mode(request))
     if lead is None:
         raise NotFound("no such lead")
     user = current_user(request)
@@ -141,15 +135,15 @@ async def get_lead(request: web.Request) -> web.Response:
 
 async def get_contacts(request: web.Request) -> web.Response:
     phone, email = request.query.get("phone"), request.query.get("email")
-    if not phone and not email:
-        raise PayloadError("give phone or email")
+    if not phone and not email:  # nothing to look for: no contact matches
+        return json_response({"items": [], "next_cursor": None})
     region = request.app[SETTINGS].default_region
     items = await request.app[DB].read(contacts_by_identity, phone=phone, email=email, region=region)
     return json_response({"items": items, "next_cursor": None})
 
 
 async def get_deal(request: web.Request) -> web.Response:
-    deal = await request.app[DB].read(deal_json, _int(request, "id"))
+    deal = await request.app[DB].read(deal_json, path_id(request, what="deal"))
     if deal is None:
         raise NotFound("no such deal")
     return json_response(deal)
@@ -201,15 +195,14 @@ ROUTES = [
              params=(*FILTER_PARAMS, *PAGE_PARAMS, Param("count", type="boolean", description="add the filtered count"),
                      Param("sort", enum=("received", "score"), description="newest first, or best scored first")),
              responses={200: "OK", 400: "Bad filter or cursor"}),
-    ApiRoute("GET", "/api/v1/leads/{id}", get_lead, "One lead with contact, deal, attachments, conversation",
-             params=(Param("id", where="path", type="integer", required=True),),
-             responses={200: "OK", 403: "Not yours", 404: "No such lead"}),
+    ApiRoute("GET", "/api/v1/leads/{id:[0-9]+}", get_lead, "One lead with contact, deal, attachments, conversation",
+             params=(id_param(),), responses={200: "OK", 403: "Not yours", 404: "No such lead"}),
     ApiRoute("GET", "/api/v1/unsorted", unsorted, "The Unsorted queue, newest first",
              params=(Param("channel"), Param("source"), Param("q"), *PAGE_PARAMS)),
     ApiRoute("GET", "/api/v1/contacts", get_contacts, "Contacts by phone (any spelling) or e-mail",
-             params=(Param("phone"), Param("email")), responses={200: "OK", 400: "No phone or email"}),
-    ApiRoute("GET", "/api/v1/deals/{id}", get_deal, "A deal with its leads",
-             params=(Param("id", where="path", type="integer", required=True),), responses={200: "OK", 404: "None"}),
+             params=(Param("phone"), Param("email")), responses={200: "OK (no items without phone or email)"}),
+    ApiRoute("GET", "/api/v1/deals/{id:[0-9]+}", get_deal, "A deal with its leads",
+             params=(id_param(),), responses={200: "OK", 404: "None"}),
     ApiRoute("GET", "/api/v1/files/{id}", get_file, "An attachment or recording",
              params=(Param("id", where="path", required=True),), content="application/octet-stream",
              responses={200: "The file", 404: "No such file"}),

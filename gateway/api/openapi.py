@@ -18,13 +18,21 @@ STATUS_TEXT = {400: "Malformed request", 401: "Missing or unknown token", 403: "
                409: "Conflict", 413: "Body too large", 415: "Unsupported type", 429: "Too many requests"}
 
 
+def _answer_schema(content_type: str) -> dict[str, Any]:
+    if "json" in content_type:
+        return {"type": "object"}
+    if content_type == "text/event-stream":
+        return {}  # a stream of events, each its own JSON
+    return {"type": "string"}
+
+
 def _operation(route: ApiRoute, components: dict[str, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": route.summary, "tags": [route.tag],
                           "operationId": f"{route.method.lower()}_{route.path.strip('/').replace('/', '_')}"
                           .replace("{", "").replace("}", "").replace(".", "_").replace(":", "_").replace("+", "")}
     params = [
         {"name": p.name, "in": p.where, "required": p.required or p.where == "path",
-         "schema": {"type": p.type, **({"enum": list(p.enum)} if p.enum else {})},
+         "schema": p.schema(),
          **({"description": p.description} if p.description else {})}
         for p in route.params
     ]
@@ -44,10 +52,13 @@ def _operation(route: ApiRoute, components: dict[str, Any]) -> dict[str, Any]:
     if route.body is not None or route.method in ("POST", "PUT", "PATCH"):
         codes.setdefault(400, STATUS_TEXT[400])
         codes.setdefault(413, STATUS_TEXT[413])
+    if any(p.where == "query" for p in route.params):
+        codes.setdefault(400, STATUS_TEXT[400])  # the query is checked against these parameters (api/query.py)
+    if any(p.where == "path" for p in route.params):
+        codes.setdefault(404, STATUS_TEXT[404])  # an id no row has, or that is not a number
     for code, text in sorted(codes.items()):
         if code < 300:
-            content = {route.content: {"schema": {"type": "object"} if "json" in route.content else
-                                       {"type": "string"}}}
+            content = {kind: {"schema": _answer_schema(kind)} for kind in (route.content, *route.other_content)}
         elif code < 400:
             content = {}
         else:

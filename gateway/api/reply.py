@@ -7,8 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
-from gateway.api.spec import ApiRoute, Param
-from gateway.core.errors import NotFound, PermissionDenied
+from gateway.api.ids import id_param, path_id
+from gateway.api.spec import ApiRoute
+from gateway.core.errors import PermissionDenied
 from gateway.delivery.replies import lead_to_answer, reply_to_lead
 from gateway.http.keys import DB, HTTP, OUTBOX, SETTINGS
 
@@ -23,11 +24,8 @@ class ReplyBody(BaseModel):
 
 
 async def send_reply(request: web.Request) -> web.Response:
+    lead_id = path_id(request, what="lead")
     body = await model_body(request, ReplyBody)
-    try:
-        lead_id = int(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such lead") from None
     user = current_user(request)
     lead = await lead_to_answer(request.app[DB], lead_id)
     if user["role"] == "operator" and lead["status"] != "unsorted" and lead["manager_id"] != user["id"]:
@@ -41,9 +39,9 @@ async def send_reply(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    ApiRoute("POST", "/api/v1/leads/{id}/reply", send_reply,
+    ApiRoute("POST", "/api/v1/leads/{id:[0-9]+}/reply", send_reply,
              "Answer a chat lead through its messenger, or a mail lead by SMTP in its thread",
-             body=ReplyBody, params=(Param("id", where="path", type="integer", required=True),),
+             body=ReplyBody, params=(id_param(),),
              responses={200: "Sent and recorded", 202: "A mail reply: recorded and queued for sending",
                         400: "Malformed (a chat message over 4096 characters)", 404: "No such lead",
                         409: "Nothing to answer through",

@@ -107,8 +107,9 @@ async def replay_delivery(request: web.Request) -> web.Response:
 
 REPORT_PARAMS = (Param("group_by", enum=GROUPS), Param("format", enum=("json", "csv")),
                  Param("sep", enum=(",", ";", "tab")),
-                 *(Param("advertising", enum=("true", "false", "all"), description="advertising leads unless "
-                         "all (or false) is asked for") if p.name == "advertising" else p for p in FILTER_PARAMS))
+                 *(Param("advertising", description="true (the default): advertising leads; all, or false: "
+                         "every lead, or the others (any case)") if p.name == "advertising" else p
+                   for p in FILTER_PARAMS))
 
 
 def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
@@ -117,10 +118,11 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
         *exports.ROUTES,
         ApiRoute("GET", "/api/v1/reports/leads", report_leads, "Leads grouped: quality, conversion to deals, "
                  "missed calls, median time to callback", roles=("admin", "manager"), params=REPORT_PARAMS,
+                 other_content=("text/csv",),
                  responses={200: "The report (JSON, or CSV with format=csv)", 400: "Bad filter"}, tag="reports"),
         ApiRoute("GET", "/api/v1/webhooks/deliveries", list_deliveries, "Outbound webhook deliveries, newest first",
                  roles=("admin",), params=(Param("status", enum=outbox.STATUSES), Param("event_type"),
-                                           Param("limit", type="integer"), Param("cursor")),
+                                           Param("limit", type="integer", minimum=1, maximum=500), Param("cursor")),
                  responses={200: "OK", 400: "Bad status"}, tag="webhooks"),
         ApiRoute("POST", "/api/v1/webhooks/deliveries/{id}/replay", replay_delivery,
                  "Send a delivery again (fresh attempts)", roles=("admin",),

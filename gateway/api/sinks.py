@@ -10,6 +10,7 @@ from aiohttp import web
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response
+from gateway.api.ids import id_param, path_id
 from gateway.api.leads import get_file
 from gateway.api.spec import ApiRoute, Param
 from gateway.core.errors import NotFound
@@ -23,10 +24,7 @@ __all__ = ["ROUTES"]
 
 
 async def retry(request: web.Request) -> web.Response:
-    try:
-        lead_id = int(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such lead") from None
+    lead_id = path_id(request, what="lead")
     sink = request.app[SETTINGS].sinks.named(request.match_info["name"])
     if sink is None:
         raise NotFound("no such sink in the settings")
@@ -57,8 +55,8 @@ async def signed_file(request: web.Request) -> web.StreamResponse:
 
 
 ROUTES = [
-    ApiRoute("POST", "/api/v1/leads/{id}/sinks/{name}/retry", retry, "Deliver a lead to a sink again now",
-             params=(Param("id", where="path", type="integer", required=True),
+    ApiRoute("POST", "/api/v1/leads/{id:[0-9]+}/sinks/{name}/retry", retry, "Deliver a lead to a sink again now",
+             params=(id_param(),
                      Param("name", where="path", required=True)),
              responses={202: "Queued; the delivery's state", 404: "No such lead or sink",
                         403: "Operators act on Unsorted and their own leads"}),

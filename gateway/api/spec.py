@@ -22,6 +22,19 @@ class Param:
     description: str = ""
     required: bool = False
     enum: tuple[str, ...] = ()
+    minimum: int | None = None  # integers: the bounds the server keeps (outside them: 400, or 404 for a path id)
+    maximum: int | None = None
+
+    def schema(self) -> dict[str, Any]:
+        """The parameter's JSON schema in the OpenAPI document."""
+        out: dict[str, Any] = {"type": self.type}
+        if self.enum:
+            out["enum"] = list(self.enum)
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +48,7 @@ class ApiRoute:
     body: type[BaseModel] | None = None
     responses: dict[int, str] = field(default_factory=lambda: {200: "OK"})
     content: str = "application/json"  # of the 200 answer
+    other_content: tuple[str, ...] = ()  # other types the 200 answer may have (format=csv, format=xlsx)
     tag: str = "operators"
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -7,12 +7,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Connection, select
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
 from gateway.api.deals import path_id
+from gateway.api.ids import Id, id_param, query_id
 from gateway.api.leads import page_limit
 from gateway.api.spec import ApiRoute, Param
 from gateway.core.errors import PayloadError, PermissionDenied
@@ -30,8 +31,16 @@ class NewTask(BaseModel):
     text: str = Field(min_length=1, max_length=4096)
     due_at: AwareDatetime | None = None  # default: the end of today in the company's time zone
     responsible: str | None = Field(default=None, min_length=1, max_length=128)  # default: the caller
-    deal_id: int | None = None
-    lead_id: int | None = None
+    deal_id: Id | None = None
+    lead_id: Id | None = None
+
+    @field_validator("due_at", mode="before")
+    @classmethod
+    def _text_time(cls, value: Any) -> Any:
+        """An ISO time, as the document says: a bare number is not taken for seconds since 1970."""
+        if isinstance(value, int | float):
+            raise ValueError("an ISO date and time with its offset is expected")
+        return value
 
     @model_validator(mode="after")
     def _one_target(self) -> NewTask:
@@ -62,14 +71,6 @@ def _ids(conn: Connection, names: list[str], user: dict[str, Any]) -> list[int |
     return out
 
 
-def _query_int(request: web.Request, name: str) -> int | None:
-    value = request.query.get(name)
-    try:
-        return int(value) if value else None
-    except ValueError:
-        raise PayloadError(f"{name} must be an integer") from None
-
-
 async def get_tasks(request: web.Request) -> web.Response:
     user, q = current_user(request), request.query
     status = q.get("status") or None
@@ -78,8 +79,8 @@ async def get_tasks(request: web.Request) -> web.Response:
     names = [n.strip() for raw in q.getall("responsible", []) for n in raw.split(",") if n.strip()]
     if user["role"] == "operator":  # operators: their own tasks and the common queue
         names = [n for n in names if n in ("me", "none", user["name"])] or ["me", "none"]
-    limit, cursor, deal_id, lead_id = page_limit(request), q.get("cursor"), _query_int(request, "deal_id"), \
-        _query_int(request, "lead_id")
+    limit, cursor, deal_id, lead_id = page_limit(request), q.get("cursor"), query_id(request, "deal_id"), \
+        query_id(request, "lead_id")
 
     def run(conn: Connection) -> dict[str, Any]:
         items, next_cursor = list_tasks(conn, responsible=_ids(conn, names, user) if names else None, status=status,
@@ -118,8 +119,9 @@ async def post_task(request: web.Request) -> web.Response:
 
 
 async def complete(request: web.Request) -> web.Response:
+    task_id = path_id(request, "task")
     body = await model_body(request, Completion, allow_empty=True)
-    user, task_id, now = current_user(request), path_id(request, "task"), datetime.now(UTC)
+    user, now = current_user(request), datetime.now(UTC)
 
     def run(conn: Connection) -> dict[str, Any]:
         row, repeated = complete_task(conn, task_id, by=user["name"], user_id=int(user["id"]), role=user["role"],
@@ -132,17 +134,18 @@ async def complete(request: web.Request) -> web.Response:
     return json_response(await request.app[DB].write(run))
 
 
-TASK_ID = Param("id", where="path", type="integer", required=True)
+TASK_ID = id_param()
 ROUTES = [
     ApiRoute("GET", "/api/v1/tasks", get_tasks, "Tasks, soonest due first (the overdue lead)",
              params=(Param("responsible", description="user names, `me`, or `none` for the common queue"),
                      Param("status", enum=("open", "done")), Param("overdue", type="boolean"),
-                     Param("deal_id", type="integer"), Param("lead_id", type="integer"),
-                     Param("limit", type="integer"), Param("cursor")),
+                     id_param("deal_id", "query"), id_param("lead_id", "query"),
+                     Param("limit", type="integer", minimum=1, maximum=500), Param("cursor")),
              responses={200: "OK", 400: "Bad filter or cursor"}, tag="tasks"),
     ApiRoute("POST", "/api/v1/tasks", post_task, "A new task on a deal or a lead", body=NewTask,
              responses={201: "Created", 400: "Malformed", 403: "Not for an operator to set"}, tag="tasks"),
-    ApiRoute("POST", "/api/v1/tasks/{id}/complete", complete, "Complete a task with its result (again: the same)",
+    ApiRoute("POST", "/api/v1/tasks/{id:[0-9]+}/complete", complete,
+             "Complete a task with its result (again: the same)",
              params=(TASK_ID,), body=Completion,
              responses={200: "Done", 400: "Malformed", 403: "Not yours", 404: "No such task"}, tag="tasks"),
 ]

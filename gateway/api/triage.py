@@ -8,14 +8,15 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Connection, select
 
 from gateway.api.auth import current_user
 from gateway.api.body import json_response, model_body
-from gateway.api.spec import ApiRoute, Param
+from gateway.api.ids import Id, id_param, path_id
+from gateway.api.spec import ApiRoute
 from gateway.config import Settings
-from gateway.core.errors import GatewayError, NotFound
+from gateway.core.errors import GatewayError
 from gateway.http.keys import DB, OUTBOX, SETTINGS
 from gateway.store.matching import matches_for_lead, merge_contacts
 from gateway.store.schema import pipelines, stages, users
@@ -36,39 +37,36 @@ __all__ = ["extend"]
 log = structlog.get_logger(__name__)
 CONFLICT = {200: "Done (or the same decision repeated)", 400: "Malformed", 403: "Not allowed", 404: "No such lead",
             409: "Another operator took it first: `taken_by`, `at`"}
-LEAD_ID = Param("lead_id", where="path", type="integer", required=True)
+LEAD_ID = id_param("lead_id")
 
 
 class BulkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     action: str = Field(pattern="^(accept|decline)$")
-    ids: list[int] = Field(min_length=1, max_length=500)
+    ids: list[Id] = Field(min_length=1, max_length=500)
     pipeline: str | None = None
     stage: str | None = None
     responsible: str | None = None
     reason: str | None = Field(default=None, max_length=1000)
-    block: bool = False
+    block: StrictBool = False  # JSON true or false, as the document says (not 0 or "yes")
 
 
 class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    into: int
+    into: Id
 
 
 def _id(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise NotFound(f"no such {name}") from None
+    return path_id(request, name, "lead" if name == "lead_id" else "contact")
 
 
 def _decide(fn: Callable[..., dict[str, Any]], model: type[BaseModel]) -> Callable[[web.Request], Any]:
     async def handler(request: web.Request) -> web.Response:
+        lead_id = _id(request, "lead_id")
         body = await model_body(request, model, allow_empty=True)
         actor, settings = Actor.of(current_user(request)), request.app[SETTINGS]
-        lead_id = _id(request, "lead_id")
         result = await request.app[DB].write(fn, lead_id, actor, body, now=datetime.now(UTC), settings=settings)
         request.app[OUTBOX].wake()  # a new deal may have set off its pipeline's triggers
         log.info("lead.decided", lead_id=lead_id, action=fn.__name__, user=actor.name, repeated=result["repeated"])
@@ -111,9 +109,10 @@ async def matches(request: web.Request) -> web.Response:
 
 
 async def merge(request: web.Request) -> web.Response:
+    contact_id = _id(request, "id")
     body = await model_body(request, MergeRequest)
     actor = Actor.of(current_user(request))
-    result = await request.app[DB].write(merge_contacts, _id(request, "id"), body.into, actor, now=datetime.now(UTC))
+    result = await request.app[DB].write(merge_contacts, contact_id, body.into, actor, now=datetime.now(UTC))
     return json_response(result)
 
 
@@ -142,21 +141,21 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
     return [
         ApiRoute("POST", "/api/v1/unsorted/bulk", bulk, "Accept or decline a selection; a result per item",
                  body=BulkRequest, responses={200: "Per-item results", 400: "Malformed"}, tag="triage"),
-        ApiRoute("POST", "/api/v1/unsorted/{lead_id}/accept", _decide(accept, AcceptRequest),
+        ApiRoute("POST", "/api/v1/unsorted/{lead_id:[0-9]+}/accept", _decide(accept, AcceptRequest),
                  "Accept: contact created or reused, deal created, responsible set", params=lead,
                  body=AcceptRequest, responses=CONFLICT, tag="triage"),
-        ApiRoute("POST", "/api/v1/unsorted/{lead_id}/decline", _decide(decline, DeclineRequest),
+        ApiRoute("POST", "/api/v1/unsorted/{lead_id:[0-9]+}/decline", _decide(decline, DeclineRequest),
                  "Decline: non-target; `block` adds its phone and e-mail to the blocklist", params=lead,
                  body=DeclineRequest, responses=CONFLICT, tag="triage"),
-        ApiRoute("POST", "/api/v1/unsorted/{lead_id}/link", _decide(link, LinkRequest),
+        ApiRoute("POST", "/api/v1/unsorted/{lead_id:[0-9]+}/link", _decide(link, LinkRequest),
                  "Link the lead to an existing deal", params=lead, body=LinkRequest, responses=CONFLICT,
                  tag="triage"),
-        ApiRoute("GET", "/api/v1/unsorted/{lead_id}/matches", matches,
+        ApiRoute("GET", "/api/v1/unsorted/{lead_id:[0-9]+}/matches", matches,
                  "Contacts and deals the lead might belong to, with reasons, strongest first", params=lead,
                  responses={200: "OK", 403: "Not allowed", 404: "No such lead"}, tag="triage"),
-        ApiRoute("POST", "/api/v1/contacts/{id}/merge", merge, "Merge this contact into another",
+        ApiRoute("POST", "/api/v1/contacts/{id:[0-9]+}/merge", merge, "Merge this contact into another",
                  roles=("admin", "manager"), body=MergeRequest,
-                 params=(Param("id", where="path", type="integer", required=True),),
+                 params=(id_param(),),
                  responses={200: "Merged (or already)", 400: "Malformed", 404: "No such contact",
                             409: "Merged elsewhere meanwhile"}, tag="triage"),
         ApiRoute("GET", "/api/v1/triage/options", options, "Pipelines and stages, active users, decline reasons",

@@ -13,6 +13,7 @@ from gateway.core.errors import GatewayError, RateLimited
 __all__ = ["error_middleware", "json_error"]
 
 log = structlog.get_logger(__name__)
+JSON_PREFIXES = ("/api/", "/hooks/")  # paths whose errors are JSON, as the OpenAPI document says
 
 
 def json_error(status: int, message: str, **extra: object) -> web.Response:
@@ -34,6 +35,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return resp
     except web.HTTPRequestEntityTooLarge:
         return json_error(413, "body too large")
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        if not request.path.startswith(JSON_PREFIXES) or exc.text not in (None, "", f"{exc.status}: {exc.reason}"):
+            raise
+        # the API and the hooks answer in JSON even where no route matches (`/api/v1/leads/abc`: ids are numbers)
+        what = "no such object" if exc.status == 404 else f"{request.method} is not allowed here"
+        resp = json_error(exc.status, what)
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            resp.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+        return resp
     except web.HTTPException:
         raise
     except ConnectionResetError:  # the client went away (or a stalled body was cut off): nobody to answer

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Connection, select, update
 
 from gateway.core.errors import Conflict, NotFound, PayloadError
+from gateway.core.ids import Id
 from gateway.store.deals import Cause, deal_for_update, record, user_id_of
 from gateway.store.schema import deals, leads, tasks, users, web_sessions
 
@@ -26,15 +27,15 @@ class HandoverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     to: str = Field(min_length=1, max_length=128)
-    with_leads: bool = False
-    ids: list[int] | None = Field(default=None, min_length=1, max_length=1000)  # the bulk route's deals
+    with_leads: StrictBool = False
+    ids: list[Id] | None = Field(default=None, min_length=1, max_length=1000)  # the bulk route's deals
 
 
 class DisableRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     handover_to: str | None = Field(default=None, min_length=1, max_length=128)
-    with_leads: bool = False
+    with_leads: StrictBool = False
 
 
 def _name(conn: Connection, user_id: int | None) -> str | None:

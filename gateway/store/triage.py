@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Connection, insert, select, update
 
 from gateway.core.errors import Conflict, NotFound, PayloadError, PermissionDenied
+from gateway.core.ids import Id
 from gateway.store import automation, outbox
 from gateway.store.crm import CrmRepo
 from gateway.store.dialect import insert_ignore
@@ -48,11 +49,11 @@ class AcceptRequest(_Body):
 
 class DeclineRequest(_Body):
     reason: str | None = Field(default=None, max_length=1000)
-    block: bool = False
+    block: StrictBool = False  # JSON true or false, as the document says (not 0 or "yes")
 
 
 class LinkRequest(_Body):
-    deal_id: int
+    deal_id: Id
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy import Connection, select
 
+from gateway.api.ids import path_id
 from gateway.api.triage import triage_options
 from gateway.core.errors import NotFound
 from gateway.http.keys import DB, SETTINGS
@@ -96,10 +97,7 @@ async def journal_page(request: web.Request) -> web.StreamResponse:
 
 @page()
 async def deal_page(request: web.Request) -> web.StreamResponse:
-    try:
-        deal_id = int(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such deal") from None
+    deal_id = path_id(request, what="deal")
     deal = await request.app[DB].read(deal_json, deal_id)
     if deal is None:
         raise NotFound("no such deal")

@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote, urlsplit
 import structlog
 from aiohttp import web
 
+from gateway.api.ids import path_id
 from gateway.core.errors import GatewayError, PayloadError, PermissionDenied
 from gateway.http.keys import DB, EXTRAS, HASHING, SETTINGS
 from gateway.store.passwords import store_password_hash, verify_password
@@ -149,7 +150,7 @@ def _form_request(action: str, form: Any) -> Any:
 async def form_action(request: web.Request) -> web.StreamResponse:
     """The card's forms without JavaScript: the same decisions as the API, then back to the lead."""
     action = request.match_info["action"]
-    lead_id = int(request.match_info["id"])
+    lead_id = path_id(request, what="lead")
     fns: dict[str, Callable[..., dict[str, Any]]] = {"accept": accept, "decline": decline, "link": link}
     if action not in fns:
         raise web.HTTPNotFound()

@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy import Connection, select
 
 from gateway.api.desk import unsorted_filters
+from gateway.api.ids import path_id
 from gateway.core.errors import NotFound
 from gateway.http.keys import DB, SETTINGS
 from gateway.store.journal import JournalFilters, count_leads, list_leads
@@ -28,10 +29,7 @@ PAGE_SIZE = 300
 
 
 def _lead_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such lead") from None
+    return path_id(request, what="lead")
 
 
 def queue_rows(conn: Connection, filters: JournalFilters, cursor: str | None) -> dict[str, Any]:

@@ -65,7 +65,7 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
         ("GET", "/ui/leads/{id}/row", queue.row_fragment),
         ("GET", "/ui/leads/{id}/card", queue.card_fragment),
         ("GET", "/ui/leads/{id}/candidates", queue.candidates_fragment),
-        ("POST", "/ui/leads/{id:\\d+}/{action}", login.form_action),
+        ("POST", "/ui/leads/{id:[0-9]+}/{action}", login.form_action),
     ):
         app.router.add_route(method, path, handler)
     return [
