@@ -70,8 +70,12 @@ async def test_retry_a_dead_delivery_call_back_and_reply_by_mail(tmp_path: Path,
                                 email="petr@client.example")
             await page.goto(f"{gw.url}/leads/{mail_id}")
             await page.fill("form.mail-reply textarea", "Завтра до обеда.")
-            await page.click("form.mail-reply button[type=submit]")
-            await page.locator("form.mail-reply output", has_text="Отправлено").wait_for(timeout=15000)
+            async with page.expect_response(lambda r: r.url.endswith("/reply") and r.request.method == "POST",
+                                            timeout=30000) as answer:
+                await page.click("form.mail-reply button[type=submit]")
+            replied = await answer.value
+            assert replied.ok, f"{replied.status} {await replied.text()}"
+            await page.locator("form.mail-reply output", has_text="Отправлено").wait_for(timeout=30000)
             for _ in range(100):
                 if inbox.received:
                     break
