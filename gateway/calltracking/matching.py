@@ -9,7 +9,6 @@ of the same call (and replays) give the same answer.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from sqlalchemy import Connection, RowMapping, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.config.calltracking import CallTrackingSettings, SiteSettings
+from gateway.config.forms import source_by_rules
 from gateway.core.models import Channel, Direction, Interaction, Kind
 from gateway.store.schema import ct_matches, ct_sessions
 
@@ -37,22 +37,9 @@ class Verdict:
     reason: str | None
 
 
-def _matches(pattern: str | None, value: str | None) -> bool:
-    if pattern is None:
-        return True
-    return value is not None and fnmatch.fnmatchcase(value.casefold(), pattern.casefold())
-
-
 def choose_source(utm: Mapping[str, str], site: SiteSettings) -> str | None:
     """The first matching rule's source, else the site's `source` (None: keep the line's)."""
-    for rule in site.source_rules:
-        if (rule.utm_source or rule.utm_medium or rule.utm_campaign) and all(
-            _matches(pattern, utm.get(tag))
-            for pattern, tag in ((rule.utm_source, "utm_source"), (rule.utm_medium, "utm_medium"),
-                                 (rule.utm_campaign, "utm_campaign"))
-        ):
-            return rule.source
-    return site.source
+    return source_by_rules(site.source_rules, utm) or site.source
 
 
 def _insert(conn: Connection) -> Any:

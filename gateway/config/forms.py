@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Mapping, Sequence
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["LEAD_FIELDS", "FormSettings", "SourceRule"]
+__all__ = ["LEAD_FIELDS", "FormSettings", "SourceRule", "source_by_rules"]
 
 # what a form field may be mapped to (`fields = {"f_12" = "phone"}`); "ignore" drops a field
 LEAD_FIELDS = frozenset({"name", "first_name", "last_name", "phone", "email", "text", "message", "company",
@@ -20,6 +23,21 @@ class SourceRule(BaseModel):
     utm_medium: str | None = None
     utm_campaign: str | None = None
     source: str = Field(min_length=1)
+
+    def matches(self, utm: Mapping[str, str]) -> bool:
+        """A rule with at least one pattern whose every pattern matches its tag."""
+        tags = (("utm_source", self.utm_source), ("utm_medium", self.utm_medium), ("utm_campaign", self.utm_campaign))
+        return any(pattern for _, pattern in tags) and all(
+            pattern is None or _glob(utm.get(tag), pattern) for tag, pattern in tags)
+
+
+def _glob(value: str | None, pattern: str) -> bool:
+    return value is not None and fnmatch.fnmatchcase(value.casefold(), pattern.casefold())
+
+
+def source_by_rules(rules: Sequence[SourceRule], utm: Mapping[str, str]) -> str | None:
+    """The first matching rule's source (None when none matches)."""
+    return next((rule.source for rule in rules if rule.matches(utm)), None)
 
 
 class FormSettings(BaseModel):

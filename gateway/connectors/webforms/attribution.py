@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import fnmatch
 from urllib.parse import parse_qsl, urlsplit
 
-from gateway.config.forms import FormSettings
+from gateway.config.forms import FormSettings, source_by_rules
 from gateway.connectors.webforms.mapping import fold
 
 __all__ = ["TAGS", "choose_source", "page_tags", "site_of", "utm_tags"]
@@ -52,19 +51,6 @@ def utm_tags(fields: dict[str, list[str]], page: str | None) -> dict[str, str]:
     return {tag: tags[tag] for tag in TAGS if tag in tags}
 
 
-def _matches(pattern: str | None, value: str | None) -> bool:
-    if pattern is None:
-        return True
-    return value is not None and fnmatch.fnmatchcase(value.casefold(), pattern.casefold())
-
-
 def choose_source(utm: dict[str, str], form: FormSettings) -> str:
     """The first matching `source_rules` entry, else the form's `source`, name or id."""
-    for rule in form.source_rules:
-        if (rule.utm_source or rule.utm_medium or rule.utm_campaign) and all(
-            _matches(pattern, utm.get(tag))
-            for pattern, tag in ((rule.utm_source, "utm_source"), (rule.utm_medium, "utm_medium"),
-                                 (rule.utm_campaign, "utm_campaign"))
-        ):
-            return rule.source
-    return form.source or form.name or form.id
+    return source_by_rules(form.source_rules, utm) or form.source or form.name or form.id
