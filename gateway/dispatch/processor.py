@@ -26,7 +26,7 @@ from gateway.core.errors import GatewayError, PayloadError, PermanentUpstreamErr
 from gateway.core.pipeline import PipelineConfig, PipelineResult, identity_values, process_interaction
 from gateway.egress import OutboundClient
 from gateway.store import event_log
-from gateway.store.crm import CrmRepo, Lookups
+from gateway.store.crm import CrmRepo, LeadKeyTaken, Lookups
 from gateway.store.files import FileStore
 
 __all__ = ["BatchReport", "Processor"]
@@ -68,11 +68,12 @@ class _Context:
 class Processor:
     def __init__(self, settings: Settings, engine: Engine, connectors: Mapping[str, Connector], files: FileStore,
                  http: OutboundClient, *, clock: Clock = lambda: datetime.now(UTC),
-                 lead_hooks: Sequence[LeadHook] = (),
+                 lead_hooks: Sequence[LeadHook] = (), hooks_quiet: Callable[[PipelineResult], bool] = lambda r: False,
                  write_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
         self.settings, self.engine, self.connectors, self.files, self.http = settings, engine, connectors, files, http
         self.clock = clock
         self.lead_hooks = list(lead_hooks)
+        self.hooks_quiet = hooks_quiet  # whether the hooks write nothing for a result (deferred leads may wait)
         self.write_turn = write_turn
         self.cfg = PipelineConfig(
             region=settings.default_region, short_call_seconds=settings.quality.short_call_seconds,
@@ -109,9 +110,11 @@ class Processor:
         leads_before = len(report.leads)
         try:
             with self.write_turn(), self.engine.begin() as conn:
-                self._apply(conn, chunk, owner, report)
+                self._apply(conn, chunk, owner, report, defer=True)
             report.done += len(chunk)
             return
+        except LeadKeyTaken as exc:  # a race with another worker, not an error: the single path settles it
+            log.info("batch.retry_singly", size=len(chunk), reason=str(exc))
         except Exception:
             log.warning("batch.retry_singly", size=len(chunk), exc_info=True)
         del report.leads[leads_before:]
@@ -131,9 +134,10 @@ class Processor:
             return connector.process(ev, ctx)
 
     def _apply(self, conn: Connection, items: Sequence[tuple[StoredEvent, Outcome]], owner: str,
-               report: BatchReport) -> None:
+               report: BatchReport, *, defer: bool = False) -> None:
+        """Store the items' interactions; with `defer`, new leads are written together (multi-row inserts)."""
         now = self.clock()
-        repo = CrmRepo(conn, now, Lookups())
+        repo = CrmRepo(conn, now, Lookups(), defer_leads=defer)
         interactions = [ix for _, outcome in items for ix in outcome.interactions]
         repo.prefetch([ix.key for ix in interactions],
                       [v for ix in interactions for _, v in identity_values(ix, self.cfg.region)])
@@ -145,6 +149,8 @@ class Processor:
                     res = process_interaction(repo, ix, event_id=ev.id, cfg=self.cfg)
                     if res.lead_id is not None:
                         leads.append(res.lead_id)
+                    if self.lead_hooks and not self.hooks_quiet(res):
+                        repo.flush()  # the hooks may read or reference the lead
                     for hook in self.lead_hooks:
                         hook(conn, res, ev)
                 if outcome.follow_ups:
@@ -155,6 +161,7 @@ class Processor:
                     report.leads.extend(leads)
                 if result:
                     results[ev.id] = result
+        repo.flush()
         ids = [ev.id for ev, _ in items]
         event_log.complete(conn, ids, now=now, owner=owner, results=results)
 

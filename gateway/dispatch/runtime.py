@@ -36,7 +36,8 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None) -> Runtim
     connectors = build_connectors(settings)
     files = FileStore(settings.files_dir)
     http = OutboundClient(settings.http.outbound_policy())
-    from gateway.dispatch.lead_hooks import lead_hooks
+    from gateway.dispatch.lead_hooks import hooks_quiet, lead_hooks
 
-    processor = Processor(settings, engine, connectors, files, http, lead_hooks=lead_hooks(settings))
+    processor = Processor(settings, engine, connectors, files, http, lead_hooks=lead_hooks(settings),
+                          hooks_quiet=hooks_quiet(settings))
     return Runtime(settings, engine, connectors, files, http, processor)
