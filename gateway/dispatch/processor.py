@@ -46,15 +46,30 @@ class BatchReport:
 
 
 class _Context:
-    """The ParseContext a connector sees."""
+    """The ParseContext a connector sees. Reads go through one connection for the whole parse phase (a new
+    one per read cost a pool checkout and, on PostgreSQL, a ping round trip), and a group's related events are
+    read once per batch: every event of a call refolds the same group. Events stored after the first read
+    are pending themselves and refold the group again when their turn comes."""
 
     def __init__(self, engine: Engine, files: FileStore, http: OutboundClient, now: datetime) -> None:
         self._engine, self._files, self._http, self.now = engine, files, http, now
+        self._conn: Connection | None = None
+        self._related: dict[tuple[str, str, str, tuple[str, ...] | None], Sequence[StoredEvent]] = {}
 
     def related(self, connector: str, account: str, group_key: str,
                 names: Sequence[str] | None = None) -> Sequence[StoredEvent]:
-        with self._engine.connect() as conn:
-            return event_log.related(conn, connector, account, group_key, names)
+        key = (connector, account, group_key, tuple(names) if names is not None else None)
+        if key not in self._related:
+            if self._conn is None:
+                self._conn = self._engine.connect()
+            self._related[key] = event_log.related(self._conn, connector, account, group_key, names)
+            self._conn.rollback()  # no transaction left open (SQLite: no snapshot held against the writers)
+        return self._related[key]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     @property
     def files(self) -> FileStore:
@@ -91,11 +106,14 @@ class Processor:
             return report
         parsed: list[tuple[StoredEvent, Outcome]] = []
         ctx = _Context(self.engine, self.files, self.http, self.clock())
-        for ev in claim.events:
-            try:
-                parsed.append((ev, self._parse(ev, ctx)))
-            except Exception as exc:
-                self._fail(ev, exc, report)
+        try:
+            for ev in claim.events:
+                try:
+                    parsed.append((ev, self._parse(ev, ctx)))
+                except Exception as exc:
+                    self._fail(ev, exc, report)
+        finally:
+            ctx.close()
         if not parsed:
             return report
         # SQLite has one writer: short transactions keep the edge waiting briefly. PostgreSQL has no such
