@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine
 from gateway.config import Settings
 from gateway.connectors.base import Connector, Outcome, StoredEvent
 from gateway.core.errors import GatewayError, PayloadError, PermanentUpstreamError, TransientUpstreamError
+from gateway.core.models import Interaction
 from gateway.core.pipeline import PipelineConfig, PipelineResult, identity_values, process_interaction
 from gateway.egress import OutboundClient
 from gateway.store import event_log
@@ -78,6 +79,19 @@ class _Context:
     @property
     def http(self) -> OutboundClient:
         return self._http
+
+
+def _again(previous: tuple[Interaction, PipelineResult] | None, ix: Interaction) -> PipelineResult | None:
+    """The result of storing `ix` when the same interaction was just stored in this transaction, else None.
+
+    Every notification of a call refolds the whole call: the events of one call in a batch give the same
+    interaction, and storing it again would change nothing but the lead's updated_at. The result is the one
+    an update gives (nothing created)."""
+    if previous is None or previous[0] != ix:
+        return None
+    first = previous[1]
+    return PipelineResult(first.lead_id, joined=first.joined, contact_id=first.contact_id, outcome=first.outcome,
+                          callback=first.callback)
 
 
 class Processor:
@@ -160,11 +174,15 @@ class Processor:
         repo.prefetch([ix.key for ix in interactions],
                       [v for ix in interactions for _, v in identity_values(ix, self.cfg.region)])
         results: dict[str, dict[str, Any]] = {}
+        done: dict[str, tuple[Interaction, PipelineResult]] = {}  # the last interaction stored for each key
         for ev, outcome in items:
             with structlog.contextvars.bound_contextvars(event_id=ev.id, connector=ev.connector):
                 leads: list[int] = []
                 for ix in outcome.interactions:
-                    res = process_interaction(repo, ix, event_id=ev.id, cfg=self.cfg)
+                    res = _again(done.get(ix.key), ix)
+                    if res is None:
+                        res = process_interaction(repo, ix, event_id=ev.id, cfg=self.cfg)
+                        done[ix.key] = (ix, res)
                     if res.lead_id is not None:
                         leads.append(res.lead_id)
                     if self.lead_hooks and not self.hooks_quiet(res):
