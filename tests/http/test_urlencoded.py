@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from gateway.http.urlencoded import decode_form
+from gateway.connectors.urlencoded import decode_form
 
 PIECES = [b"a", b"=", b"&", b"%", b"+", b"%41", b"%c3", b"%a9", b"%C3%A9", b"%zz", b" ", b"\n", b"\xc3\xa9", b"\xff",
           b"%ff", b"_", b"%3D", b"%26", b"%2", b"~", b"\r\n", b"%0A", b"%00", b"\t", b"%%", b"%4"]

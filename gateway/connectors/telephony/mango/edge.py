@@ -13,8 +13,8 @@ import structlog
 from gateway.config.mango import MangoSettings
 from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, Reply
 from gateway.connectors.telephony.mango.signature import verify
+from gateway.connectors.urlencoded import decode_form
 from gateway.core.errors import PayloadError, SignatureError
-from gateway.http.urlencoded import decode_form
 
 __all__ = ["CHANNEL", "KNOWN_EVENTS", "MangoEdge", "event_key", "parse_form"]
 
