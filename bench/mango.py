@@ -1,14 +1,15 @@
 """Mango webhook benchmark: signed notifications acknowledged per second, p50/p99, against bare aiohttp.
 
-    .venv/bin/python bench/mango.py [--seconds 5] [--connections 64] [--no-dispatch]
+    .venv/bin/python bench/mango.py [--seconds 5] [--connections 64] [--rounds 3] [--no-dispatch]
 
 Every request is a distinct, correctly signed `/events/call` notification (a new entry_id each
 time, so every one is a new row in the event log). First a bare aiohttp server that parses the
 form and checks the signature the same way (constant-time, sha256 over key + json + salt) and
-answers 200, then the gateway (`gateway.app.create_app(settings)`: SQLite, embedded dispatch
-unless `--no-dispatch`), each in its own process under uvloop; the load generator runs here
-over keep-alive connections. Prints rates, latency percentiles, every answer by status, and
-the ratio gateway/bare.
+answers 200, then the gateway (`gateway.app.create_app(settings)`: SQLite with synchronous=FULL)
+as the embedded default (its worker process processing meanwhile) and as the edge alone, each
+in its own process under uvloop, `--rounds` times; the load generator runs here over keep-alive
+connections. Prints each round's rates, latency percentiles and answers by status, then the
+medians and the ratios gateway/bare (goals of issue 16: 0.5 embedded, 0.6 edge alone).
 """
 
 from __future__ import annotations
@@ -134,27 +135,43 @@ def _line(label: str, rate: float, counts: Counter[str], latencies: list[float])
             f"answers {dict(counts)}")
 
 
-def run(args: argparse.Namespace) -> int:
-    servers.use_uvloop()
-    port = servers.free_port()
-    bare = _spawn("bare", str(port))
-    try:
-        servers.wait_ready(port, bare)
-        bare_rate, bare_counts, bare_lat = asyncio.run(throughput(port, "bare", args.seconds, args.connections))
-    finally:
-        servers.stop(bare)
+def _measure(kind: str, args: argparse.Namespace, tag: str) -> tuple[float, Counter[str], list[float]]:
+    """One server of `kind` (bare, dispatch, no-dispatch) started, loaded for `--seconds`, stopped."""
     with tempfile.TemporaryDirectory(prefix="lg-bench-mango-") as workdir:
         port = servers.free_port()
-        gateway = _spawn("gateway", str(port), workdir, "dispatch" if args.dispatch else "no-dispatch")
+        proc = _spawn("bare", str(port)) if kind == "bare" else _spawn("gateway", str(port), workdir, kind)
         try:
-            servers.wait_ready(port, gateway)
-            rate, counts, lat = asyncio.run(throughput(port, "gw", args.seconds, args.connections))
+            servers.wait_ready(port, proc)
+            return asyncio.run(throughput(port, tag, args.seconds, args.connections))
         finally:
-            servers.stop(gateway)
-    print(_line("bare aiohttp + signature check", bare_rate, bare_counts, bare_lat))
-    print(_line(f"gateway ({'embedded dispatch' if args.dispatch else 'edge only'})", rate, counts, lat))
-    print(f"ratio gateway/bare: {rate / bare_rate:.2f}")
-    return 0 if set(counts) <= {"200"} else 1
+            servers.stop(proc)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Rounds of bare, then each gateway set-up, one after another; medians and ratios of the same run."""
+    servers.use_uvloop()
+    kinds = ["bare", *(["dispatch"] if args.dispatch else []), "no-dispatch"]
+    labels = {"bare": "bare aiohttp + signature check", "dispatch": "gateway, embedded default (worker processing)",
+              "no-dispatch": "gateway, edge only (no worker)"}
+    goals = {"dispatch": 0.5, "no-dispatch": 0.6}
+    rates: dict[str, list[float]] = {k: [] for k in kinds}
+    bad: set[str] = set()
+    for n in range(args.rounds):
+        print(f"round {n + 1} of {args.rounds}:")
+        for kind in kinds:
+            rate, counts, lat = _measure(kind, args, f"{kind}{n}")
+            rates[kind].append(rate)
+            bad |= set(counts) - {"200"}
+            ratio = f"  ratio {rate / rates['bare'][-1]:.2f}" if kind != "bare" else ""
+            print(f"  {_line(labels[kind], rate, counts, lat)}{ratio}")
+    bare = median(rates["bare"])
+    print(f"medians of {args.rounds} rounds (each {args.seconds:g} s, {args.connections} connections):")
+    print(f"  {labels['bare']}: {bare:,.0f} acks/s")
+    for kind in kinds[1:]:
+        per_round = [g / b for g, b in zip(rates[kind], rates["bare"], strict=True)]
+        print(f"  {labels[kind]}: {median(rates[kind]):,.0f} acks/s  ratio {median(rates[kind]) / bare:.2f} "
+              f"(per round {', '.join(f'{r:.2f}' for r in per_round)}; goal {goals[kind]})")
+    return 1 if bad else 0
 
 
 def main(argv: list[str]) -> int:
@@ -168,7 +185,9 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--connections", type=int, default=64)
-    p.add_argument("--no-dispatch", dest="dispatch", action="store_false", help="measure the edge alone")
+    p.add_argument("--rounds", type=int, default=3, help="rounds of bare and each set-up (default 3)")
+    p.add_argument("--no-dispatch", dest="dispatch", action="store_false",
+                   help="measure the edge alone (without the embedded default)")
     return run(p.parse_args(argv))
 
 

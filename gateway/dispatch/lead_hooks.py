@@ -16,7 +16,7 @@ from gateway.store import automation
 from gateway.store.callbacks import callback_task
 from gateway.store.outbox import pipeline_hook
 
-__all__ = ["lead_hooks"]
+__all__ = ["hooks_quiet", "lead_hooks"]
 
 LeadHook = Callable[[Connection, PipelineResult, StoredEvent], None]
 Clock = Callable[[], datetime]
@@ -40,3 +40,14 @@ def lead_hooks(settings: Settings) -> list[LeadHook]:
     if settings.sinks.all:
         hooks.append(sink_jobs.hook(settings.sinks.all))
     return [*hooks, work_hook(settings)]
+
+
+def hooks_quiet(settings: Settings) -> Callable[[PipelineResult], bool]:
+    """Whether the hooks above write nothing for a result: no webhooks or sinks to queue, no deal created,
+    no callback task (the processor may then keep a new lead's row for a multi-row insert)."""
+    outbound = bool(settings.webhooks or settings.sinks.all)
+
+    def quiet(result: PipelineResult) -> bool:
+        return not outbound and not result.callback and all(kind == "lead.created" for kind, _ in result.events)
+
+    return quiet

@@ -27,7 +27,7 @@ from gateway.core.models import Interaction
 from gateway.core.pipeline import PipelineConfig, PipelineResult, identity_values, process_interaction
 from gateway.egress import OutboundClient
 from gateway.store import event_log
-from gateway.store.crm import CrmRepo, Lookups
+from gateway.store.crm import CrmRepo, LeadKeyTaken, Lookups
 from gateway.store.files import FileStore
 
 __all__ = ["BatchReport", "Processor"]
@@ -48,15 +48,30 @@ class BatchReport:
 
 
 class _Context:
-    """The ParseContext a connector sees."""
+    """The ParseContext a connector sees. Reads go through one connection for the whole parse phase (a new
+    one per read cost a pool checkout and, on PostgreSQL, a ping round trip), and a group's related events are
+    read once per batch: every event of a call refolds the same group. Events stored after the first read
+    are pending themselves and refold the group again when their turn comes."""
 
     def __init__(self, engine: Engine, files: FileStore, http: OutboundClient, now: datetime) -> None:
         self._engine, self._files, self._http, self.now = engine, files, http, now
+        self._conn: Connection | None = None
+        self._related: dict[tuple[str, str, str, tuple[str, ...] | None], Sequence[StoredEvent]] = {}
 
     def related(self, connector: str, account: str, group_key: str,
                 names: Sequence[str] | None = None) -> Sequence[StoredEvent]:
-        with self._engine.connect() as conn:
-            return event_log.related(conn, connector, account, group_key, names)
+        key = (connector, account, group_key, tuple(names) if names is not None else None)
+        if key not in self._related:
+            if self._conn is None:
+                self._conn = self._engine.connect()
+            self._related[key] = event_log.related(self._conn, connector, account, group_key, names)
+            self._conn.rollback()  # no transaction left open (SQLite: no snapshot held against the writers)
+        return self._related[key]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     @property
     def files(self) -> FileStore:
@@ -67,15 +82,30 @@ class _Context:
         return self._http
 
 
+def _again(previous: tuple[Interaction, PipelineResult] | None, ix: Interaction) -> PipelineResult | None:
+    """The result of storing `ix` when the same interaction was just stored in this transaction, else None.
+
+    Every notification of a call refolds the whole call: the events of one call in a batch give the same
+    interaction, and storing it again would change nothing but the lead's updated_at. The result is the one
+    an update gives (nothing created)."""
+    if previous is None or previous[0] != ix:
+        return None
+    first = previous[1]
+    return PipelineResult(first.lead_id, joined=first.joined, contact_id=first.contact_id, outcome=first.outcome,
+                          callback=first.callback)
+
+
 class Processor:
     def __init__(self, settings: Settings, engine: Engine, connectors: Mapping[str, Connector], files: FileStore,
                  http: OutboundClient, *, clock: Clock = lambda: datetime.now(UTC),
                  lead_hooks: Sequence[LeadHook] = (), interaction_hooks: Sequence[InteractionHook] = (),
+                 hooks_quiet: Callable[[PipelineResult], bool] = lambda r: False,
                  write_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
         self.settings, self.engine, self.connectors, self.files, self.http = settings, engine, connectors, files, http
         self.clock = clock
         self.lead_hooks = list(lead_hooks)
         self.interaction_hooks = list(interaction_hooks)
+        self.hooks_quiet = hooks_quiet  # whether the hooks write nothing for a result (deferred leads may wait)
         self.write_turn = write_turn
         self.cfg = PipelineConfig(
             region=settings.default_region, short_call_seconds=settings.quality.short_call_seconds,
@@ -93,11 +123,14 @@ class Processor:
             return report
         parsed: list[tuple[StoredEvent, Outcome]] = []
         ctx = _Context(self.engine, self.files, self.http, self.clock())
-        for ev in claim.events:
-            try:
-                parsed.append((ev, self._parse(ev, ctx)))
-            except Exception as exc:
-                self._fail(ev, exc, report)
+        try:
+            for ev in claim.events:
+                try:
+                    parsed.append((ev, self._parse(ev, ctx)))
+                except Exception as exc:
+                    self._fail(ev, exc, report)
+        finally:
+            ctx.close()
         if not parsed:
             return report
         # SQLite has one writer: short transactions keep the edge waiting briefly. PostgreSQL has no such
@@ -112,9 +145,11 @@ class Processor:
         leads_before = len(report.leads)
         try:
             with self.write_turn(), self.engine.begin() as conn:
-                self._apply(conn, chunk, owner, report)
+                self._apply(conn, chunk, owner, report, defer=True)
             report.done += len(chunk)
             return
+        except LeadKeyTaken as exc:  # a race with another worker, not an error: the single path settles it
+            log.info("batch.retry_singly", size=len(chunk), reason=str(exc))
         except Exception:
             log.warning("batch.retry_singly", size=len(chunk), exc_info=True)
         del report.leads[leads_before:]
@@ -134,22 +169,29 @@ class Processor:
             return connector.process(ev, ctx)
 
     def _apply(self, conn: Connection, items: Sequence[tuple[StoredEvent, Outcome]], owner: str,
-               report: BatchReport) -> None:
+               report: BatchReport, *, defer: bool = False) -> None:
+        """Store the items' interactions; with `defer`, new leads are written together (multi-row inserts)."""
         now = self.clock()
-        repo = CrmRepo(conn, now, Lookups())
+        repo = CrmRepo(conn, now, Lookups(), defer_leads=defer)
         interactions = [ix for _, outcome in items for ix in outcome.interactions]
         repo.prefetch([ix.key for ix in interactions],
                       [v for ix in interactions for _, v in identity_values(ix, self.cfg.region)])
         results: dict[str, dict[str, Any]] = {}
+        done: dict[str, tuple[Interaction, PipelineResult]] = {}  # the last interaction stored for each key
         for ev, outcome in items:
             with structlog.contextvars.bound_contextvars(event_id=ev.id, connector=ev.connector):
                 leads: list[int] = []
                 for ix in outcome.interactions:
                     for change in self.interaction_hooks:
                         ix = change(conn, ix)
-                    res = process_interaction(repo, ix, event_id=ev.id, cfg=self.cfg)
+                    res = _again(done.get(ix.key), ix)
+                    if res is None:
+                        res = process_interaction(repo, ix, event_id=ev.id, cfg=self.cfg)
+                        done[ix.key] = (ix, res)
                     if res.lead_id is not None:
                         leads.append(res.lead_id)
+                    if self.lead_hooks and not self.hooks_quiet(res):
+                        repo.flush()  # the hooks may read or reference the lead
                     for hook in self.lead_hooks:
                         hook(conn, res, ev)
                 if outcome.follow_ups:
@@ -160,6 +202,7 @@ class Processor:
                     report.leads.extend(leads)
                 if result:
                     results[ev.id] = result
+        repo.flush()
         ids = [ev.id for ev, _ in items]
         event_log.complete(conn, ids, now=now, owner=owner, results=results)
 

@@ -37,9 +37,9 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None) -> Runtim
     files = FileStore(settings.files_dir)
     http = OutboundClient(settings.http.outbound_policy())
     from gateway.calltracking.matching import interaction_hook
-    from gateway.dispatch.lead_hooks import lead_hooks
+    from gateway.dispatch.lead_hooks import hooks_quiet, lead_hooks
 
     tracking = [interaction_hook(settings.calltracking)] if settings.calltracking.sites else []
     processor = Processor(settings, engine, connectors, files, http, lead_hooks=lead_hooks(settings),
-                          interaction_hooks=tracking)
+                          interaction_hooks=tracking, hooks_quiet=hooks_quiet(settings))
     return Runtime(settings, engine, connectors, files, http, processor)

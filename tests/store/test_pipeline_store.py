@@ -26,7 +26,7 @@ from gateway.dispatch.runtime import build_runtime
 from gateway.store import event_log
 from gateway.store.bootstrap import bootstrap
 from gateway.store.crm import CrmRepo
-from gateway.store.schema import blocklist, contacts, identities, leads, messages
+from gateway.store.schema import blocklist, contacts, events, identities, leads, messages
 from tests.conftest import make_settings
 from tests.store.overlap import overlapping
 
@@ -230,3 +230,45 @@ def test_statement_cache_keeps_returning_apart(runtime: Any) -> None:
         repo.add_identities(first, [("email", "a@example.com")])
         second, created = repo.create_contact("B", [("phone", "+79160000002")])
     assert created and second != first
+
+
+def test_a_batch_of_new_leads_gets_the_ids_its_events_report(runtime: Any) -> None:
+    """On SQLite a batch's new leads are written together at the end of each chunk: every event still names the
+    lead that was stored for it, repeats join their contact, and a second event of the same lead updates it."""
+    people = [manual(f"p{i}", name=f"Клиент {i}", phone=f"+7916{i % 40:07d}", text="Хочу узнать цену")
+              for i in range(120)]
+    with runtime.engine.begin() as conn:
+        stored = event_log.append(conn, people)
+    process_all(runtime)
+    by_event = {lead["event_id"]: lead for lead in rows(runtime, leads)}
+    assert len(by_event) == 120
+    with runtime.engine.connect() as conn:
+        done = {r.id: r for r in conn.execute(select(events.c.id, events.c.status, events.c.result))}
+    for event_id, _ in stored:
+        assert done[event_id].status == "done"
+        assert done[event_id].result["leads"] == [by_event[event_id]["id"]]
+    contacts_of: dict[str, set[int]] = {lead["phone"]: set() for lead in by_event.values()}
+    for lead in by_event.values():
+        contacts_of[lead["phone"]].add(lead["contact_id"])
+    assert len(contacts_of) == 40 and all(len(ids) == 1 for ids in contacts_of.values())
+    assert sorted(lead["status"] for lead in by_event.values()).count("unsorted") == 40
+
+
+def test_deferred_leads_are_written_when_read_and_a_taken_key_is_refused(runtime: Any) -> None:
+    if runtime.engine.dialect.name != "sqlite":
+        pytest.skip("leads are deferred on SQLite only")
+    values = {"channel": "manual", "kind": "manual", "direction": "in", "status": "unsorted",
+              "quality": "unverified", "advertising": False, "received_at": T0}
+    with runtime.engine.begin() as conn:
+        repo = CrmRepo(conn, T0, defer_leads=True)
+        repo.prefetch(["k1", "k2"], [])
+        first, second = repo.insert_lead({**values, "key": "k1"}), repo.insert_lead({**values, "key": "k2"})
+        assert conn.execute(select(func.count()).select_from(leads)).scalar() == 0  # not written yet
+        found = repo.lead_by_key("k2")
+        assert found is not None and found["id"] == second and second == first + 1
+        assert conn.execute(select(func.count()).select_from(leads)).scalar() == 2
+    with pytest.raises(Exception, match="created by another worker"), runtime.engine.begin() as conn:
+        repo = CrmRepo(conn, T0, defer_leads=True)
+        repo.insert_lead({**values, "key": "k3"})
+        CrmRepo(conn, T0).insert_lead({**values, "key": "k3"})  # another writer's lead with that key
+        repo.flush()

@@ -7,13 +7,13 @@ import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 import structlog
 
 from gateway.config.mango import MangoSettings
 from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, Reply
 from gateway.connectors.telephony.mango.signature import verify
+from gateway.connectors.urlencoded import decode_form
 from gateway.core.errors import PayloadError, SignatureError
 
 __all__ = ["CHANNEL", "KNOWN_EVENTS", "MangoEdge", "event_key", "parse_form"]
@@ -34,8 +34,7 @@ def parse_form(body: bytes, content_type: str) -> dict[str, str]:
     if media and media != FORM_TYPE:
         raise PayloadError(f"expected {FORM_TYPE}, got {media}")
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
-                          encoding="utf-8", errors="strict")
+        pairs = decode_form(body)
     except (UnicodeDecodeError, ValueError):
         raise PayloadError("body is not a URL-encoded form") from None
     fields: dict[str, str] = {}

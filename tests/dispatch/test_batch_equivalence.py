@@ -1,0 +1,73 @@
+"""A batch stores what the same events processed one at a time store: the events of one call in a batch refold
+to the same interaction, which is stored once, and every event still names the lead."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from gateway.connectors.telephony.mango import MangoConnector
+from gateway.dispatch.runtime import build_runtime
+from gateway.store import event_log
+from gateway.store.bootstrap import bootstrap
+from gateway.store.schema import events, leads, tasks
+from tests.connectors.telephony.mango.mango_support import edge_events, load, settings
+
+SCENARIOS = ["incoming_via_ivr_to_group", "missed_in_queue_numbers_as_strings", "callback_to_missed_number",
+             "outgoing_answered"]
+SKIP = {"id", "created_at", "updated_at", "event_id", "contact_id", "deal_id", "revision"}
+
+
+def _store(tmp: Path, limit: int | None) -> tuple[list[dict[str, Any]], list[tuple[str, Any]], list[str]]:
+    conf = settings().model_copy(update={"database_url": f"sqlite:///{tmp}/gateway.db", "files_dir": tmp / "files"})
+    rt = build_runtime(conf)
+    bootstrap(rt.engine, conf)
+    connector = MangoConnector(conf)
+    stored = [ev for name in SCENARIOS for ev in asyncio.run(edge_events(connector, load(name)))]
+    with rt.engine.begin() as conn:
+        event_log.append(conn, stored)
+    while rt.processor.run_batch("test", limit=limit).claimed:
+        pass
+    with rt.engine.connect() as conn:
+        lead_rows = [dict(r) for r in conn.execute(select(leads).order_by(leads.c.key)).mappings()]
+        key_of = {r["id"]: r["key"] for r in lead_rows}
+        named = [(r.key, sorted(key_of[i] for i in (r.result or {}).get("leads", [])))
+                 for r in conn.execute(select(events.c.key, events.c.result, events.c.status)
+                                       .order_by(events.c.key)) if r.status == "done"]
+        task_keys = sorted(conn.execute(select(tasks.c.key)).scalars())
+    rt.close()
+    return [{k: v for k, v in r.items() if k not in SKIP} for r in lead_rows], named, task_keys
+
+
+@pytest.mark.parametrize("limit", [None])
+def test_a_batch_stores_what_one_event_at_a_time_stores(tmp_path: Path, limit: int | None) -> None:
+    (tmp_path / "batch").mkdir()
+    (tmp_path / "single").mkdir()
+    batch = _store(tmp_path / "batch", limit)
+    single = _store(tmp_path / "single", 1)
+    assert len(batch[0]) == len(SCENARIOS)
+    assert batch[0] == single[0]
+    assert batch[1] == single[1]  # each event names the same lead in both
+    assert sum(1 for _, lead_keys in batch[1] if lead_keys) > len(SCENARIOS)
+    assert batch[2] == single[2]
+
+
+def test_only_the_same_interaction_is_taken_as_stored() -> None:
+    from datetime import UTC, datetime
+
+    from gateway.core.models import Channel, Interaction, Kind
+    from gateway.core.pipeline import PipelineResult
+    from gateway.dispatch.processor import _again
+
+    first = Interaction(key="k", channel=Channel.MANUAL, kind=Kind.MANUAL, occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+                        name="Анна")
+    stored = PipelineResult(7, created=True, contact_id=3, events=[("lead.created", 7)], callback=True)
+    again = _again((first, stored), first.model_copy())
+    assert again is not None and (again.lead_id, again.contact_id, again.callback) == (7, 3, True)
+    assert not again.created and again.events == []  # nothing is created twice
+    assert _again((first, stored), first.model_copy(update={"name": "Анна Петровна"})) is None
+    assert _again(None, first) is None
