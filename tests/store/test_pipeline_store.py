@@ -33,12 +33,22 @@ from tests.store.overlap import overlapping
 T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def runtime(tmp_path: Path, database_url: str) -> Any:
+def _runtime(tmp_path: Path, database_url: str) -> Any:
     rt = build_runtime(make_settings(tmp_path, database_url=database_url))
     bootstrap(rt.engine, rt.settings)
     yield rt
     rt.close()
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, database_url: str) -> Any:
+    yield from _runtime(tmp_path, database_url)
+
+
+@pytest.fixture
+def sqlite_runtime(tmp_path: Path) -> Any:
+    """Leads are deferred on SQLite only (CrmRepo's defer_leads)."""
+    yield from _runtime(tmp_path, f"sqlite:///{tmp_path}/gateway.db")
 
 
 def manual(key: str, **body: Any) -> NewEvent:
@@ -254,9 +264,8 @@ def test_a_batch_of_new_leads_gets_the_ids_its_events_report(runtime: Any) -> No
     assert sorted(lead["status"] for lead in by_event.values()).count("unsorted") == 40
 
 
-def test_deferred_leads_are_written_when_read_and_a_taken_key_is_refused(runtime: Any) -> None:
-    if runtime.engine.dialect.name != "sqlite":
-        pytest.skip("leads are deferred on SQLite only")
+def test_deferred_leads_are_written_when_read_and_a_taken_key_is_refused(sqlite_runtime: Any) -> None:
+    runtime = sqlite_runtime
     values = {"channel": "manual", "kind": "manual", "direction": "in", "status": "unsorted",
               "quality": "unverified", "advertising": False, "received_at": T0}
     with runtime.engine.begin() as conn:

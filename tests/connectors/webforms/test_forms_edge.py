@@ -291,7 +291,8 @@ async def test_any_body_is_a_lead_or_our_error(tmp_path: Path, body: bytes, cont
         outcome = await submit_route(c)(request(body, content_type=content_type))
     except GatewayError:
         return
-    process(c, outcome, tmp_path)
+    lead = process(c, outcome, tmp_path)
+    assert lead.channel == Channel.FORMS and lead.key == "forms:site-ru:sub1"
 
 
 def test_submission_ids_are_unique_random_hex() -> None:
