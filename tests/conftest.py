@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -207,3 +208,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for finding in _pii_findings[:20]:
             print("  " + finding, file=sys.stderr)
         session.exitstatus = 1
+
+
+async def until(check: Any, within_s: float = 20.0) -> Any:
+    """The first truthy value `check()` gives, asked every 0.1 s; AssertionError after `within_s`."""
+    for _ in range(int(within_s / 0.1)):
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")

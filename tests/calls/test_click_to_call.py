@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from gateway.connectors.telephony.mango.signature import sign
-from tests.conftest import Server, make_settings, start_server
+from tests.conftest import Server, make_settings, start_server, until
 from tests.connectors.telephony.mango.mango_support import TEST_KEY, TEST_SALT, form_body, load
 from tests.sinks.harness import serve
 
@@ -70,14 +70,6 @@ async def hook(client: httpx.AsyncClient, srv: Server, name: str, json_text: str
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200, r.text
 
-
-async def until(check: Any, within_s: float = 15.0) -> Any:
-    for _ in range(int(within_s / 0.1)):
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 async def missed_lead(client: httpx.AsyncClient, srv: Server) -> dict[str, Any]:

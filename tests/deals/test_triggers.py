@@ -16,9 +16,9 @@ from gateway.http.keys import OUTBOX, SETTINGS
 from gateway.store import outbox
 from gateway.store.automation import stage_entered
 from gateway.store.schema import deals
-from tests.conftest import free_port
+from tests.conftest import free_port, until
 from tests.connectors.email.conftest import account, dovecot, imap  # noqa: F401 - fixtures
-from tests.connectors.email.test_mail_reply import Inbox, first_mail, until
+from tests.connectors.email.test_mail_reply import Inbox, first_mail
 from tests.connectors.messengers.messenger_harness import TG_SECRET, fixture_bytes
 from tests.deals.conftest import Outside, Start, hours, later_runner, move, new_deal, of, pipeline, runs
 from tests.web.conftest import mail_lead

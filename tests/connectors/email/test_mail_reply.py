@@ -14,7 +14,7 @@ from imapclient import IMAPClient
 from sqlalchemy import create_engine, select
 
 from gateway.store.schema import events, messages
-from tests.conftest import free_port, make_settings, start_server
+from tests.conftest import free_port, make_settings, start_server, until
 
 
 class Inbox:
@@ -36,14 +36,6 @@ def first_mail() -> bytes:
     msg.set_content("Когда доставите?")
     return bytes(msg)
 
-
-async def until(check: Any, within_s: float = 20.0) -> Any:
-    for _ in range(int(within_s / 0.1)):
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 async def test_a_mail_reply_is_threaded_copied_to_sent_and_not_imported_twice(
