@@ -13,7 +13,7 @@ from multidict import MultiDict
 
 from gateway.api import exports
 from gateway.api.body import json_response
-from gateway.api.leads import FILTER_PARAMS
+from gateway.api.leads import FILTER_PARAMS, page_limit
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
 from gateway.core.errors import NotFound, PayloadError
@@ -81,12 +81,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status is not None and status not in outbox.STATUSES:
         raise PayloadError(f"status must be one of {', '.join(outbox.STATUSES)}")
-    try:
-        limit = int(request.query.get("limit", 50))
-    except ValueError:
-        raise PayloadError("limit must be an integer") from None
-    if not 1 <= limit <= 500:
-        raise PayloadError("limit must be between 1 and 500")
+    limit = page_limit(request)
     event_type = _plain_text(request.query.get("event_type"), "event_type")
     cursor = _plain_text(request.query.get("cursor"), "cursor")
     rows = await request.app[DB].read(outbox.list_deliveries, status=status, event_type=event_type, limit=limit + 1,
