@@ -3,13 +3,16 @@
 Phase 1 (no write transaction): each connector's `process()` parses its event; this may
 read related events or fetch files. Phase 2 (short write transactions): the
 core pipeline stores every interaction, follow-ups are appended, events are marked done.
-Phase 2 commits every `commit_every` events, so that the edge never waits long for the
-SQLite write lock. If a chunk fails, it is rolled back and redone event by event, so that one bad event
+On SQLite, phase 2 commits every `commit_every` events or once a transaction has held the
+write lock for `write_turn_ms`, whichever comes first, so that the edge never waits long for it
+(a Mango call's events cost about a millisecond each: fifty of them held the edge's group commit
+for tens of milliseconds). If a chunk fails, it is rolled back and redone event by event, so that one bad event
 fails alone. Failures retry with backoff and end as `dead` after `max_attempts`.
 """
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -135,19 +138,26 @@ class Processor:
             return report
         # SQLite has one writer: short transactions keep the edge waiting briefly. PostgreSQL has no such
         # limit, and one commit per batch is faster there.
-        step = self.settings.dispatch.commit_every if self.engine.dialect.name == "sqlite" else len(parsed)
-        for start in range(0, len(parsed), step):
-            self._apply_chunk(parsed[start:start + step], owner, report)
+        sqlite = self.engine.dialect.name == "sqlite"
+        step = self.settings.dispatch.commit_every if sqlite else len(parsed)
+        turn = self.settings.dispatch.write_turn_ms / 1000 if sqlite else None
+        rest: Sequence[tuple[StoredEvent, Outcome]] = parsed
+        while rest:
+            taken = self._apply_chunk(rest[:step], owner, report, turn)
+            rest = rest[taken:]
         return report
 
-    def _apply_chunk(self, chunk: Sequence[tuple[StoredEvent, Outcome]], owner: str, report: BatchReport) -> None:
-        """One short write transaction (SQLite has one writer: the edge must not wait long)."""
+    def _apply_chunk(self, chunk: Sequence[tuple[StoredEvent, Outcome]], owner: str, report: BatchReport,
+                     turn: float | None = None) -> int:
+        """One short write transaction over the chunk's first events, ending once it has taken `turn` seconds
+        (SQLite has one writer: the edge must not wait long); how many events it took."""
         leads_before = len(report.leads)
         try:
             with self.write_turn(), self.engine.begin() as conn:
-                self._apply(conn, chunk, owner, report, defer=True)
-            report.done += len(chunk)
-            return
+                until = None if turn is None else time.monotonic() + turn
+                taken = self._apply(conn, chunk, owner, report, defer=True, until=until)
+            report.done += taken
+            return taken
         except LeadKeyTaken as exc:  # a race with another worker, not an error: the single path settles it
             log.info("batch.retry_singly", size=len(chunk), reason=str(exc))
         except Exception:
@@ -160,6 +170,7 @@ class Processor:
                 report.done += 1
             except Exception as exc:
                 self._fail(item[0], exc, report)
+        return len(chunk)
 
     def _parse(self, ev: StoredEvent, ctx: _Context) -> Outcome:
         connector = self.connectors.get(ev.connector)
@@ -169,8 +180,9 @@ class Processor:
             return connector.process(ev, ctx)
 
     def _apply(self, conn: Connection, items: Sequence[tuple[StoredEvent, Outcome]], owner: str,
-               report: BatchReport, *, defer: bool = False) -> None:
-        """Store the items' interactions; with `defer`, new leads are written together (multi-row inserts)."""
+               report: BatchReport, *, defer: bool = False, until: float | None = None) -> int:
+        """Store the items' interactions, stopping after the first item that ends past `until` (a monotonic
+        time); with `defer`, new contacts and leads are written together. How many items it stored."""
         now = self.clock()
         repo = CrmRepo(conn, now, Lookups(), defer_leads=defer)
         interactions = [ix for _, outcome in items for ix in outcome.interactions]
@@ -178,6 +190,7 @@ class Processor:
                       [v for ix in interactions for _, v in identity_values(ix, self.cfg.region)])
         results: dict[str, dict[str, Any]] = {}
         done: dict[str, tuple[Interaction, PipelineResult]] = {}  # the last interaction stored for each key
+        taken = 0
         for ev, outcome in items:
             with structlog.contextvars.bound_contextvars(event_id=ev.id, connector=ev.connector):
                 leads: list[int] = []
@@ -202,9 +215,13 @@ class Processor:
                     report.leads.extend(leads)
                 if result:
                     results[ev.id] = result
+            taken += 1
+            if until is not None and time.monotonic() >= until:
+                break
         repo.flush()
-        ids = [ev.id for ev, _ in items]
+        ids = [ev.id for ev, _ in items[:taken]]
         event_log.complete(conn, ids, now=now, owner=owner, results=results)
+        return taken
 
     def _fail(self, ev: StoredEvent, exc: BaseException, report: BatchReport) -> None:
         d = self.settings.dispatch

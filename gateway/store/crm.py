@@ -32,7 +32,8 @@ __all__ = ["CrmRepo", "LeadKeyTaken", "Lookups"]
 
 
 class LeadKeyTaken(Exception):
-    """A deferred lead's key was inserted by another worker meanwhile: redo the batch without deferring."""
+    """A deferred lead's key, or a deferred contact's identity, was inserted by another worker meanwhile: redo
+    the batch without deferring."""
 
 
 # Statements are built once with bound parameters, so SQLAlchemy compiles each shape once.
@@ -62,6 +63,11 @@ _PG_CONTACT_WITH_IDENTITY = text(
     "ON CONFLICT (value, kind) DO NOTHING RETURNING contact_id) "
     "SELECT (SELECT id FROM c), (SELECT contact_id FROM i)"
 )
+_PG_LEADS_PRESENT = text("SELECT count(*) FROM leads WHERE id = ANY(:ids)")
+_PG_IDENTITIES_OF = text("SELECT count(*) FROM identities WHERE contact_id = ANY(:ids)")
+_PG_IDS = {table: text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)")
+           for table in ("leads", "contacts")}
+_CONTACT_IDS_BLOCK = 64  # contact ids taken at a time (most leads of a batch come from people already known)
 _DIALECT_STMTS: dict[tuple[str, str, tuple[str, ...], str | None], Any] = {}
 
 
@@ -85,20 +91,22 @@ class Lookups:
 
 
 class CrmRepo:
-    """With `defer_leads` (SQLite), new leads get their ids at once and are written together, in a few multi-row
-    statements, when something reads or references leads, or at `flush()`; a key another worker inserted
-    meanwhile raises LeadKeyTaken there (the caller redoes the work without deferring)."""
+    """With `defer_leads`, new contacts (with their identities) and new leads get their ids at once and are
+    written together, a statement per table, when something reads or references them, or at `flush()`; a lead
+    key or an identity another worker inserted meanwhile raises LeadKeyTaken there (the caller redoes the work
+    without deferring)."""
 
     def __init__(self, conn: Connection, now: datetime, lookups: Lookups | None = None, *,
                  defer_leads: bool = False) -> None:
         self.conn = conn
         self.now = now
         self.cache = lookups or Lookups()
-        # On PostgreSQL the multi-row statement cost more than the round trips it saved (psycopg parses the
-        # long query text in Python each time: 1,034 -> 835 events/s), so there leads are written at once.
-        self._defer = defer_leads and conn.dialect.name == "sqlite"
+        self._defer = defer_leads
         self._pending: dict[str, dict[str, Any]] = {}  # deferred leads by key
         self._ids: list[int] = []  # lead ids taken for deferred leads, not used yet
+        self._contact_ids: list[int] = []  # the same for contacts
+        self._new_contacts: dict[int, dict[str, Any]] = {}  # deferred contacts by id
+        self._new_identities: list[dict[str, Any]] = []  # their identities
         self._expected = 1  # how many leads the batch may create (ids are taken in one go)
         self._leads: dict[str, dict[str, Any] | None] = {}  # prefetched leads by key (None: no such lead)
         self._owners: dict[Ident, int] = {}  # identity -> contact, for prefetched and created identities
@@ -171,6 +179,7 @@ class CrmRepo:
             return []
         if all(v in self._looked_up for _, v in idents):
             return sorted({self._owners[i] for i in idents if i in self._owners})
+        self._flush_contacts()
         wanted = set(idents)
         out: list[int] = []
         for kind, value, cid, merged, named, placed in self.conn.execute(
@@ -183,6 +192,15 @@ class CrmRepo:
 
     def create_contact(self, name: str | None, idents: Sequence[Ident]) -> tuple[int, bool]:
         """Create a contact owning `idents`; if another worker got there first, return theirs (id, created)."""
+        if self._defer:
+            cid = self._take_id("contacts", self._contact_ids, min(self._expected, _CONTACT_IDS_BLOCK))
+            self._new_contacts[cid] = {"id": cid, "name": name, "position": None, "created_at": self.now,
+                                       "updated_at": self.now}
+            self._owners[idents[0]] = cid
+            self._has[cid] = {"name"} if name else set()
+            self._deals[cid] = None
+            self.add_identities(cid, idents)
+            return cid, True
         first_kind, first_value = idents[0]
         if self.conn.dialect.name == "postgresql":  # one round trip for both rows
             cid, owner = self.conn.execute(_PG_CONTACT_WITH_IDENTITY, {
@@ -206,8 +224,16 @@ class CrmRepo:
         return cid, True
 
     def add_identities(self, contact_id: int, idents: Iterable[Ident]) -> None:
-        new = [i for i in idents if i not in self._owners]
-        if new:
+        new = [i for i in idents if i not in self._owners or (contact_id in self._new_contacts
+                                                               and self._owners[i] == contact_id)]
+        if new and contact_id in self._new_contacts:
+            have = {(row["kind"], row["value"]) for row in self._new_identities if row["contact_id"] == contact_id}
+            for kind, value in new:
+                if (kind, value) not in have:
+                    self._new_identities.append({"contact_id": contact_id, "kind": kind, "value": value,
+                                                 "created_at": self.now})
+                self._owners[(kind, value)] = contact_id
+        elif new:
             rows = [{"contact_id": contact_id, "kind": k, "value": v, "created_at": self.now} for k, v in new]
             self.conn.execute(_ignore(self.conn, identities, ["kind", "value"]), rows)
             for ident in new:
@@ -223,7 +249,9 @@ class CrmRepo:
         has = self._has.setdefault(contact_id, set())
         wanted = [column for column, value in given.items() if value and column not in has]
         has.update(wanted)
-        if wanted:
+        if wanted and contact_id in self._new_contacts:
+            self._new_contacts[contact_id].update({c: given[c] for c in wanted})
+        elif wanted:
             self.conn.execute(update(contacts).where(
                 contacts.c.id == contact_id, or_(*(contacts.c[c].is_(None) for c in wanted)),
             ).values(updated_at=self.now, **{c: func.coalesce(contacts.c[c], given[c]) for c in wanted}))
@@ -232,6 +260,7 @@ class CrmRepo:
         """The contact's company: the one it belongs to, or the one these name and INN find or create."""
         key = (contact_id, name, inn)
         if key not in self.cache.company:
+            self._flush_contacts()
             found = self.conn.execute(select(contacts.c.company_id).where(contacts.c.id == contact_id)).scalar()
             if found is None and (name or inn):
                 found = company_for(self.conn, name, inn, self.now)
@@ -257,6 +286,7 @@ class CrmRepo:
 
     def create_deal(self, *, name: str, contact_id: int | None, pipeline_id: int, stage_id: int,
                     responsible_id: int | None, budget: float | None, company_id: int | None = None) -> int:
+        self._flush_contacts()
         deal_id = int(self.conn.execute(insert(deals).values(
             name=name[:512], contact_id=contact_id, pipeline_id=pipeline_id, stage_id=stage_id,
             responsible_id=responsible_id, budget=budget, status="open", tags=[], company_id=company_id, version=1,
@@ -287,34 +317,65 @@ class CrmRepo:
         stmt = _ignore(self.conn, leads, ["key"], leads.c.id)
         self._leads.pop(values["key"], None)
         if self._defer:
-            lead_id = self._next_id()
+            lead_id = self._take_id("leads", self._ids, self._expected)
             self._pending[values["key"]] = {**values, "id": lead_id, "created_at": self.now, "updated_at": self.now}
             return lead_id
         row = self.conn.execute(stmt, {**values, "created_at": self.now, "updated_at": self.now}).first()
         return None if row is None else int(row[0])
 
-    def _next_id(self) -> int:
-        if not self._ids:
-            n = self._expected
-            # SQLite has one writer at a time (BEGIN IMMEDIATE): the ids after the largest are free
-            top = max([int(self.conn.execute(select(func.max(leads.c.id))).scalar() or 0),
-                       *(row["id"] for row in self._pending.values())])
-            self._ids = list(range(top + 1, top + 1 + n))
-            self._ids.reverse()
-        return self._ids.pop()
+    def _take_id(self, table: str, free: list[int], n: int) -> int:
+        """An id for a deferred row of `table` from `free`, which is refilled with `n` ids when empty."""
+        if not free:
+            if self.conn.dialect.name == "postgresql":  # the sequence gives n ids in one round trip
+                free.extend(int(i) for i in self.conn.execute(_PG_IDS[table], {"n": n}).scalars())
+            else:  # SQLite has one writer at a time (BEGIN IMMEDIATE): the ids after the largest are free
+                column = leads.c.id if table == "leads" else contacts.c.id
+                pending = self._pending.values() if table == "leads" else self._new_contacts.values()
+                top = max([int(self.conn.execute(select(func.max(column))).scalar() or 0),
+                           *(row["id"] for row in pending)])
+                free.extend(range(top + 1, top + 1 + n))
+            free.reverse()
+        return free.pop()
+
+    def _flush_contacts(self) -> None:
+        """Write the deferred contacts and their identities; LeadKeyTaken when another worker owns an identity."""
+        if not self._new_contacts:
+            return
+        rows, self._new_contacts = list(self._new_contacts.values()), {}
+        idents, self._new_identities = self._new_identities, []
+        self.conn.execute(insert(contacts), rows)
+        driver = self.conn.connection.driver_connection
+        before = getattr(driver, "total_changes", 0)
+        self.conn.execute(_ignore(self.conn, identities, ["kind", "value"]), idents)
+        if self.conn.dialect.name == "postgresql":  # psycopg's executemany does not count: ask
+            written = int(self.conn.execute(_PG_IDENTITIES_OF, {"ids": [row["id"] for row in rows]}).scalar_one())
+        else:
+            written = driver.total_changes - before  # type: ignore[union-attr]
+        if written != len(idents):
+            raise LeadKeyTaken(f"{len(idents) - written} of {len(idents)} new identities were taken by another "
+                               "worker")
 
     def flush(self) -> None:
-        """Write the deferred leads: one multi-row INSERT for each set of columns given."""
+        """Write the deferred contacts, then the deferred leads: one INSERT for each set of columns given."""
+        self._flush_contacts()
         if not self._pending:
             return
         rows, self._pending = list(self._pending.values()), {}
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
             shapes.setdefault(tuple(sorted(row)), []).append(row)
-        stmt = _ignore(self.conn, leads, ["key"], leads.c.id)
         written = 0
-        for same in shapes.values():
-            written += len(self.conn.execute(stmt, same).all())
+        if self.conn.dialect.name == "postgresql":
+            # psycopg sends the rows of an executemany in one pipeline: one round trip, no long statement text;
+            # it does not say how many went in, so the ids given are counted after
+            stmt = _ignore(self.conn, leads, ["key"])
+            for same in shapes.values():
+                self.conn.execute(stmt, same)
+            written = int(self.conn.execute(_PG_LEADS_PRESENT, {"ids": [row["id"] for row in rows]}).scalar_one())
+        else:
+            stmt = _ignore(self.conn, leads, ["key"], leads.c.id)
+            for same in shapes.values():
+                written += len(self.conn.execute(stmt, same).all())
         if written != len(rows):
             raise LeadKeyTaken(f"{len(rows) - written} of {len(rows)} new leads were created by another worker")
 

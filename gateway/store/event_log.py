@@ -77,20 +77,37 @@ def _sqlite_time(ts: datetime) -> str:
 
 
 def append(conn: Connection, batch: Sequence[NewEvent]) -> list[tuple[str, bool]]:
-    """Insert events in the caller's transaction; returns (id, is_new) per event (duplicates keep their id).
+    """Insert events in the caller's transaction; returns (id, is_new) per event (duplicates keep their id)."""
+    return append_to(conn.connection.driver_connection, conn.dialect.name, batch)
+
+
+def _headers_json(headers: Any, seen: dict[tuple[tuple[str, str], ...], str]) -> str:
+    """The headers as JSON; a batch's events mostly carry the same few headers, encoded once."""
+    items = tuple(headers.items())
+    text = seen.get(items)
+    if text is None:
+        text = seen[items] = json.dumps(dict(items))
+    return text
+
+
+def append_to(driver_conn: Any, dialect: str, batch: Sequence[NewEvent]) -> list[tuple[str, bool]]:
+    """`append` on the driver's connection, inside a transaction the caller opened on it.
 
     This is the hot path of every webhook, so it speaks to the driver directly: one multi-row
     insert that ignores duplicate keys, then one query to see which rows went in.
     """
     if not batch:
         return []
-    dialect = conn.dialect.name
     insert_sql, present_sql, mark, by_key_sql = _SQL[dialect]
     when = _sqlite_time if dialect == "sqlite" else (lambda ts: ts)
-    rows = [(new_event_id(), ev.connector, ev.account, ev.key, ev.name, ev.group_key, when(ev.received_at),
-             json.dumps(dict(ev.headers)), ev.body, "pending", 0, when(ev.not_before or ev.received_at))
-            for ev in batch]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    seen: dict[tuple[tuple[str, str], ...], str] = {}
+    rows = []
+    for ev in batch:
+        received = when(ev.received_at)
+        rows.append((new_event_id(), ev.connector, ev.account, ev.key, ev.name, ev.group_key, received,
+                     _headers_json(ev.headers, seen), ev.body, "pending", 0,
+                     received if ev.not_before is None else when(ev.not_before)))
+    cursor = driver_conn.cursor()
     try:
         inserted = 0
         for chunk in _chunks(rows, _ROWS_PER_STATEMENT):  # one statement, one step of the engine, per chunk

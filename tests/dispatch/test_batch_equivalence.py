@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from gateway.connectors.telephony.mango import MangoConnector
 from gateway.dispatch.runtime import build_runtime
@@ -22,10 +22,15 @@ SCENARIOS = ["incoming_via_ivr_to_group", "missed_in_queue_numbers_as_strings", 
 SKIP = {"id", "created_at", "updated_at", "event_id", "contact_id", "deal_id", "revision"}
 
 
-def _store(tmp: Path, limit: int | None) -> tuple[list[dict[str, Any]], list[tuple[str, Any]], list[str]]:
+def _store(tmp: Path, limit: int | None, turn_ms: float | None = None,
+           commits: list[int] | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, Any]], list[str]]:
     conf = settings().model_copy(update={"database_url": f"sqlite:///{tmp}/gateway.db", "files_dir": tmp / "files"})
+    if turn_ms is not None:
+        conf = conf.model_copy(update={"dispatch": conf.dispatch.model_copy(update={"write_turn_ms": turn_ms})})
     rt = build_runtime(conf)
     bootstrap(rt.engine, conf)
+    if commits is not None:
+        event.listen(rt.engine, "commit", lambda _conn: commits.append(1))
     connector = MangoConnector(conf)
     stored = [ev for name in SCENARIOS for ev in asyncio.run(edge_events(connector, load(name)))]
     with rt.engine.begin() as conn:
@@ -54,6 +59,21 @@ def test_a_batch_stores_what_one_event_at_a_time_stores(tmp_path: Path, limit: i
     assert batch[1] == single[1]  # each event names the same lead in both
     assert sum(1 for _, lead_keys in batch[1] if lead_keys) > len(SCENARIOS)
     assert batch[2] == single[2]
+
+
+def test_a_write_turn_cut_short_stores_the_same_in_more_transactions(tmp_path: Path) -> None:
+    """SQLite: a processing transaction that has held the write lock for `write_turn_ms` commits and the rest of
+    the chunk goes on in the next one; what is stored does not change."""
+    for name in ("long", "cut"):
+        (tmp_path / name).mkdir()
+    long_commits: list[int] = []
+    cut_commits: list[int] = []
+    long = _store(tmp_path / "long", None, 10_000, long_commits)
+    cut = _store(tmp_path / "cut", None, 0.001, cut_commits)  # every event ends its turn
+    assert cut == long
+    events_done = len(cut[1])
+    assert events_done > 2 * len(SCENARIOS)
+    assert len(cut_commits) >= len(long_commits) + events_done - 2  # about one transaction per event
 
 
 def test_only_the_same_interaction_is_taken_as_stored() -> None:

@@ -281,3 +281,69 @@ def test_deferred_leads_are_written_when_read_and_a_taken_key_is_refused(sqlite_
         repo.insert_lead({**values, "key": "k3"})
         CrmRepo(conn, T0).insert_lead({**values, "key": "k3"})  # another writer's lead with that key
         repo.flush()
+
+
+def test_deferred_contacts_are_written_with_their_leads_and_a_taken_identity_is_refused(runtime: Any) -> None:
+    """Both stores: a deferred contact has its id at once, takes what later leads add, and is written at the flush;
+    an identity another writer took meanwhile refuses the flush (the batch is then redone without deferring)."""
+    with runtime.engine.begin() as conn:
+        repo = CrmRepo(conn, T0, defer_leads=True)
+        repo.prefetch([], ["+79161234567", "a@example.com"])
+        cid, created = repo.create_contact("Анна", [("phone", "+79161234567")])
+        assert created and repo.find_contacts([("phone", "+79161234567")]) == [cid]
+        repo.add_identities(cid, [("phone", "+79161234567"), ("email", "a@example.com")])
+        repo.fill_contact(cid, name=None, position="Закупщик")
+        assert conn.execute(select(func.count()).select_from(contacts)).scalar() == 0  # not written yet
+        repo.flush()
+        assert conn.execute(select(contacts.c.id, contacts.c.name, contacts.c.position)).all() == [
+            (cid, "Анна", "Закупщик")]
+        assert sorted(conn.execute(select(identities.c.contact_id, identities.c.kind, identities.c.value)).all()) == [
+            (cid, "email", "a@example.com"), (cid, "phone", "+79161234567")]
+    with pytest.raises(Exception, match="taken by another worker"), runtime.engine.begin() as conn:
+        repo = CrmRepo(conn, T0, defer_leads=True)
+        repo.prefetch([], ["+79160000002"])
+        repo.create_contact("Б", [("phone", "+79160000002")])
+        # another writer's contact with that phone (an id of its own: SQLite's ids after the largest are ours)
+        conn.execute(contacts.insert().values(id=1000, name="В", created_at=T0, updated_at=T0))
+        conn.execute(identities.insert().values(contact_id=1000, kind="phone", value="+79160000002", created_at=T0))
+        repo.flush()
+
+
+def test_a_deferred_batch_that_loses_a_race_on_postgresql_is_redone_singly(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL: while worker A's batch (new person, deferred) is open, worker B creates the same person and waits
+    on A's identity; A commits, B's deferred flush finds the identity taken, and B's batch is redone event by event:
+    one contact, both leads on it, both events done."""
+    from gateway.dispatch.processor import BatchReport
+
+    rt = build_runtime(make_settings(tmp_path, database_url=pg_url))
+    bootstrap(rt.engine, rt.settings)
+    try:
+        with rt.engine.begin() as conn:
+            event_log.append(conn, [manual("a1", name="Анна", phone="+79161234567", text="Цена?")])
+        first_report, second_report = BatchReport(), BatchReport()
+        with rt.engine.begin() as conn:
+            claim_a = event_log.claim_batch(conn, limit=10, lease_s=60, now=datetime.now(UTC), owner="A")
+        with rt.engine.begin() as conn:
+            event_log.append(conn, [manual("b1", name="Анна", phone="8 916 123-45-67", text="Ещё вопрос")])
+        with rt.engine.begin() as conn:
+            claim_b = event_log.claim_batch(conn, limit=10, lease_s=60, now=datetime.now(UTC), owner="B")
+        assert [e.key for e in claim_a.events] == ["a1"] and [e.key for e in claim_b.events] == ["b1"]
+        proc = rt.processor
+        parsed_a = [(ev, proc._parse(ev, _ctx(rt))) for ev in claim_a.events]
+        parsed_b = [(ev, proc._parse(ev, _ctx(rt))) for ev in claim_b.events]
+        a, b = overlapping(rt.engine, lambda conn: proc._apply(conn, parsed_a, "A", first_report, defer=True),
+                           lambda conn: proc._apply(conn, parsed_b, "B", second_report, defer=True))
+        assert a is None and "taken by another worker" in str(b), (a, b)
+        proc._apply_chunk(parsed_b, "B", second_report)  # what run_batch does after the refusal
+        people = rows(rt, contacts)
+        assert len(people) == 1
+        assert [lead["contact_id"] for lead in rows(rt, leads)] == [people[0]["id"]] * 2
+        assert sorted(e["status"] for e in rows(rt, events)) == ["done", "done"]
+    finally:
+        rt.close()
+
+
+def _ctx(rt: Any) -> Any:
+    from gateway.dispatch.processor import _Context
+
+    return _Context(rt.engine, rt.files, rt.http, datetime.now(UTC))
