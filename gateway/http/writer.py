@@ -85,10 +85,7 @@ class EventWriter:
             if dialect == "sqlite":  # the driver's own transactions are off (see gateway.store.db)
                 driver.execute("BEGIN IMMEDIATE")
             stored = event_log.append_to(driver, dialect, flat)
-            if dialect == "sqlite":
-                driver.execute("COMMIT")
-            else:
-                driver.commit()
+            self._engine.dialect.do_commit(driver)  # sqlite3 commits the transaction BEGIN opened
             return stored
         except BaseException:
             conn, self._conn = self._conn, None

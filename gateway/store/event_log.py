@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
@@ -71,9 +72,9 @@ def _multi_row(insert_sql: str, n: int) -> str:
 
 
 def _sqlite_time(ts: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores (UTC wall time, no offset)."""
-    ts = ts.astimezone(UTC) if ts.tzinfo else ts
-    return ts.strftime("%Y-%m-%d %H:%M:%S.%f")
+    """The text SQLAlchemy's SQLite DateTime stores (UTC wall time, no offset, always six digits of seconds)."""
+    ts = ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+    return ts.isoformat(" ", "microseconds")  # strftime's "%Y-%m-%d %H:%M:%S.%f", in a third of its time
 
 
 def append(conn: Connection, batch: Sequence[NewEvent]) -> list[tuple[str, bool]]:
@@ -81,13 +82,10 @@ def append(conn: Connection, batch: Sequence[NewEvent]) -> list[tuple[str, bool]
     return append_to(conn.connection.driver_connection, conn.dialect.name, batch)
 
 
-def _headers_json(headers: Any, seen: dict[tuple[tuple[str, str], ...], str]) -> str:
-    """The headers as JSON; a batch's events mostly carry the same few headers, encoded once."""
-    items = tuple(headers.items())
-    text = seen.get(items)
-    if text is None:
-        text = seen[items] = json.dumps(dict(items))
-    return text
+@lru_cache(maxsize=256)
+def _headers_json(items: tuple[tuple[str, str], ...]) -> str:
+    """The headers as JSON; a connector's events mostly carry the same few headers, encoded once."""
+    return json.dumps(dict(items))
 
 
 def append_to(driver_conn: Any, dialect: str, batch: Sequence[NewEvent]) -> list[tuple[str, bool]]:
@@ -100,12 +98,11 @@ def append_to(driver_conn: Any, dialect: str, batch: Sequence[NewEvent]) -> list
         return []
     insert_sql, present_sql, mark, by_key_sql = _SQL[dialect]
     when = _sqlite_time if dialect == "sqlite" else (lambda ts: ts)
-    seen: dict[tuple[tuple[str, str], ...], str] = {}
     rows = []
     for ev in batch:
         received = when(ev.received_at)
         rows.append((new_event_id(), ev.connector, ev.account, ev.key, ev.name, ev.group_key, received,
-                     _headers_json(ev.headers, seen), ev.body, "pending", 0,
+                     _headers_json(tuple(ev.headers.items())), ev.body, "pending", 0,
                      received if ev.not_before is None else when(ev.not_before)))
     cursor = driver_conn.cursor()
     try:

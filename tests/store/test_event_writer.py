@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, func, select
 
 from gateway.connectors.base import NewEvent
 from gateway.http.writer import EventWriter
@@ -51,14 +52,18 @@ def stored_keys(engine: Engine) -> set[str]:
 
 
 async def test_a_batch_is_written_in_one_transaction_invisible_until_its_commit(
-        engines: tuple[Engine, Engine]) -> None:
+        engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch) -> None:
     engine, observer = engines
     seen_at_commit: list[tuple[bool, set[str]]] = []
+    real = engine.dialect.do_commit
 
-    @event.listens_for(engine, "commit")
-    def before_commit(conn: Any) -> None:  # runs on the writer's thread, just before the driver commits
-        seen_at_commit.append((conn.in_transaction(), stored_keys(observer)))
+    def do_commit(dbapi_connection: Any) -> None:  # runs on the writer's thread, just before the driver commits
+        open_ = dbapi_connection.in_transaction if engine.dialect.name == "sqlite" else \
+            dbapi_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        seen_at_commit.append((open_, stored_keys(observer)))
+        real(dbapi_connection)
 
+    monkeypatch.setattr(engine.dialect, "do_commit", do_commit)
     writer = EventWriter(engine)
     await writer.start()
     try:
@@ -94,7 +99,8 @@ async def test_a_failed_commit_fails_every_waiting_request_and_keeps_nothing(
     try:
         answers = await asyncio.gather(*(writer.store([lead(f"k{i}"), lead(f"k{i}b")]) for i in range(4)),
                                        return_exceptions=True)
-        assert failures == [1]  # the four requests shared the one commit that failed
+        # the four requests shared one transaction; it failed, and failed again on a fresh connection
+        assert failures == [1, 1]
         assert all(isinstance(a, Exception) and "disk I/O error" in str(a) for a in answers), answers
         assert stored_keys(observer) == set()  # the inserts went with the failed transaction
         assert (writer.accepted, writer.duplicates) == (0, 0)
@@ -106,6 +112,33 @@ async def test_a_failed_commit_fails_every_waiting_request_and_keeps_nothing(
     assert is_new and stored_keys(observer) == {"k0"}
     with observer.connect() as conn:
         assert conn.execute(select(func.count()).select_from(events).where(events.c.id == event_id)).scalar() == 1
+
+
+async def test_a_transaction_that_fails_once_is_stored_on_a_fresh_connection(
+        engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer keeps one connection; when a transaction fails on it (a restarted PostgreSQL, a disk hiccup), the
+    connection is thrown away and the same events are tried once more on a new one, stored once each."""
+    engine, observer = engines
+    real = engine.dialect.do_commit
+    failed: list[Any] = []
+
+    def do_commit(dbapi_connection: Any) -> None:
+        if not failed and threading.current_thread().name.startswith("event-writer"):
+            failed.append(dbapi_connection)
+            raise engine.dialect.loaded_dbapi.OperationalError("server closed the connection (injected by the test)")
+        real(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_commit", do_commit)
+    writer = EventWriter(engine)
+    await writer.start()
+    try:
+        answers = await asyncio.gather(*(writer.store([lead(f"k{i}")]) for i in range(4)))
+        again = await writer.store([lead("k9")])
+    finally:
+        await writer.stop()
+    assert len(failed) == 1 and [[is_new for _, is_new in a] for a in answers] == [[True]] * 4
+    assert again[0][1] is True and stored_keys(observer) == {"k0", "k1", "k2", "k3", "k9"}
+    assert writer.accepted == 5
 
 
 async def test_over_http_a_failed_commit_is_a_5xx_for_each_request_and_nothing_is_acknowledged(
