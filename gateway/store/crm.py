@@ -344,13 +344,9 @@ class CrmRepo:
         rows, self._new_contacts = list(self._new_contacts.values()), {}
         idents, self._new_identities = self._new_identities, []
         self.conn.execute(insert(contacts), rows)
-        driver = self.conn.connection.driver_connection
-        before = getattr(driver, "total_changes", 0)
-        self.conn.execute(_ignore(self.conn, identities, ["kind", "value"]), idents)
+        written = self.conn.execute(_ignore(self.conn, identities, ["kind", "value"]), idents).rowcount  # SQLite's
         if self.conn.dialect.name == "postgresql":  # psycopg's executemany does not count: ask
             written = int(self.conn.execute(_PG_IDENTITIES_OF, {"ids": [row["id"] for row in rows]}).scalar_one())
-        else:
-            written = driver.total_changes - before  # type: ignore[union-attr]
         if written != len(idents):
             raise LeadKeyTaken(f"{len(idents) - written} of {len(idents)} new identities were taken by another "
                                "worker")
