@@ -28,6 +28,7 @@ import uuid
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,8 +245,36 @@ async def measure(base: str, engine: object, args: argparse.Namespace, pids: lis
     return run
 
 
+def _stored_after(engine: object) -> list[float]:
+    """Per lead: ms from its call's first notification being received to the lead being created (the server's
+    clock both times): the part of ring-to-screen spent before the live stream."""
+    from sqlalchemy import Engine, func, select
+
+    from gateway.store.schema import events, leads
+
+    assert isinstance(engine, Engine)
+    prefix = f"mango:{ACCOUNT}:"
+    with engine.connect() as conn:
+        first = dict(conn.execute(select(events.c.group_key, func.min(events.c.received_at))
+                                  .where(events.c.connector == "mango").group_by(events.c.group_key)).all())
+        rows = conn.execute(select(leads.c.key, leads.c.created_at).where(leads.c.key.startswith(prefix))).all()
+    out = []
+    for key, created in rows:
+        received = first.get(key.removeprefix(prefix))
+        if received is not None and created is not None:
+            out.append((_utc(created) - _utc(received)).total_seconds() * 1000)
+    return sorted(out)
+
+
+def _utc(ts: Any) -> Any:
+    from datetime import UTC
+
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
 def report(run: Run, engine: object, label: str, seconds: float) -> None:
     entries = _lead_entries(engine)
+    stored = _stored_after(engine)
     latencies = sorted((run.seen[lead] - run.first_sent[entry]) * 1000 for lead, entry in entries.items()
                        if lead in run.seen and entry in run.first_sent)
     calls = len(run.first_sent)
@@ -259,6 +288,8 @@ def report(run: Run, engine: object, label: str, seconds: float) -> None:
           f"(leads stored {len(entries)}), answers {dict(run.answers)}")
     print(f"  ring-to-screen p50 {median(latencies):.0f} ms  p95 {pct(latencies, 95):.0f} ms  "
           f"p99 {pct(latencies, 99):.0f} ms  max {max(latencies, default=float('nan')):.0f} ms")
+    print(f"    of which stored (first notification received -> lead created): p50 {median(stored):.0f} ms  "
+          f"p99 {pct(stored, 99):.0f} ms")
     print(f"  acknowledged {run.acked / elapsed:,.0f}/s  processed {processed_rate:,.0f}/s  "
           f"(ratio {processed_rate / max(1e-9, run.acked / elapsed):.2f}); backlog samples {backlogs}")
     print(f"  server RSS {rss[0][1]:.0f} MB at start, {rss[-1][1]:.0f} MB at the end of {seconds:.0f} s "

@@ -10,7 +10,7 @@ from gateway.config import Settings, load_settings
 from gateway.dispatch.runtime import Runtime, build_runtime
 from gateway.store.event_log import worker_id
 
-__all__ = ["WorkerRuntime", "process_pending"]
+__all__ = ["WorkerRuntime", "process_pending", "warm_up"]
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +33,13 @@ class WorkerRuntime:
 
 
 _RUNTIME = WorkerRuntime()  # one per worker process: rq calls jobs by name, with nothing to carry it
+
+
+def warm_up(settings: Settings) -> None:
+    """Build this process's runtime now (its engine connected), for the jobs to come."""
+    runtime = _RUNTIME.get(settings)
+    with runtime.engine.connect():
+        pass
 
 
 def process_pending(max_seconds: float = 20.0) -> dict[str, int]:

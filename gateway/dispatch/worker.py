@@ -54,6 +54,9 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
         while sweep_once(settings, engine, redis) or queue.count:
             SimpleWorker([queue], connection=redis).work(burst=True, logging_level="WARNING")
         return 0
+    from gateway.dispatch.jobs import warm_up
+
+    warm_up(settings)  # the first job after a start would otherwise build the runtime while events wait
     sweeper = threading.Thread(target=_sweeper, args=(settings, stop), name="sweeper", daemon=True)
     sweeper.start()
     try:

@@ -125,3 +125,22 @@ async def test_serve_with_redis_dispatches_to_a_worker_process(setup: Any, tmp_p
             assert r.json()["lead"]["status"] == "unsorted"
     finally:
         await runner.cleanup()
+
+
+def test_a_worker_builds_its_runtime_before_its_first_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gateway worker` warms up before it takes jobs: the first job after a start uses that runtime instead of
+    building one while events wait (measured: the first second of a run piled 378 events behind it)."""
+    from gateway.dispatch import jobs
+
+    config = write_config(tmp_path / "gateway.toml")
+    monkeypatch.setenv("GATEWAY_CONFIG", str(config))
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", f"sqlite:///{tmp_path}/gateway.db")
+    settings = load_settings()
+    bootstrap(make_engine(settings.database_url), settings)
+    monkeypatch.setattr(jobs, "_RUNTIME", jobs.WorkerRuntime())
+    jobs.warm_up(settings)
+    built = jobs._RUNTIME._runtime
+    assert built is not None
+    assert jobs.process_pending(max_seconds=1) == {"claimed": 0, "done": 0, "failed": 0, "dead": 0}
+    assert jobs._RUNTIME._runtime is built  # the job (loading the same settings) found it ready
+    built.close()
