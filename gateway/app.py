@@ -44,10 +44,12 @@ from gateway.http.keys import (
     FILES,
     HASHING,
     HTTP,
+    LEADS_CHANGED,
     METRICS,
     OUTBOX,
     SETTINGS,
     WRITER,
+    leads_changed,
 )
 from gateway.http.middleware import error_middleware
 from gateway.http.slow_clients import BodyGuard
@@ -91,6 +93,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     app = web.Application(client_max_size=2 << 20, handler_args={"max_field_size": 16384})
     app[SETTINGS] = settings
     app[EXTRAS] = {}
+    app[LEADS_CHANGED] = []  # the parts add their listeners (the live page's poller)
     connectors = build_connectors(settings)
     app[CONNECTORS] = connectors
 
@@ -190,6 +193,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
             dispatcher = ThreadDispatcher(runtime.processor, settings.dispatch.idle_poll_seconds)
         else:
             dispatcher = EmbeddedDispatcher(settings)
+        dispatcher.on_leads_changed.append(lambda: leads_changed(app))
         app[DISPATCHER] = dispatcher
         writer = EventWriter(eng, on_stored=dispatcher.wake, write_turn=getattr(dispatcher, "edge_turn", nullcontext))
         app[WRITER] = writer

@@ -16,7 +16,7 @@ from gateway.api.ids import path_id as _path_id
 from gateway.api.leads import page_limit
 from gateway.api.spec import ApiRoute, Param
 from gateway.core.errors import NotFound, PayloadError, PermissionDenied
-from gateway.http.keys import DB, OUTBOX, SETTINGS
+from gateway.http.keys import DB, OUTBOX, SETTINGS, leads_changed
 from gateway.store import outbox
 from gateway.store.deal_filters import DealFilters
 from gateway.store.deal_list import board, column, list_deals
@@ -129,6 +129,7 @@ async def lead_tags(request: web.Request) -> web.Response:
     body = await model_body(request, TagChange)
     tags = await request.app[DB].write(_lead_mark(tag_lead), lead_id, body, cause_of(request),
                                        Actor.of(current_user(request)))
+    leads_changed(request.app)
     return json_response({"id": lead_id, "tags": tags})
 
 
@@ -137,6 +138,7 @@ async def lead_non_target(request: web.Request) -> web.Response:
     body = await model_body(request, NonTargetRequest, allow_empty=True)
     marked = await request.app[DB].write(_lead_mark(mark_non_target), lead_id, body, cause_of(request),
                                          Actor.of(current_user(request)))
+    leads_changed(request.app)
     return json_response(marked)
 
 

@@ -13,7 +13,7 @@ from gateway.api.auth import current_user
 from gateway.api.body import json_response
 from gateway.api.ids import id_param, path_id
 from gateway.api.spec import ApiRoute, Param
-from gateway.http.keys import DB, SETTINGS
+from gateway.http.keys import DB, SETTINGS, leads_changed
 from gateway.store.journal import JournalFilters, count_leads
 from gateway.store.link_search import link_candidates
 from gateway.store.triage import Actor, check_operator, lead_row
@@ -54,6 +54,7 @@ async def candidates(request: web.Request) -> web.Response:
 async def undo(request: web.Request) -> web.Response:
     lead_id, actor = _lead_id(request), Actor.of(current_user(request))
     result = await request.app[DB].write(undo_decline, lead_id, actor, now=datetime.now(UTC))
+    leads_changed(request.app)
     log.info("lead.decline_undone", lead_id=lead_id, user=actor.name)
     return json_response(result)
 

@@ -17,7 +17,7 @@ from gateway.api.ids import Id, id_param, path_id
 from gateway.api.spec import ApiRoute
 from gateway.config import Settings
 from gateway.core.errors import GatewayError
-from gateway.http.keys import DB, OUTBOX, SETTINGS
+from gateway.http.keys import DB, OUTBOX, SETTINGS, leads_changed
 from gateway.store.matching import matches_for_lead, merge_contacts
 from gateway.store.schema import pipelines, stages, users
 from gateway.store.triage import (
@@ -69,6 +69,7 @@ def _decide(fn: Callable[..., dict[str, Any]], model: type[BaseModel]) -> Callab
         actor, settings = Actor.of(current_user(request)), request.app[SETTINGS]
         result = await request.app[DB].write(fn, lead_id, actor, body, now=datetime.now(UTC), settings=settings)
         request.app[OUTBOX].wake()  # a new deal may have set off its pipeline's triggers
+        leads_changed(request.app)
         log.info("lead.decided", lead_id=lead_id, action=fn.__name__, user=actor.name, repeated=result["repeated"])
         return json_response(result)
 
@@ -94,6 +95,8 @@ async def bulk(request: web.Request) -> web.Response:
             items.append({"id": lead_id, "status": exc.status, "ok": False, "error": exc.message,
                           **{k: v for k, v in exc.details.items() if k in ("taken_by", "at")}})
     done = sum(1 for i in items if i["ok"])
+    if done:
+        leads_changed(request.app)
     return json_response({"items": items, "done": done, "failed": len(items) - done})
 
 

@@ -91,6 +91,8 @@ class DispatchSettings(_Section):
     retry_base_seconds: float = Field(default=2, gt=0)
     retry_max_seconds: float = Field(default=3600, gt=0)
     idle_poll_seconds: float = Field(default=0.2, gt=0)
+    # The live stream reads the store when processing says leads changed, and at least this often.
+    live_poll_seconds: float = Field(default=2, gt=0)
     sweep_seconds: float = Field(default=15, gt=0)
     queue: str = "gateway"
 

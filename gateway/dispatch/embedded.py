@@ -4,7 +4,9 @@ The embedded worker runs in a child process, not a thread of the server: the pip
 CPU-bound Python, and in a thread it would hold the GIL against the event loop and the
 SQLite write lock against the edge's group commits (measured: acknowledgements fell about
 tenfold). The child claims batches from the same store; the server wakes it through a pipe
-when events are stored, and it also polls, so nothing depends on the wake-up.
+when events are stored, and it also polls, so nothing depends on the wake-up. The way back is a
+second pipe: after a batch that changed leads the child says so, and the server tells its
+`on_leads_changed` listeners (the live page's poller, which also polls).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from multiprocessing.connection import Connection as Pipe
@@ -31,6 +34,8 @@ log = structlog.get_logger(__name__)
 
 
 class Dispatcher(Protocol):
+    on_leads_changed: list[Callable[[], None]]  # called on the event loop after processing changed leads
+
     def wake(self, n: int = 1) -> None: ...
 
     async def start(self) -> None: ...
@@ -57,9 +62,17 @@ class SharedTotals:
         raise AttributeError(key)
 
 
+def _say_changed(changed: Pipe) -> None:
+    """Tell the parent that leads changed; a full pipe already holds such news, so nothing is lost by skipping."""
+    try:
+        changed.send_bytes(b"l")  # a few bytes: written whole or not at all (the pipe is non-blocking)
+    except BlockingIOError:
+        pass
+
+
 def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, parent_pid: int,
-                        gate: WriteGate | None = None) -> None:
-    """The child process: claim and process batches until the parent goes away."""
+                        gate: WriteGate | None = None, changed: Pipe | None = None) -> None:
+    """The child process: claim and process batches until the parent goes away; say when leads changed."""
     from gateway.dispatch.runtime import build_runtime
     from gateway.logs import configure_logging
     from gateway.store.event_log import worker_id
@@ -73,6 +86,8 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
         runtime.processor.write_turn = gate.worker
     owner = worker_id()
     idle = settings.dispatch.idle_poll_seconds
+    if changed is not None:
+        os.set_blocking(changed.fileno(), False)  # never wait on a parent that is slow to read
     try:
         while os.getppid() == parent_pid:
             try:
@@ -82,6 +97,8 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
                 report = BatchReport()
                 wake.poll(1.0)
             totals.add(report)
+            if report.leads and changed is not None:
+                _say_changed(changed)
             if report.claimed:
                 continue
             if wake.poll(idle):
@@ -103,6 +120,8 @@ class EmbeddedDispatcher:
         self.totals = SharedTotals(self._ctx)
         self.gate = WriteGate(self._ctx) if settings.is_sqlite else None
         self._recv, self._send = self._ctx.Pipe(duplex=False)
+        self._changed_recv, self._changed_send = self._ctx.Pipe(duplex=False)
+        self.on_leads_changed: list[Callable[[], None]] = []
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._pending_wake = False
         self._monitor: asyncio.Task[None] | None = None
@@ -125,12 +144,24 @@ class EmbeddedDispatcher:
             log.warning("dispatch.worker_gone")
 
     async def start(self) -> None:
+        asyncio.get_running_loop().add_reader(self._changed_recv.fileno(), self._leads_changed)
         await self._spawn()
         self._monitor = asyncio.create_task(self._watch(), name="embedded-worker-watch")
 
+    def _leads_changed(self) -> None:
+        """The child's news that leads changed: read all that is waiting, tell the listeners once."""
+        try:
+            while self._changed_recv.poll():
+                self._changed_recv.recv_bytes()
+        except (EOFError, OSError):
+            log.warning("dispatch.worker_pipe_failed", exc_info=True)
+        for listener in self.on_leads_changed:
+            listener()
+
     async def _spawn(self) -> None:
         self._proc = self._ctx.Process(target=run_embedded_worker, name="gateway-embedded-worker",
-                                       args=(self.settings, self._recv, self.totals, os.getpid(), self.gate),
+                                       args=(self.settings, self._recv, self.totals, os.getpid(), self.gate,
+                                             self._changed_send),
                                        daemon=True)
         await asyncio.to_thread(self._proc.start)
 
@@ -148,6 +179,7 @@ class EmbeddedDispatcher:
         if self._monitor is not None:
             self._monitor.cancel()
             await asyncio.gather(self._monitor, return_exceptions=True)
+        asyncio.get_running_loop().remove_reader(self._changed_recv.fileno())
         if self._proc is None:
             return
         try:
@@ -172,6 +204,7 @@ class ThreadDispatcher:
         self.idle_seconds = idle_seconds
         self.owner = worker_id()
         self.totals = BatchReport()
+        self.on_leads_changed: list[Callable[[], None]] = []
         self._wake = asyncio.Event()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="processor")
         self._task: asyncio.Task[None] | None = None
@@ -199,6 +232,9 @@ class ThreadDispatcher:
                 await asyncio.sleep(1)
             for key in ("claimed", "done", "failed", "dead"):
                 setattr(self.totals, key, getattr(self.totals, key) + getattr(report, key))
+            if report.leads:  # this coroutine runs on the event loop, where listeners are called
+                for listener in self.on_leads_changed:
+                    listener()
             if report.claimed:
                 continue
             self._wake.clear()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 
 import structlog
+from rq import get_current_job
 
 from gateway.config import Settings, load_settings
+from gateway.dispatch.changes_channel import publish_changes
 from gateway.dispatch.runtime import Runtime, build_runtime
 from gateway.store.event_log import worker_id
 
@@ -43,8 +45,9 @@ def warm_up(settings: Settings) -> None:
 
 
 def process_pending(max_seconds: float = 20.0) -> dict[str, int]:
-    """Claim and process batches until nothing is due or the time budget is spent."""
+    """Claim and process batches until nothing is due or the time budget is spent; announce changed leads."""
     runtime = _RUNTIME.get(load_settings())
+    job = get_current_job()
     owner = worker_id()
     totals = {"claimed": 0, "done": 0, "failed": 0, "dead": 0}
     deadline = time.monotonic() + max_seconds
@@ -52,6 +55,8 @@ def process_pending(max_seconds: float = 20.0) -> dict[str, int]:
         report = runtime.processor.run_batch(owner)
         for k in totals:
             totals[k] += getattr(report, k)
+        if report.leads and job is not None:
+            publish_changes(job.connection, runtime.settings, len(report.leads))
         if not report.claimed:
             break
     log.info("job.done", **totals)

@@ -3,7 +3,8 @@
 The event log is the queue of record. Jobs carry no data: each claims due events from
 the store. So a lost job, a flushed Redis or a killed worker only delays work: the sweeper
 sees due events with too few queued jobs and enqueues more; expired leases make the
-events of a dead worker due again.
+events of a dead worker due again. The workers' news that leads changed comes back on a
+Redis channel (changes_channel.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -19,6 +21,7 @@ from rq import Queue
 from sqlalchemy import Engine
 
 from gateway.config import Settings
+from gateway.dispatch.changes_channel import ChangesListener
 from gateway.store import event_log
 
 __all__ = ["RqDispatcher", "sweep_once"]
@@ -45,7 +48,8 @@ def sweep_once(settings: Settings, engine: Engine, redis: Redis) -> int:
 
 
 class RqDispatcher:
-    """In `gateway serve` with Redis: wakes coalesce into one enqueue in a thread, plus periodic sweeps."""
+    """In `gateway serve` with Redis: wakes coalesce into one enqueue in a thread, plus periodic sweeps; the
+    workers' news of changed leads goes to `on_leads_changed`."""
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
@@ -54,14 +58,18 @@ class RqDispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self.on_leads_changed: list[Callable[[], None]] = []
+        self._changes = ChangesListener(settings, self.on_leads_changed)
 
     def wake(self, n: int = 1) -> None:
         self._wake.set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="rq-dispatcher")
+        await self._changes.start()
 
     async def stop(self) -> None:
+        await self._changes.stop()
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

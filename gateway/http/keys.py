@@ -1,7 +1,8 @@
-"""Typed keys of the resources that live in the aiohttp application."""
+"""Typed keys of the resources that live in the aiohttp application, and who hears that leads changed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -29,3 +30,11 @@ HTTP: web.AppKey[AsyncOutboundClient] = web.AppKey("http")
 EXTRAS: web.AppKey[dict[str, Any]] = web.AppKey("extras")
 OUTBOX: web.AppKey[OutboxRunner] = web.AppKey("outbox")
 HASHING: web.AppKey[Hashing] = web.AppKey("hashing")
+# Called on the event loop when leads changed (the live page's poller reads the store at once).
+LEADS_CHANGED: web.AppKey[list[Callable[[], None]]] = web.AppKey("leads_changed")
+
+
+def leads_changed(app: web.Application) -> None:
+    """Tell this process's listeners that leads changed (from a request that changed them)."""
+    for listener in app.get(LEADS_CHANGED, ()):
+        listener()

@@ -1,11 +1,15 @@
 """Live updates by server-sent events: one poller per process watches the store for changed leads.
 
-The store is the only thing shared by every process (HTTP, rq workers, the mail poller), so
-the poller reads `leads.updated_at` every half second (one query, for all the page's listeners
-in this process) instead of listening to an in-process signal. It re-reads a short window
-behind its mark (a transaction may commit a little after the time it stamped) and sends each
-change once. Under a burst of more than `batch` changes
-inside that window only the newest are sent; the page then resyncs on its next load.
+The store is the only thing shared by every process (HTTP, rq workers, the mail poller), so the
+poller reads `leads.updated_at` (one query, for all the page's listeners in this process). It reads
+when nudged, that is when this process hears that leads changed (the worker process's pipe, a Redis
+message from `gateway worker`, an operator's decision here), and at least every `interval` seconds
+in case a nudge was lost. A burst of nudges makes one read, and reads start at least `spacing`
+apart. A read re-reads a window behind its mark (a transaction may commit a little after the time
+it stamped) and sends each change once: `lookback` at least once every `interval`, and only
+`recent` on the reads between (under a steady stream of changes the whole window is a thousand
+rows, too many to read twenty times a second). Under a burst of more than `batch` changes inside
+that window only the newest are sent; the page then resyncs on its next load.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,11 +50,13 @@ def changed_leads(conn: Connection, since: datetime, batch: int) -> list[dict[st
 
 
 class LiveHub:
-    """Polls while anyone listens; fans each batch of changes out to the listeners' queues."""
+    """Reads when nudged and polls while anyone listens; fans each batch of changes out to the listeners' queues."""
 
-    def __init__(self, *, interval: float = 0.5, lookback: timedelta = timedelta(seconds=30),
-                 batch: int = 1000) -> None:
-        self.interval, self.lookback, self.batch = interval, lookback, batch
+    def __init__(self, *, interval: float = 2.0, spacing: float = 0.05, lookback: timedelta = timedelta(seconds=30),
+                 recent: timedelta = timedelta(seconds=2), batch: int = 1000) -> None:
+        self.interval, self.spacing, self.batch = interval, spacing, batch
+        self.lookback, self.recent = lookback, recent
+        self._nudged = asyncio.Event()
         self._queues: set[asyncio.Queue[list[dict[str, Any]] | None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._sent: dict[int, tuple[str, str]] = {}
@@ -62,6 +69,10 @@ class LiveHub:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(db), name="live-hub")
         return queue
+
+    def nudge(self) -> None:
+        """Leads changed: read now, not at the next poll (call on the event loop; a burst makes one read)."""
+        self._nudged.set()
 
     def unsubscribe(self, queue: asyncio.Queue[list[dict[str, Any]] | None]) -> None:
         self._queues.discard(queue)
@@ -77,22 +88,39 @@ class LiveHub:
                 await self._task
 
     async def _run(self, db: Database) -> None:
+        loop = asyncio.get_running_loop()
+        whole_at = -math.inf  # when the whole window was last read
         while self._queues and not self.closed:
+            started = loop.time()
+            self._nudged.clear()  # a nudge from now on may be about a commit this read misses: read again
+            whole = started - whole_at >= self.interval
             try:
-                if self._mark is None:
-                    self._mark = await db.read(newest_change)
-                if self._mark is not None:
-                    rows = await db.read(changed_leads, self._mark - self.lookback, self.batch)
-                    if rows:
-                        self._mark = max(rows[0]["updated_at"], self._mark)
-                    if changes := self._fresh(list(reversed(rows))):
-                        self._broadcast(changes)
+                await self._read(db, whole)
+                whole_at = started if whole else whole_at
             except Exception:  # a process boundary: keep the page's live view going through store hiccups
                 log.exception("live.poll_failed")
-            await asyncio.sleep(self.interval)
+            await self._pause(started)
         self._task = None
 
-    def _fresh(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _read(self, db: Database, whole: bool) -> None:
+        if self._mark is None:
+            self._mark = await db.read(newest_change)
+        if self._mark is not None:
+            rows = await db.read(changed_leads, self._mark - (self.lookback if whole else self.recent), self.batch)
+            if rows:
+                self._mark = max(rows[0]["updated_at"], self._mark)
+            if changes := self._fresh(list(reversed(rows)), whole):
+                self._broadcast(changes)
+
+    async def _pause(self, started: float) -> None:
+        """Until a nudge or the poll interval; then keep reads `spacing` apart."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._nudged.wait(), timeout=self.interval)
+        rest = started + self.spacing - asyncio.get_running_loop().time()
+        if rest > 0:
+            await asyncio.sleep(rest)
+
+    def _fresh(self, rows: list[dict[str, Any]], whole: bool) -> list[dict[str, Any]]:
         out = []
         for r in rows:
             stamp = r["updated_at"].isoformat()
@@ -101,7 +129,7 @@ class LiveHub:
                 self._sent[r["id"]] = sig
                 out.append({"id": r["id"], "status": r["status"], "channel": r["channel"], "kind": r["kind"],
                             "updated_at": stamp})
-        if len(self._sent) > 4 * self.batch:  # forget what fell out of the window
+        if whole and len(self._sent) > 4 * self.batch:  # forget what fell out of the window
             keep = {r["id"] for r in rows}
             self._sent = {k: v for k, v in self._sent.items() if k in keep}
         return out

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from gateway.api.ids import path_id
 from gateway.core.errors import GatewayError, PayloadError, PermissionDenied
-from gateway.http.keys import DB, EXTRAS, HASHING, SETTINGS
+from gateway.http.keys import DB, EXTRAS, HASHING, SETTINGS, leads_changed
 from gateway.store.passwords import store_password_hash, verify_password
 from gateway.store.triage import AcceptRequest, Actor, DeclineRequest, LinkRequest, accept, decline, link
 from gateway.store.users import user_by_name
@@ -165,4 +165,5 @@ async def form_action(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(f"/leads/{lead_id}?error={quote(type(exc).__name__)}") from None
     except ValueError:  # pydantic's validation of the form
         raise web.HTTPSeeOther(f"/leads/{lead_id}?error=PayloadError") from None
+    leads_changed(request.app)
     raise web.HTTPSeeOther(f"/leads/{lead_id}")

@@ -12,7 +12,7 @@ from gateway.api import desk
 from gateway.api.body import json_response
 from gateway.api.spec import ApiRoute, Param
 from gateway.config import Settings
-from gateway.http.keys import DB, EXTRAS, SETTINGS
+from gateway.http.keys import DB, EXTRAS, LEADS_CHANGED, SETTINGS
 from gateway.web import admin, board, calltracking_page, journal, login, preferences, queue, reports, tasks_page, team
 from gateway.web.health import health_report
 from gateway.web.live import HUB, LiveHub, hub_of, live_stream
@@ -37,7 +37,9 @@ def extend(app: web.Application, settings: Settings) -> list[ApiRoute]:
     """Register the page routes and the cookie session; return the documented API routes of the page."""
     app[JINJA] = make_environment()
     app[EXTRAS]["session_auth"] = session_auth
-    app[EXTRAS][HUB] = LiveHub()
+    hub = LiveHub(interval=settings.dispatch.live_poll_seconds)
+    app[EXTRAS][HUB] = hub
+    app[LEADS_CHANGED].append(hub.nudge)
     app[EXTRAS][login.THROTTLE] = LoginThrottle(time.monotonic)
     app.on_response_prepare.append(add_security_headers)
     app.on_shutdown.append(_close_live)
