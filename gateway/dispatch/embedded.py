@@ -88,6 +88,8 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
     idle = settings.dispatch.idle_poll_seconds
     if changed is not None:
         os.set_blocking(changed.fileno(), False)  # never wait on a parent that is slow to read
+        # after each commit, not each batch: a batch of Mango calls is many short SQLite transactions
+        runtime.processor.on_committed = lambda _leads: _say_changed(changed)
     try:
         while os.getppid() == parent_pid:
             try:
@@ -97,8 +99,6 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
                 report = BatchReport()
                 wake.poll(1.0)
             totals.add(report)
-            if report.leads and changed is not None:
-                _say_changed(changed)
             if report.claimed:
                 continue
             if wake.poll(idle):

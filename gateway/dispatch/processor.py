@@ -110,6 +110,8 @@ class Processor:
         self.interaction_hooks = list(interaction_hooks)
         self.hooks_quiet = hooks_quiet  # whether the hooks write nothing for a result (deferred leads may wait)
         self.write_turn = write_turn
+        # told the ids of the leads each committed write transaction stored (the live page hears of them)
+        self.on_committed: Callable[[list[int]], None] | None = None
         self.cfg = PipelineConfig(
             region=settings.default_region, short_call_seconds=settings.quality.short_call_seconds,
             default_pipeline=settings.pipelines[0].name, routing_rules=settings.routing,
@@ -157,6 +159,7 @@ class Processor:
                 until = None if turn is None else time.monotonic() + turn
                 taken = self._apply(conn, chunk, owner, report, defer=True, until=until)
             report.done += taken
+            self._committed(report.leads[leads_before:])
             return taken
         except LeadKeyTaken as exc:  # a race with another worker, not an error: the single path settles it
             log.info("batch.retry_singly", size=len(chunk), reason=str(exc))
@@ -164,13 +167,22 @@ class Processor:
             log.warning("batch.retry_singly", size=len(chunk), exc_info=True)
         del report.leads[leads_before:]
         for item in chunk:
+            before = len(report.leads)
             try:
                 with self.write_turn(), self.engine.begin() as conn:
                     self._apply(conn, [item], owner, report)
                 report.done += 1
+                self._committed(report.leads[before:])
             except Exception as exc:
                 self._fail(item[0], exc, report)
         return len(chunk)
+
+    def _committed(self, leads: list[int]) -> None:
+        if leads and self.on_committed is not None:
+            try:
+                self.on_committed(leads)
+            except Exception:  # news for the page: never a reason to fail the batch
+                log.warning("batch.committed_hook_failed", exc_info=True)
 
     def _parse(self, ev: StoredEvent, ctx: _Context) -> Outcome:
         connector = self.connectors.get(ev.connector)

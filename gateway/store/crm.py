@@ -156,8 +156,15 @@ class CrmRepo:
             q = select(sources.c.id, sources.c.advertising).where(sources.c.name == name[:255])
             row = self.conn.execute(q).first()
             if row is None:
-                self.conn.execute(insert_ignore(self.conn, sources, ["name"]).values(
-                    name=name[:255], advertising=True, channel=channel, created_at=self.now))
+                new = insert_ignore(self.conn, sources, ["name"]).values(
+                    name=name[:255], advertising=True, channel=channel, created_at=self.now)
+                if self.conn.dialect.name == "postgresql":
+                    # committed at once on a connection of its own: a batch holding a new source's row lock while
+                    # another batch made the sources in the other order was a deadlock (1 s to be detected)
+                    with self.conn.engine.begin() as own:
+                        own.execute(new)
+                else:  # SQLite: this transaction is the only writer
+                    self.conn.execute(new)
                 row = self.conn.execute(q).one()
             self.cache.source[name] = (int(row[0]), bool(row[1]))
         return self.cache.source[name]

@@ -22,8 +22,8 @@ SCENARIOS = ["incoming_via_ivr_to_group", "missed_in_queue_numbers_as_strings", 
 SKIP = {"id", "created_at", "updated_at", "event_id", "contact_id", "deal_id", "revision"}
 
 
-def _store(tmp: Path, limit: int | None, turn_ms: float | None = None,
-           commits: list[int] | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, Any]], list[str]]:
+def _store(tmp: Path, limit: int | None, turn_ms: float | None = None, commits: list[int] | None = None,
+           told: list[list[int]] | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, Any]], list[str]]:
     conf = settings().model_copy(update={"database_url": f"sqlite:///{tmp}/gateway.db", "files_dir": tmp / "files"})
     if turn_ms is not None:
         conf = conf.model_copy(update={"dispatch": conf.dispatch.model_copy(update={"write_turn_ms": turn_ms})})
@@ -31,6 +31,8 @@ def _store(tmp: Path, limit: int | None, turn_ms: float | None = None,
     bootstrap(rt.engine, conf)
     if commits is not None:
         event.listen(rt.engine, "commit", lambda _conn: commits.append(1))
+    if told is not None:
+        rt.processor.on_committed = told.append
     connector = MangoConnector(conf)
     stored = [ev for name in SCENARIOS for ev in asyncio.run(edge_events(connector, load(name)))]
     with rt.engine.begin() as conn:
@@ -68,9 +70,12 @@ def test_a_write_turn_cut_short_stores_the_same_in_more_transactions(tmp_path: P
         (tmp_path / name).mkdir()
     long_commits: list[int] = []
     cut_commits: list[int] = []
+    told: list[list[int]] = []
     long = _store(tmp_path / "long", None, 10_000, long_commits)
-    cut = _store(tmp_path / "cut", None, 0.001, cut_commits)  # every event ends its turn
+    cut = _store(tmp_path / "cut", None, 0.001, cut_commits, told)  # every event ends its turn
     assert cut == long
+    # the live page is told after each commit, not once the batch is over: each lead as soon as it is stored
+    assert len(told) > len(SCENARIOS) and all(told)
     events_done = len(cut[1])
     assert events_done > 2 * len(SCENARIOS)
     assert len(cut_commits) >= len(long_commits) + events_done - 2  # about one transaction per event

@@ -347,3 +347,23 @@ def _ctx(rt: Any) -> Any:
     from gateway.dispatch.processor import _Context
 
     return _Context(rt.engine, rt.files, rt.http, datetime.now(UTC))
+
+
+def test_a_new_source_is_committed_at_once_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL: a source met for the first time is created in a transaction of its own, so a batch never holds
+    a new source's row lock while it works on (two workers making two new sources in opposite orders deadlocked,
+    and PostgreSQL took a second to notice)."""
+    from gateway.store.schema import sources
+
+    rt = build_runtime(make_settings(tmp_path, database_url=pg_url))
+    bootstrap(rt.engine, rt.settings)
+    try:
+        with rt.engine.begin() as conn:
+            repo = CrmRepo(conn, T0)
+            first, _ = repo.source("Линия 1", "mango")
+            with rt.engine.connect() as other:  # another worker, while this batch is still open
+                seen = other.execute(select(sources.c.id).where(sources.c.name == "Линия 1")).scalar()
+            assert seen == first
+            assert repo.source("Линия 1", "mango") == (first, True)
+    finally:
+        rt.close()
