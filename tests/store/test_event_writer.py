@@ -75,13 +75,15 @@ async def test_a_batch_is_written_in_one_transaction_invisible_until_its_commit(
     assert [[is_new for _, is_new in a] for a in answers] == [[True]] * 5
 
 
-def fail_commits(engine: Engine, monkeypatch: pytest.MonkeyPatch, thread_prefix: str = "event-writer") -> list[int]:
-    """Make the driver's commit fail on the writer's thread (a full disk, a lost server): returns the failures."""
+def fail_commits(engine: Engine, monkeypatch: pytest.MonkeyPatch, thread_prefix: str = "event-writer",
+                 times: int | None = None) -> list[int]:
+    """Make the driver's commit fail on the writer's thread (a full disk, a lost server), every time or the first
+    `times`: returns the failures."""
     failures: list[int] = []
     real = engine.dialect.do_commit
 
     def do_commit(dbapi_connection: Any) -> None:
-        if threading.current_thread().name.startswith(thread_prefix):
+        if threading.current_thread().name.startswith(thread_prefix) and (times is None or len(failures) < times):
             failures.append(1)
             raise engine.dialect.loaded_dbapi.OperationalError("disk I/O error (injected by the test)")
         real(dbapi_connection)
@@ -119,16 +121,7 @@ async def test_a_transaction_that_fails_once_is_stored_on_a_fresh_connection(
     """The writer keeps one connection; when a transaction fails on it (a restarted PostgreSQL, a disk hiccup), the
     connection is thrown away and the same events are tried once more on a new one, stored once each."""
     engine, observer = engines
-    real = engine.dialect.do_commit
-    failed: list[Any] = []
-
-    def do_commit(dbapi_connection: Any) -> None:
-        if not failed and threading.current_thread().name.startswith("event-writer"):
-            failed.append(dbapi_connection)
-            raise engine.dialect.loaded_dbapi.OperationalError("server closed the connection (injected by the test)")
-        real(dbapi_connection)
-
-    monkeypatch.setattr(engine.dialect, "do_commit", do_commit)
+    failed = fail_commits(engine, monkeypatch, times=1)
     writer = EventWriter(engine)
     await writer.start()
     try:
