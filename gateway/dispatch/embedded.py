@@ -213,7 +213,17 @@ class ThreadDispatcher:
         self._wake.set()
 
     async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def committed(_leads: list[int]) -> None:  # on the processing thread: the listeners run on the loop
+            loop.call_soon_threadsafe(self._leads_changed)
+
+        self.processor.on_committed = committed
         self._task = asyncio.create_task(self._run(), name="thread-dispatcher")
+
+    def _leads_changed(self) -> None:
+        for listener in self.on_leads_changed:
+            listener()
 
     async def stop(self) -> None:
         if self._task:
@@ -232,9 +242,6 @@ class ThreadDispatcher:
                 await asyncio.sleep(1)
             for key in ("claimed", "done", "failed", "dead"):
                 setattr(self.totals, key, getattr(self.totals, key) + getattr(report, key))
-            if report.leads:  # this coroutine runs on the event loop, where listeners are called
-                for listener in self.on_leads_changed:
-                    listener()
             if report.claimed:
                 continue
             self._wake.clear()

@@ -48,6 +48,10 @@ def process_pending(max_seconds: float = 20.0) -> dict[str, int]:
     """Claim and process batches until nothing is due or the time budget is spent; announce changed leads."""
     runtime = _RUNTIME.get(load_settings())
     job = get_current_job()
+    runtime.processor.on_committed = None
+    if job is not None:  # the servers hear of each commit's leads (their live pages read at once)
+        redis = job.connection
+        runtime.processor.on_committed = lambda leads: publish_changes(redis, runtime.settings, len(leads))
     owner = worker_id()
     totals = {"claimed": 0, "done": 0, "failed": 0, "dead": 0}
     deadline = time.monotonic() + max_seconds
@@ -55,8 +59,6 @@ def process_pending(max_seconds: float = 20.0) -> dict[str, int]:
         report = runtime.processor.run_batch(owner)
         for k in totals:
             totals[k] += getattr(report, k)
-        if report.leads and job is not None:
-            publish_changes(job.connection, runtime.settings, len(report.leads))
         if not report.claimed:
             break
     log.info("job.done", **totals)

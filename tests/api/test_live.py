@@ -117,7 +117,8 @@ async def test_a_change_nobody_announces_still_comes_by_the_poll(tmp_path: Path)
         gateway.app[LEADS_CHANGED].clear()  # every nudge lost
         async with gateway.client("anna") as c, c.stream("GET", "/api/v1/live", params={"since": _since()}) as resp:
             lead = await gateway.lead("vera", name="Без толчка", phone="+79160000053")
-            await asyncio.wait_for(_until(_events(resp), lead["id"], "unsorted"), timeout=10)
+            change = await asyncio.wait_for(_until(_events(resp), lead["id"], "unsorted"), timeout=10)
+            assert (change["id"], change["status"]) == (lead["id"], "unsorted")
     finally:
         await runner.cleanup()
 
