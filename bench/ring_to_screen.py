@@ -90,7 +90,7 @@ class Run:
         self.answers: Counter[str] = Counter()
         self.acked = 0
         self.samples: list[tuple[float, int, int]] = []  # (t, processed, backlog)
-        self.rss: list[tuple[float, float]] = []  # (t, MB of the server and its workers)
+        self.rss: list[tuple[float, list[float]]] = []  # (t, MB of each process: the server, then its workers)
         self.sent_seconds = 0.0
 
 
@@ -224,11 +224,11 @@ async def measure(base: str, engine: object, args: argparse.Namespace, pids: lis
         await asyncio.wait_for(ready.wait(), 10)
         stop = asyncio.Event()
         sampler = asyncio.create_task(_sample(engine, run, max(1.0, seconds / 12), stop))
-        rss: list[tuple[float, float]] = [(time.monotonic(), sum(rss_mb(p) for p in pids))]
+        rss: list[tuple[float, list[float]]] = [(time.monotonic(), [rss_mb(p) for p in pids])]
         sending = asyncio.create_task(_send(session, base, run, args.rate, seconds))
         while not sending.done():
             await asyncio.wait({sending}, timeout=max(1.0, seconds / 12))
-            rss.append((time.monotonic(), sum(rss_mb(p) for p in pids)))
+            rss.append((time.monotonic(), [rss_mb(p) for p in pids]))
         run.sent_seconds = sending.result()
         stop.set()
         await sampler
@@ -292,8 +292,11 @@ def report(run: Run, engine: object, label: str, seconds: float) -> None:
           f"p99 {pct(stored, 99):.0f} ms")
     print(f"  acknowledged {run.acked / elapsed:,.0f}/s  processed {processed_rate:,.0f}/s  "
           f"(ratio {processed_rate / max(1e-9, run.acked / elapsed):.2f}); backlog samples {backlogs}")
-    print(f"  server RSS {rss[0][1]:.0f} MB at start, {rss[-1][1]:.0f} MB at the end of {seconds:.0f} s "
-          f"(max {max(r for _, r in rss):.0f} MB)")
+    totals = [sum(each) for _, each in rss]
+    print(f"  server RSS {totals[0]:.0f} MB at start, {totals[-1]:.0f} MB at the end of {seconds:.0f} s "
+          f"(max {max(totals):.0f} MB)")
+    print("    samples (s: MB of each process, the server first): " + "; ".join(
+        f"{t - rss[0][0]:.0f}: {'+'.join(f'{mb:.0f}' for mb in each)}" for t, each in rss))
 
 
 def _start(config: Path, args: argparse.Namespace, port: int) -> tuple[subprocess.Popen[bytes],

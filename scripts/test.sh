@@ -39,4 +39,6 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/mypy  # settings in pyproject.toml: strict, over gateway/
-exec .venv/bin/pytest "$@"
+# the tests are independent (own databases, ports, Redis and folders): one pytest worker per core, at most four;
+# `./scripts/test.sh -n0` runs them in one process (needed for -s or a debugger)
+exec .venv/bin/pytest -n auto --maxprocesses 4 "$@"

@@ -203,6 +203,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: its reports reach the controller, which judges them all
     if _pii_findings:
         print("\nlog lines with a phone number or an e-mail address in clear:", file=sys.stderr)
         for finding in _pii_findings[:20]:
