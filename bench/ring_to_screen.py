@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,11 +47,11 @@ USER, PASSWORD = "bench", "bench password 1"
 GATEWAY = [sys.executable, "-m", "gateway"]
 
 
-def _config(workdir: Path, database_url: str, redis_url: str | None) -> Path:
+def _config(workdir: Path, database_url: str, redis_url: str | None, log_level: str = "warning") -> Path:
     lines = [f'database_url = "{database_url}"', f'files_dir = "{workdir / "files"}"']
     if redis_url:
         lines.append(f'redis_url = "{redis_url}"')
-    lines += ['log_level = "warning"', "", "[dispatch]", f'queue = "bench-{uuid.uuid4().hex[:8]}"', "",
+    lines += [f'log_level = "{log_level}"', "", "[dispatch]", f'queue = "bench-{uuid.uuid4().hex[:8]}"', "",
               "[[telephony.mango]]", f'account = "{ACCOUNT}"', f'api_key = "{KEY}"', f'api_salt = "{SALT}"',
               "fetch_recordings = false", "[telephony.mango.lines]", '"74951234567" = "Линия 1"',
               '"74957654321" = "Линия 2"', "[telephony.mango.extensions]", '"101" = "bench"']
@@ -318,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lg-ring-")))
         url = stack.enter_context(postgres_url()) if args.postgres else f"sqlite:///{workdir / 'gateway.db'}"
         redis_url = "redis://127.0.0.1:6379/0" if args.redis else None
-        config = _config(workdir, url, redis_url)
+        config = _config(workdir, url, redis_url, args.log_level)
         _cli(config, "migrate")
         _cli(config, "user", "add", USER, "--role", "operator", "--extension", "101")
         _cli(config, "user", "password", USER, "--password", PASSWORD)
@@ -336,6 +337,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             for proc in [*workers, server]:
                 servers.stop(proc)
+            if args.keep_log:
+                shutil.copyfile(config.parent / "serve.log", args.keep_log)
     bad = set(result.answers) - {"200"}
     return 1 if bad else 0
 
@@ -348,6 +351,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--postgres", action="store_true", help="PostgreSQL on 127.0.0.1 instead of SQLite")
     p.add_argument("--redis", action="store_true", help="Redis on 127.0.0.1:6379 and separate workers")
     p.add_argument("--workers", type=int, default=2, help="`gateway worker` processes with --redis (default 2)")
+    p.add_argument("--log-level", default="warning", help="the server's and workers' log level (default warning)")
+    p.add_argument("--keep-log", type=Path, help="copy the server's and workers' log (JSON lines) to this file")
     args = p.parse_args(argv)
     os.environ.pop("GATEWAY_CONFIG", None)
     return run(args)

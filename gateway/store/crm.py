@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -67,6 +68,10 @@ _PG_LEADS_PRESENT = text("SELECT count(*) FROM leads WHERE id = ANY(:ids)")
 _PG_IDENTITIES_OF = text("SELECT count(*) FROM identities WHERE contact_id = ANY(:ids)")
 _PG_IDS = {table: text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)")
            for table in ("leads", "contacts")}
+# A batch's lead keys and identities, as advisory locks taken in one order before any row: two workers whose
+# batches share a call or a person wait for each other instead of deadlocking (found after a second) or
+# creating the same lead twice (and redoing the batch event by event).
+_PG_LOCK_KEYS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 _CONTACT_IDS_BLOCK = 64  # contact ids taken at a time (most leads of a batch come from people already known)
 _DIALECT_STMTS: dict[tuple[str, str, tuple[str, ...], str | None], Any] = {}
 
@@ -88,6 +93,13 @@ class Lookups:
         self.user: dict[tuple[str, str], int | None] = {}
         self.company: dict[tuple[int, str | None, str | None], int | None] = {}
         self.any_blocked: bool | None = None
+
+
+def lock_keys(lead_keys: Iterable[str], values: Iterable[str]) -> list[int]:
+    """Advisory lock numbers for lead keys and identity values, sorted: the order every worker takes them in."""
+    named = {f"lead:{k}" for k in lead_keys} | {f"identity:{v}" for v in values}
+    return sorted({int.from_bytes(hashlib.blake2b(n.encode(), digest_size=8).digest(), "big", signed=True)
+                   for n in named})
 
 
 class CrmRepo:
@@ -118,6 +130,8 @@ class CrmRepo:
         """Load in two queries the leads and identities a batch will ask for (PostgreSQL: lock the leads)."""
         keys = list(dict.fromkeys(keys))
         self._expected = max(1, len(keys))
+        if self.conn.dialect.name == "postgresql" and (keys or values):
+            self.conn.execute(_PG_LOCK_KEYS, {"keys": lock_keys(keys, values)})
         if keys:
             q = _LEADS_BY_KEYS.with_for_update() if self.conn.dialect.name == "postgresql" else _LEADS_BY_KEYS
             self._leads = dict.fromkeys(keys)
