@@ -27,7 +27,9 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -75,11 +77,37 @@ def rss_mb(pid: int) -> float:
     return int(found.group(1)) / 1024 if found else float("nan")
 
 
-def children(pid: int) -> list[int]:
+def label(pid: int, server: int) -> str:
+    """What a process of the run is: the server, its worker process, its resource tracker, a `gateway worker`."""
+    if pid == server:
+        return "server"
     try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
-        return []
+        return f"pid {pid}"
+    if "resource_tracker" in cmd:
+        return "resource tracker"
+    return "gateway worker" if " worker" in cmd else "worker process"
+
+
+def memory(server: int, others: list[int]) -> dict[str, float]:
+    """MB resident by process label; the server's children are looked up each time (one is restarted, or late)."""
+    out: dict[str, float] = {}
+    for n, pid in enumerate([server, *children(server), *others]):
+        name = label(pid, server)
+        out[f"{name} {n}" if name == "gateway worker" else name] = rss_mb(pid)
+    return out
+
+
+def children(pid: int) -> list[int]:
+    """The process's children, whichever of its threads started them."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return sorted(set(found))
 
 
 class Run:
@@ -91,7 +119,7 @@ class Run:
         self.answers: Counter[str] = Counter()
         self.acked = 0
         self.samples: list[tuple[float, int, int]] = []  # (t, processed, backlog)
-        self.rss: list[tuple[float, list[float]]] = []  # (t, MB of each process: the server, then its workers)
+        self.rss: list[tuple[float, dict[str, float]]] = []  # (t, MB by process: the server, then its workers)
         self.sent_seconds = 0.0
 
 
@@ -211,7 +239,8 @@ def _lead_entries(engine: object) -> dict[int, str]:
     return {int(i): k.removeprefix(prefix) for i, k in rows}
 
 
-async def measure(base: str, engine: object, args: argparse.Namespace, pids: list[int]) -> Run:
+async def measure(base: str, engine: object, args: argparse.Namespace, processes: Callable[[], dict[str, float]]
+                  ) -> Run:
     import aiohttp
 
     run = Run()
@@ -225,11 +254,11 @@ async def measure(base: str, engine: object, args: argparse.Namespace, pids: lis
         await asyncio.wait_for(ready.wait(), 10)
         stop = asyncio.Event()
         sampler = asyncio.create_task(_sample(engine, run, max(1.0, seconds / 12), stop))
-        rss: list[tuple[float, list[float]]] = [(time.monotonic(), [rss_mb(p) for p in pids])]
+        rss: list[tuple[float, dict[str, float]]] = [(time.monotonic(), processes())]
         sending = asyncio.create_task(_send(session, base, run, args.rate, seconds))
         while not sending.done():
             await asyncio.wait({sending}, timeout=max(1.0, seconds / 12))
-            rss.append((time.monotonic(), [rss_mb(p) for p in pids]))
+            rss.append((time.monotonic(), processes()))
         run.sent_seconds = sending.result()
         stop.set()
         await sampler
@@ -293,11 +322,12 @@ def report(run: Run, engine: object, label: str, seconds: float) -> None:
           f"p99 {pct(stored, 99):.0f} ms")
     print(f"  acknowledged {run.acked / elapsed:,.0f}/s  processed {processed_rate:,.0f}/s  "
           f"(ratio {processed_rate / max(1e-9, run.acked / elapsed):.2f}); backlog samples {backlogs}")
-    totals = [sum(each) for _, each in rss]
+    totals = [sum(each.values()) for _, each in rss]
     print(f"  server RSS {totals[0]:.0f} MB at start, {totals[-1]:.0f} MB at the end of {seconds:.0f} s "
-          f"(max {max(totals):.0f} MB)")
-    print("    samples (s: MB of each process, the server first): " + "; ".join(
-        f"{t - rss[0][0]:.0f}: {'+'.join(f'{mb:.0f}' for mb in each)}" for t, each in rss))
+          f"(max {max(totals):.0f} MB), with its workers")
+    names = list(dict.fromkeys(name for _, each in rss for name in each))
+    print(f"    MB every {rss[1][0] - rss[0][0]:.0f} s: " + "; ".join(
+        f"{name} " + " ".join(f"{each.get(name, float('nan')):.0f}" for _, each in rss) for name in names))
 
 
 def _start(config: Path, args: argparse.Namespace, port: int) -> tuple[subprocess.Popen[bytes],
@@ -327,9 +357,9 @@ def run(args: argparse.Namespace) -> int:
         server, workers = _start(config, args, port)
         try:
             time.sleep(1.0)  # the embedded worker process starts after the server listens
-            pids = [server.pid, *children(server.pid), *(w.pid for w in workers)]
             engine = create_engine(url)
-            result = asyncio.run(measure(f"http://127.0.0.1:{port}", engine, args, pids))
+            result = asyncio.run(measure(f"http://127.0.0.1:{port}", engine, args,
+                                         partial(memory, server.pid, [w.pid for w in workers])))
             set_up = ("PostgreSQL + Redis + " f"{args.workers} workers" if args.redis else
                       "PostgreSQL, embedded worker") if args.postgres else "embedded default (SQLite, FULL)"
             report(result, engine, f"{set_up}, {args.rate:.0f} notifications/s for {seconds:.0f} s", seconds)

@@ -36,12 +36,17 @@ def _apply_pragmas(dbapi_conn: Any, synchronous: str) -> None:
     cur.execute(f"PRAGMA synchronous={_SYNCHRONOUS[synchronous]}")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 
 _SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
+# SQLite's page cache per connection, in KiB. It fills as the database grows and is kept until the connection
+# closes, so it bounds what each connection of the pool and the workers holds: with 64 MiB a server's memory
+# rose for as long as the first 64 MB of its database lasted. Processing ran as fast with 8 MiB (10,000 events:
+# 4,605-5,153/s against 4,648-5,177/s); the operating system caches the file beneath it.
+SQLITE_CACHE_KIB = 8192
 
 
 def make_engine(url: str, *, pool_size: int = 5, null_pool: bool = False, synchronous: str = "full") -> Engine:
