@@ -9,8 +9,9 @@ signs in on /login as the page does and listens on `/api/v1/live`, then sends re
 Mango call flows (as `gateway simulate mango` builds them) at a steady `--rate` of notifications
 per second. Prints the time from each call's first notification being sent to its lead's first
 appearance on the stream (p50/p95/p99), notifications acknowledged per second against events
-processed per second and the backlog sampled through the run, and the server's resident memory
-at start and end. Goal (issue 16): p99 under 1 s, backlog not growing, memory flat.
+processed per second and the backlog sampled through the run, and the resident memory of the server
+and each of its workers sampled through the run. Goal (issue 16): p99 under 1 s, backlog not growing,
+memory flat. `--log-level info --keep-log FILE` keeps the servers' log (batches redone, retries).
 """
 
 from __future__ import annotations

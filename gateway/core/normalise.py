@@ -24,7 +24,7 @@ def is_internal_number(raw: str) -> bool:
     return 0 < len(digits) <= 5
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def normalise_phone(raw: str, region: str = "RU") -> str | None:
     """E.164 for a valid number in any usual spelling; None for extensions, SIP URIs and garbage."""
     if not raw or is_internal_number(raw):
