@@ -30,6 +30,7 @@ __all__ = [
     "count_by_status",
     "fail",
     "new_event_id",
+    "new_event_ids",
     "oldest_pending_age",
     "related",
     "requeue",
@@ -41,6 +42,13 @@ RETRYABLE = ("pending", "failed")
 def new_event_id(now_ns: int | None = None) -> str:
     """A sortable id: 16 hex digits of time in ns, then 8 random hex digits."""
     return f"{now_ns or time.time_ns():016x}{secrets.token_hex(4)}"
+
+
+def new_event_ids(n: int) -> list[str]:
+    """`n` ids as `new_event_id` makes them, with their random digits read in one go (a system call per id was
+    a twentieth of the edge's group-commit thread under load)."""
+    random = secrets.token_hex(4 * n)
+    return [f"{time.time_ns():016x}{random[8 * i:8 * i + 8]}" for i in range(n)]
 
 
 _COLUMNS = ("id", "connector", "account", "key", "name", "group_key", "received_at", "headers", "body", "status",
@@ -99,9 +107,9 @@ def append_to(driver_conn: Any, dialect: str, batch: Sequence[NewEvent]) -> list
     insert_sql, present_sql, mark, by_key_sql = _SQL[dialect]
     when = _sqlite_time if dialect == "sqlite" else (lambda ts: ts)
     rows = []
-    for ev in batch:
+    for ev, event_id in zip(batch, new_event_ids(len(batch)), strict=True):
         received = when(ev.received_at)
-        rows.append((new_event_id(), ev.connector, ev.account, ev.key, ev.name, ev.group_key, received,
+        rows.append((event_id, ev.connector, ev.account, ev.key, ev.name, ev.group_key, received,
                      _headers_json(tuple(ev.headers.items())), ev.body, "pending", 0,
                      received if ev.not_before is None else when(ev.not_before)))
     cursor = driver_conn.cursor()

@@ -157,3 +157,15 @@ async def test_over_http_a_failed_commit_is_a_5xx_for_each_request_and_nothing_i
         status, body = await post(http, 0)  # the caller's retry with the same key is stored once
     assert status == 202 and json.loads(body)["duplicate"] is False
     assert stored_keys(engine) == {"commit-fails-0"}
+
+
+def test_ids_made_together_are_distinct_and_sort_by_time() -> None:
+    """A batch's ids take their random digits from one read: still distinct, still in the order they were made."""
+    import re
+
+    from gateway.store.event_log import new_event_ids
+
+    ids = new_event_ids(2000)
+    assert len(set(ids)) == 2000 and all(re.fullmatch(r"[0-9a-f]{24}", i) for i in ids)
+    assert [i[:16] for i in ids] == sorted(i[:16] for i in ids)
+    assert len({i[16:] for i in ids}) > 1990  # random digits, not one value or a counter's few
