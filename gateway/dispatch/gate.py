@@ -42,6 +42,10 @@ class WriteGate:
             if held:
                 self._lock.release()
 
+    def edge_waiting(self) -> bool:
+        """Whether the edge waits for the gate now (the worker's transaction should end soon)."""
+        return bool(self._edge_waiting.value > 0)
+
     @contextmanager
     def worker(self) -> Iterator[None]:
         """The worker's turn: only while the edge is not waiting."""

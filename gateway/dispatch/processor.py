@@ -6,8 +6,10 @@ core pipeline stores every interaction, follow-ups are appended, events are mark
 On SQLite, phase 2 commits every `commit_every` events or once a transaction has held the
 write lock for `write_turn_ms`, whichever comes first, so that the edge never waits long for it
 (a Mango call's events cost about a millisecond each: fifty of them held the edge's group commit
-for tens of milliseconds). If a chunk fails, it is rolled back and redone event by event, so that one bad event
-fails alone. Failures retry with backoff and end as `dead` after `max_attempts`.
+for tens of milliseconds); and, where the processor is told when the edge is waiting (`give_way`, the
+embedded worker's write gate), after the event it is storing. If a chunk fails, it is rolled back and
+redone event by event, so that one bad event fails alone. Failures retry with backoff and end as
+`dead` after `max_attempts`.
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ class Processor:
         self.interaction_hooks = list(interaction_hooks)
         self.hooks_quiet = hooks_quiet  # whether the hooks write nothing for a result (deferred leads may wait)
         self.write_turn = write_turn
+        # whether another writer waits for this one's transaction (SQLite): it then ends after the current event
+        self.give_way: Callable[[], bool] = lambda: False
         # told the ids of the leads each committed write transaction stored (the live page hears of them)
         self.on_committed: Callable[[list[int]], None] | None = None
         self.cfg = PipelineConfig(
@@ -228,7 +232,7 @@ class Processor:
                 if result:
                     results[ev.id] = result
             taken += 1
-            if until is not None and time.monotonic() >= until:
+            if until is not None and (time.monotonic() >= until or self.give_way()):
                 break
         repo.flush()
         ids = [ev.id for ev, _ in items[:taken]]

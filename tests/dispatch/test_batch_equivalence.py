@@ -4,6 +4,7 @@ to the same interaction, which is stored once, and every event still names the l
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ SKIP = {"id", "created_at", "updated_at", "event_id", "contact_id", "deal_id", "
 
 
 def _store(tmp: Path, limit: int | None, turn_ms: float | None = None, commits: list[int] | None = None,
-           told: list[list[int]] | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, Any]], list[str]]:
+           told: list[list[int]] | None = None, give_way: Callable[[], bool] | None = None
+           ) -> tuple[list[dict[str, Any]], list[tuple[str, Any]], list[str]]:
     conf = settings().model_copy(update={"database_url": f"sqlite:///{tmp}/gateway.db", "files_dir": tmp / "files"})
     if turn_ms is not None:
         conf = conf.model_copy(update={"dispatch": conf.dispatch.model_copy(update={"write_turn_ms": turn_ms})})
@@ -33,6 +35,8 @@ def _store(tmp: Path, limit: int | None, turn_ms: float | None = None, commits: 
         event.listen(rt.engine, "commit", lambda _conn: commits.append(1))
     if told is not None:
         rt.processor.on_committed = told.append
+    if give_way is not None:
+        rt.processor.give_way = give_way
     connector = MangoConnector(conf)
     stored = [ev for name in SCENARIOS for ev in asyncio.run(edge_events(connector, load(name)))]
     with rt.engine.begin() as conn:
@@ -79,6 +83,46 @@ def test_a_write_turn_cut_short_stores_the_same_in_more_transactions(tmp_path: P
     events_done = len(cut[1])
     assert events_done > 2 * len(SCENARIOS)
     assert len(cut_commits) >= len(long_commits) + events_done - 2  # about one transaction per event
+
+
+def test_a_worker_gives_way_after_the_event_it_is_storing_when_the_edge_waits(tmp_path: Path) -> None:
+    """SQLite: while the edge waits for the write gate, a processing transaction ends after its current event, long
+    before its write turn is over; what is stored does not change."""
+    for name in ("long", "giving"):
+        (tmp_path / name).mkdir()
+    long_commits: list[int] = []
+    giving_commits: list[int] = []
+    long = _store(tmp_path / "long", None, 10_000, long_commits)
+    giving = _store(tmp_path / "giving", None, 10_000, giving_commits, give_way=lambda: True)
+    assert giving == long
+    events_done = len(giving[1])
+    assert len(giving_commits) >= len(long_commits) + events_done - 2  # about one transaction per event
+
+
+def test_the_gate_says_when_the_edge_waits() -> None:
+    import multiprocessing
+    import threading
+
+    from gateway.dispatch.gate import WriteGate
+
+    gate = WriteGate(multiprocessing.get_context("spawn"))
+    entered = threading.Event()
+
+    def edge_turn() -> None:
+        with gate.edge():
+            entered.set()
+
+    with gate.worker():
+        assert not gate.edge_waiting()
+        edge = threading.Thread(target=edge_turn)
+        edge.start()
+        for _ in range(500):
+            if gate.edge_waiting():
+                break
+            threading.Event().wait(0.01)
+        assert gate.edge_waiting() and not entered.is_set()
+    edge.join(5)
+    assert entered.is_set() and not gate.edge_waiting()
 
 
 def test_only_the_same_interaction_is_taken_as_stored() -> None:
