@@ -94,9 +94,11 @@ def label(pid: int, server: int) -> str:
 def memory(server: int, others: list[int]) -> dict[str, float]:
     """MB resident by process label; the server's children are looked up each time (one is restarted, or late)."""
     out: dict[str, float] = {}
-    for n, pid in enumerate([server, *children(server), *others]):
+    for pid in [server, *children(server), *others]:
         name = label(pid, server)
-        out[f"{name} {n}" if name == "gateway worker" else name] = rss_mb(pid)
+        if name == "gateway worker":
+            name = f"{name} {sum(1 for seen in out if seen.startswith(name)) + 1}"
+        out[name] = rss_mb(pid)
     return out
 
 
