@@ -39,9 +39,9 @@ __all__ = [
 RETRYABLE = ("pending", "failed")
 
 
-def new_event_id(now_ns: int | None = None) -> str:
+def new_event_id() -> str:
     """A sortable id: 16 hex digits of time in ns, then 8 random hex digits."""
-    return f"{now_ns or time.time_ns():016x}{secrets.token_hex(4)}"
+    return new_event_ids(1)[0]
 
 
 def new_event_ids(n: int) -> list[str]:

@@ -67,36 +67,27 @@ def test_a_batch_stores_what_one_event_at_a_time_stores(tmp_path: Path, limit: i
     assert batch[2] == single[2]
 
 
-def test_a_write_turn_cut_short_stores_the_same_in_more_transactions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cut_by", ["turn", "give_way"])
+def test_a_write_turn_cut_short_stores_the_same_in_more_transactions(tmp_path: Path, cut_by: str) -> None:
     """SQLite: a processing transaction that has held the write lock for `write_turn_ms` commits and the rest of
-    the chunk goes on in the next one; what is stored does not change."""
+    the chunk goes on in the next one; so does one told to give way (the edge waits for the write gate), after
+    the event it is storing. What is stored does not change."""
     for name in ("long", "cut"):
         (tmp_path / name).mkdir()
     long_commits: list[int] = []
     cut_commits: list[int] = []
     told: list[list[int]] = []
     long = _store(tmp_path / "long", None, 10_000, long_commits)
-    cut = _store(tmp_path / "cut", None, 0.001, cut_commits, told)  # every event ends its turn
+    if cut_by == "turn":
+        cut = _store(tmp_path / "cut", None, 0.001, cut_commits, told)  # every event ends its turn
+    else:
+        cut = _store(tmp_path / "cut", None, 10_000, cut_commits, told, give_way=lambda: True)
     assert cut == long
     # the live page is told after each commit, not once the batch is over: each lead as soon as it is stored
     assert len(told) > len(SCENARIOS) and all(told)
     events_done = len(cut[1])
     assert events_done > 2 * len(SCENARIOS)
     assert len(cut_commits) >= len(long_commits) + events_done - 2  # about one transaction per event
-
-
-def test_a_worker_gives_way_after_the_event_it_is_storing_when_the_edge_waits(tmp_path: Path) -> None:
-    """SQLite: while the edge waits for the write gate, a processing transaction ends after its current event, long
-    before its write turn is over; what is stored does not change."""
-    for name in ("long", "giving"):
-        (tmp_path / name).mkdir()
-    long_commits: list[int] = []
-    giving_commits: list[int] = []
-    long = _store(tmp_path / "long", None, 10_000, long_commits)
-    giving = _store(tmp_path / "giving", None, 10_000, giving_commits, give_way=lambda: True)
-    assert giving == long
-    events_done = len(giving[1])
-    assert len(giving_commits) >= len(long_commits) + events_done - 2  # about one transaction per event
 
 
 def test_the_gate_says_when_the_edge_waits() -> None:
