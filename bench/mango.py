@@ -1,6 +1,6 @@
 """Mango webhook benchmark: signed notifications acknowledged per second, p50/p99, against bare aiohttp.
 
-    .venv/bin/python bench/mango.py [--seconds 5] [--connections 64] [--rounds 3] [--no-dispatch]
+    .venv/bin/python bench/mango.py [--seconds 5] [--connections 64] [--rounds 3] [--no-dispatch] [--layers]
 
 Every request is a distinct, correctly signed `/events/call` notification (a new entry_id each
 time, so every one is a new row in the event log). First a bare aiohttp server that parses the
@@ -8,28 +8,43 @@ form and checks the signature the same way (constant-time, sha256 over key + jso
 answers 200, then the gateway (`gateway.app.create_app(settings)`: SQLite with synchronous=FULL)
 as the embedded default (its worker process processing meanwhile) and as the edge alone, each
 in its own process under uvloop, `--rounds` times; the load generator runs here over keep-alive
-connections. Prints each round's rates, latency percentiles and answers by status, then the
-medians and the ratios gateway/bare (goals of issue 16: 0.5 embedded, 0.6 edge alone).
+connections. Prints each round's rates, latency percentiles, answers by status and the CPU the
+server's processes used per acknowledgement (read from /proc over the measured seconds: a figure
+that a busy machine disturbs less than a rate), then the medians and the ratios gateway/bare
+(goals of issue 16: 0.5 embedded, 0.6 edge alone).
+
+`--layers` adds two set-ups that only this benchmark builds, to show where the edge's time goes:
+the gateway's application with the bare server's handler on the Mango route (aiohttp's routing,
+our middlewares and headers, nothing of ours in the handler), and the gateway's edge answering
+without storing (everything but the event log's write).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
+import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
+
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import servers  # noqa: E402
 from bench.common import median, pct  # noqa: E402
+from gateway.connectors.base import NewEvent  # noqa: E402
 from gateway.connectors.telephony.mango.signature import sign  # noqa: E402
 
 ACCOUNT = "bench"
@@ -48,28 +63,38 @@ fetch_recordings = false
 
 def serve_bare(port: int) -> None:
     """The same work without the gateway: parse the form, check key and signature, answer 200."""
-    import hashlib
-    import hmac
-
-    from aiohttp import web
-
-    async def hook(request: web.Request) -> web.Response:
-        form = await request.post()
-        text = str(form.get("json", ""))
-        expected = hashlib.sha256((KEY + text + SALT).encode()).hexdigest()
-        if not (hmac.compare_digest(str(form.get("vpbx_api_key", "")), KEY)
-                and hmac.compare_digest(expected, str(form.get("sign", "")).lower())):
-            return web.json_response({"error": "signature"}, status=403)
-        return web.Response(status=200)
-
     app = web.Application()
-    app.router.add_post("/hooks/mango/{account}/events/{name:.+}", hook)
+    app.router.add_post("/hooks/mango/{account}/events/{name:.+}", bare_hook)
     servers.use_uvloop()
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-def serve_gateway(port: int, workdir: Path, dispatch: bool) -> None:
-    servers.serve_gateway(port, workdir, dispatch, CONFIG)
+async def bare_hook(request: web.Request) -> web.Response:
+    """The bare server's handler: parse the form, check key and signature, answer 200."""
+    form = await request.post()
+    text = str(form.get("json", ""))
+    expected = hashlib.sha256((KEY + text + SALT).encode()).hexdigest()
+    if not (hmac.compare_digest(str(form.get("vpbx_api_key", "")), KEY)
+            and hmac.compare_digest(expected, str(form.get("sign", "")).lower())):
+        return web.json_response({"error": "signature"}, status=403)
+    return web.Response(status=200)
+
+
+def serve_gateway(port: int, workdir: Path, kind: str) -> None:
+    """The gateway as `kind` says: dispatch (embedded default), no-dispatch (edge alone), or a layer."""
+    if kind == "app-bare-handler":
+        import gateway.http.edge
+
+        gateway.http.edge._handler = lambda route, trusted_proxies: bare_hook  # every connector route, Mango's too
+    elif kind == "no-store":
+        from gateway.http.writer import EventWriter
+        from gateway.store.event_log import new_event_ids
+
+        async def answer_only(self: EventWriter, events: Sequence[NewEvent]) -> list[tuple[str, bool]]:
+            return [(event_id, True) for event_id in new_event_ids(len(events))]
+
+        EventWriter.store = answer_only  # type: ignore[method-assign]
+    servers.serve_gateway(port, workdir, kind == "dispatch", CONFIG)
 
 
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
@@ -115,62 +140,95 @@ async def _connection(port: int, requests: Requests, deadline: float, counts: Co
         writer.close()
 
 
-async def throughput(port: int, tag: str, seconds: float, connections: int) -> tuple[float, Counter[str], list[float]]:
+@dataclass
+class Load:
+    """One measured stretch: acknowledgements per second, answers, latencies, CPU per acknowledgement."""
+
+    rate: float
+    counts: Counter[str]
+    latencies: list[float]
+    server_us: float  # CPU of the server's processes (its worker process too) per 2xx answer, in us
+    loadgen_us: float  # the same for this process, the load generator
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())  # a process started meanwhile: all of it
+
+
+async def throughput(port: int, tag: str, seconds: float, connections: int, server_pid: int) -> Load:
     requests = Requests(port, tag)
     warm: list[float] = []
     await asyncio.gather(*(_connection(port, requests, time.monotonic() + 1.0, Counter(), warm)
                            for _ in range(connections)))
     counts: Counter[str] = Counter()
     latencies: list[float] = []
+    server_before = servers.cpu_seconds(servers.process_tree(server_pid))
+    own_before = servers.cpu_seconds([os.getpid()])
     started = time.monotonic()
     await asyncio.gather(*(_connection(port, requests, started + seconds, counts, latencies)
                            for _ in range(connections)))
     elapsed = time.monotonic() - started
-    return sum(n for status, n in counts.items() if status.startswith("2")) / elapsed, counts, latencies
+    server = _cpu_used(server_before, servers.cpu_seconds(servers.process_tree(server_pid)))
+    own = _cpu_used(own_before, servers.cpu_seconds([os.getpid()]))
+    acks = sum(n for status, n in counts.items() if status.startswith("2"))
+    return Load(acks / elapsed, counts, latencies, 1e6 * server / max(acks, 1), 1e6 * own / max(acks, 1))
 
 
-def _line(label: str, rate: float, counts: Counter[str], latencies: list[float]) -> str:
-    ms = [x * 1000 for x in latencies]
-    return (f"{label}: {rate:,.0f} acks/s  p50 {median(ms):.1f} ms  p99 {pct(ms, 99):.1f} ms  "
-            f"answers {dict(counts)}")
+def _line(label: str, load: Load) -> str:
+    ms = [x * 1000 for x in load.latencies]
+    return (f"{label}: {load.rate:,.0f} acks/s  p50 {median(ms):.1f} ms  p99 {pct(ms, 99):.1f} ms  "
+            f"CPU {load.server_us:.0f} us/ack (load generator {load.loadgen_us:.0f})  answers {dict(load.counts)}")
 
 
-def _measure(kind: str, args: argparse.Namespace, tag: str) -> tuple[float, Counter[str], list[float]]:
-    """One server of `kind` (bare, dispatch, no-dispatch) started, loaded for `--seconds`, stopped."""
+def _measure(kind: str, args: argparse.Namespace, tag: str) -> Load:
+    """One server of `kind` (bare, dispatch, no-dispatch, a layer) started, loaded for `--seconds`, stopped."""
     with tempfile.TemporaryDirectory(prefix="lg-bench-mango-") as workdir:
         port = servers.free_port()
         proc = _spawn("bare", str(port)) if kind == "bare" else _spawn("gateway", str(port), workdir, kind)
         try:
             servers.wait_ready(port, proc)
-            return asyncio.run(throughput(port, tag, args.seconds, args.connections))
+            return asyncio.run(throughput(port, tag, args.seconds, args.connections, proc.pid))
         finally:
             servers.stop(proc)
+
+
+LABELS = {
+    "bare": "bare aiohttp + signature check",
+    "dispatch": "gateway, embedded default (worker processing)",
+    "no-dispatch": "gateway, edge only (no worker)",
+    "app-bare-handler": "layer: the gateway's app, the bare handler on the Mango route",
+    "no-store": "layer: the gateway's edge, answering without storing",
+}
+GOALS = {"dispatch": 0.5, "no-dispatch": 0.6}
 
 
 def run(args: argparse.Namespace) -> int:
     """Rounds of bare, then each gateway set-up, one after another; medians and ratios of the same run."""
     servers.use_uvloop()
-    kinds = ["bare", *(["dispatch"] if args.dispatch else []), "no-dispatch"]
-    labels = {"bare": "bare aiohttp + signature check", "dispatch": "gateway, embedded default (worker processing)",
-              "no-dispatch": "gateway, edge only (no worker)"}
-    goals = {"dispatch": 0.5, "no-dispatch": 0.6}
-    rates: dict[str, list[float]] = {k: [] for k in kinds}
+    kinds = ["bare", *(["app-bare-handler", "no-store"] if args.layers else []),
+             *(["dispatch"] if args.dispatch else []), "no-dispatch"]
+    loads: dict[str, list[Load]] = {k: [] for k in kinds}
     bad: set[str] = set()
     for n in range(args.rounds):
         print(f"round {n + 1} of {args.rounds}:")
         for kind in kinds:
-            rate, counts, lat = _measure(kind, args, f"{kind}{n}")
-            rates[kind].append(rate)
-            bad |= set(counts) - {"200"}
-            ratio = f"  ratio {rate / rates['bare'][-1]:.2f}" if kind != "bare" else ""
-            print(f"  {_line(labels[kind], rate, counts, lat)}{ratio}")
-    bare = median(rates["bare"])
+            load = _measure(kind, args, f"{kind}{n}")
+            loads[kind].append(load)
+            bad |= set(load.counts) - {"200"}
+            ratio = f"  ratio {load.rate / loads['bare'][-1].rate:.2f}" if kind != "bare" else ""
+            print(f"  {_line(LABELS[kind], load)}{ratio}")
+    bare = median([x.rate for x in loads["bare"]])
+    bare_us = median([x.server_us for x in loads["bare"]])
     print(f"medians of {args.rounds} rounds (each {args.seconds:g} s, {args.connections} connections):")
-    print(f"  {labels['bare']}: {bare:,.0f} acks/s")
+    print(f"  {LABELS['bare']}: {bare:,.0f} acks/s  CPU {bare_us:.0f} us/ack")
     for kind in kinds[1:]:
-        per_round = [g / b for g, b in zip(rates[kind], rates["bare"], strict=True)]
-        print(f"  {labels[kind]}: {median(rates[kind]):,.0f} acks/s  ratio {median(rates[kind]) / bare:.2f} "
-              f"(per round {', '.join(f'{r:.2f}' for r in per_round)}; goal {goals[kind]})")
+        rate = median([x.rate for x in loads[kind]])
+        per_round = [g.rate / b.rate for g, b in zip(loads[kind], loads["bare"], strict=True)]
+        goal = f"; goal {GOALS[kind]}" if kind in GOALS else ""
+        us = median([x.server_us for x in loads[kind]])
+        print(f"  {LABELS[kind]}: {rate:,.0f} acks/s  ratio {rate / bare:.2f} "
+              f"(per round {', '.join(f'{r:.2f}' for r in per_round)}{goal})  "
+              f"CPU {us:.0f} us/ack, {us / bare_us:.1f}x bare's")
     return 1 if bad else 0
 
 
@@ -180,7 +238,7 @@ def main(argv: list[str]) -> int:
         if kind == "bare":
             serve_bare(port)
         else:
-            serve_gateway(port, Path(argv[3]), argv[4] == "dispatch")
+            serve_gateway(port, Path(argv[3]), argv[4])
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=5.0)
@@ -188,6 +246,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--rounds", type=int, default=3, help="rounds of bare and each set-up (default 3)")
     p.add_argument("--no-dispatch", dest="dispatch", action="store_false",
                    help="measure the edge alone (without the embedded default)")
+    p.add_argument("--layers", action="store_true",
+                   help="also measure the app with the bare handler, and the edge without storing")
     return run(p.parse_args(argv))
 
 

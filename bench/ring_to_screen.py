@@ -94,23 +94,13 @@ def label(pid: int, server: int) -> str:
 def memory(server: int, others: list[int]) -> dict[str, float]:
     """MB resident by process label; the server's children are looked up each time (one is restarted, or late)."""
     out: dict[str, float] = {}
-    for pid in [server, *children(server), *others]:
+    for pid in [server, *servers.children(server), *others]:
         name = label(pid, server)
         if name == "gateway worker":
             name = f"{name} {sum(1 for seen in out if seen.startswith(name)) + 1}"
         out[name] = rss_mb(pid)
     return out
 
-
-def children(pid: int) -> list[int]:
-    """The process's children, whichever of its threads started them."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return sorted(set(found))
 
 
 class Run:

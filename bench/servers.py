@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-__all__ = ["free_port", "serve_gateway", "spawn", "stop", "use_uvloop", "wait_ready"]
+__all__ = ["children", "cpu_seconds", "free_port", "process_tree", "serve_gateway", "spawn", "stop", "use_uvloop",
+           "wait_ready"]
 
 
 def use_uvloop() -> None:
@@ -51,6 +53,38 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def children(pid: int) -> list[int]:
+    """The process's children, whichever of its threads started them."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return sorted(set(found))
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants (a server, its worker process, that one's helpers)."""
+    out = [pid]
+    for child in children(pid):
+        out += process_tree(child)
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU time (user + system, all threads) each process has used so far; a process gone is left out."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15 of stat)
+    return out
 
 
 def serve_gateway(port: int, workdir: Path, dispatch: bool, config_text: str) -> None:

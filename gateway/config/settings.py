@@ -84,6 +84,8 @@ class DispatchSettings(_Section):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     commit_every: int = Field(default=50, ge=1, le=10_000)
     write_turn_ms: float = Field(default=10, gt=0, le=10_000)  # SQLite: the longest a processing write may take
+    # SQLite: the least a processing write holds the lock before it ends early for the edge waiting at the gate
+    give_way_after_ms: float = Field(default=5, ge=0, le=10_000)
     embedded_worker: Literal["process", "thread"] = "process"
     embedded_worker_nice: int = Field(default=5, ge=0, le=19)
     max_attempts: int = Field(default=8, ge=1)

@@ -88,6 +88,10 @@ class Lookups:
     """Small caches that live as long as one batch: pipelines, stages, sources, users."""
 
     def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        """Empty every cache (after a rollback: what the transaction made is gone)."""
         self.stage: dict[tuple[str, str | None], tuple[int, int]] = {}
         self.source: dict[str, tuple[int, bool]] = {}
         self.user: dict[tuple[str, str], int | None] = {}

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import create_engine, event, select
 
 from gateway.connectors.telephony.mango import MangoConnector
+from gateway.dispatch.processor import CHUNK_FLOOR, Processor
 from gateway.dispatch.runtime import build_runtime
 from gateway.store import event_log
 from gateway.store.bootstrap import bootstrap
-from gateway.store.schema import events, leads, tasks
+from gateway.store.schema import events, leads, sources, tasks
 from tests.connectors.telephony.mango.mango_support import edge_events, load, settings
 
 SCENARIOS = ["incoming_via_ivr_to_group", "missed_in_queue_numbers_as_strings", "callback_to_missed_number",
@@ -24,11 +25,14 @@ SKIP = {"id", "created_at", "updated_at", "event_id", "contact_id", "deal_id", "
 
 
 def _store(tmp: Path, limit: int | None, turn_ms: float | None = None, commits: list[int] | None = None,
-           told: list[list[int]] | None = None, give_way: Callable[[], bool] | None = None
+           told: list[list[int]] | None = None, give_way: Callable[[], bool] | None = None,
+           give_way_after_ms: float = 0, prepare: Callable[[Processor], None] | None = None,
            ) -> tuple[list[dict[str, Any]], list[tuple[str, Any]], list[str]]:
     conf = settings().model_copy(update={"database_url": f"sqlite:///{tmp}/gateway.db", "files_dir": tmp / "files"})
+    dispatch: dict[str, float] = {"give_way_after_ms": give_way_after_ms}
     if turn_ms is not None:
-        conf = conf.model_copy(update={"dispatch": conf.dispatch.model_copy(update={"write_turn_ms": turn_ms})})
+        dispatch["write_turn_ms"] = turn_ms
+    conf = conf.model_copy(update={"dispatch": conf.dispatch.model_copy(update=dispatch)})
     rt = build_runtime(conf)
     bootstrap(rt.engine, conf)
     if commits is not None:
@@ -37,6 +41,8 @@ def _store(tmp: Path, limit: int | None, turn_ms: float | None = None, commits: 
         rt.processor.on_committed = told.append
     if give_way is not None:
         rt.processor.give_way = give_way
+    if prepare is not None:
+        prepare(rt.processor)
     connector = MangoConnector(conf)
     stored = [ev for name in SCENARIOS for ev in asyncio.run(edge_events(connector, load(name)))]
     with rt.engine.begin() as conn:
@@ -88,6 +94,93 @@ def test_a_write_turn_cut_short_stores_the_same_in_more_transactions(tmp_path: P
     events_done = len(cut[1])
     assert events_done > 2 * len(SCENARIOS)
     assert len(cut_commits) >= len(long_commits) + events_done - 2  # about one transaction per event
+
+
+def test_a_worker_told_to_give_way_holds_the_lock_for_give_way_after_ms_first(tmp_path: Path) -> None:
+    """Ending at once for a waiting edge made transactions of one event under a steady load: a transaction
+    that has not yet held the lock for `give_way_after_ms` goes on."""
+    for name in ("long", "held"):
+        (tmp_path / name).mkdir()
+    long_commits: list[int] = []
+    held_commits: list[int] = []
+    long = _store(tmp_path / "long", None, 10_000, long_commits)
+    held = _store(tmp_path / "held", None, 10_000, held_commits, give_way=lambda: True, give_way_after_ms=10_000)
+    assert held == long
+    assert len(held_commits) == len(long_commits)
+
+
+def test_after_a_transaction_cut_short_the_next_is_offered_twice_what_it_took(tmp_path: Path) -> None:
+    """A chunk's leads and identities are read before its first event: offering fifty events to transactions
+    that take one read each event's keys up to fifty times."""
+    offered: list[tuple[int, int]] = []  # (events offered, events taken) per processing transaction
+
+    def watch(processor: Processor) -> None:
+        apply = processor._apply
+
+        def counted(*args: Any, **kwargs: Any) -> int:
+            taken = apply(*args, **kwargs)
+            offered.append((len(args[1]), taken))
+            return taken
+
+        processor._apply = counted  # type: ignore[method-assign]
+
+    (tmp_path / "cut").mkdir()
+    cut = _store(tmp_path / "cut", None, 10_000, give_way=lambda: True, prepare=watch)
+    assert len(offered) == len(cut[1])  # one event per transaction
+    assert offered[0][0] == len(cut[1])  # the first is offered the whole batch (fewer than commit_every)
+    assert {n for n, taken in offered[1:-CHUNK_FLOOR]} == {CHUNK_FLOOR}
+    assert all(taken == 1 for _, taken in offered)
+
+
+def test_a_batch_looks_its_sources_up_once_across_its_transactions(tmp_path: Path) -> None:
+    looked_up: list[str] = []
+
+    def watch(processor: Processor) -> None:
+        def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            if statement.lstrip().upper().startswith("SELECT") and "FROM sources" in statement:
+                looked_up.append(statement)
+        event.listen(processor.engine, "before_cursor_execute", seen)
+
+    (tmp_path / "cut").mkdir()
+    cut = _store(tmp_path / "cut", None, 10_000, give_way=lambda: True, prepare=watch)
+    assert len(cut[1]) > 2 * len(SCENARIOS)  # many transactions of one event
+    used = {row["source_id"] for row in cut[0]}
+    assert len(used) >= 2
+    assert 0 < len(looked_up) <= 2 * len(used)  # a new source: looked up, then read back once made
+
+
+def test_a_transaction_rolled_back_takes_its_new_sources_out_of_the_batch_lookups(tmp_path: Path) -> None:
+    """The first transaction makes the batch's sources, then fails; its events are redone one by one, and
+    must not use the ids it made (they are gone with it)."""
+    failed = [False]
+
+    def once_failing(processor: Processor) -> None:
+        def hook(_conn: Any, _result: Any, _event: Any) -> None:
+            if not failed[0]:
+                failed[0] = True
+                raise RuntimeError("a hook that fails once")
+        processor.lead_hooks.append(hook)
+
+    (tmp_path / "fail").mkdir()
+    (tmp_path / "plain").mkdir()
+    plain = _store(tmp_path / "plain", None, 10_000)
+    redone = _store(tmp_path / "fail", None, 10_000, prepare=once_failing)
+    assert failed[0]
+    assert redone[1] == plain[1]  # every event done, naming the same leads
+
+    def read(folder: str) -> tuple[list[Any], set[int], set[int]]:
+        engine = create_engine(f"sqlite:///{tmp_path}/{folder}/gateway.db")
+        with engine.connect() as conn:
+            tries = [tuple(r) for r in conn.execute(select(events.c.key, events.c.status, events.c.attempts)
+                                                    .order_by(events.c.key))]
+            made = set(conn.execute(select(sources.c.id)).scalars())
+            used = set(conn.execute(select(leads.c.source_id).where(leads.c.source_id.is_not(None))).scalars())
+        engine.dispose()
+        return tries, made, used
+
+    tries, made, used = read("fail")
+    assert tries == read("plain")[0]  # no event failed on the way (a stale source id fails its lead's insert)
+    assert used and used <= made
 
 
 def test_the_gate_says_when_the_edge_waits() -> None:
