@@ -128,7 +128,8 @@ class Processor:
         self.interaction_hooks = list(interaction_hooks)
         self.hooks_quiet = hooks_quiet  # whether the hooks write nothing for a result (deferred leads may wait)
         self.write_turn = write_turn
-        # whether another writer waits for this one's transaction (SQLite): it then ends after the current event
+        # whether another writer waits for this one's transaction (SQLite): it then ends after the current event,
+        # once it has held the write lock for `give_way_after_ms`
         self.give_way: Callable[[], bool] = lambda: False
         self._give_way_after = settings.dispatch.give_way_after_ms / 1000
         # told the ids of the leads each committed write transaction stored (the live page hears of them)
