@@ -4,7 +4,8 @@ The real aiohttp server runs on a socket in a thread of its own (schemathesis ca
 signed in with an admin's bearer token (an API call with a token needs no CSRF token). Each operation gets
 positive cases (valid by the document) and negative ones (invalid by it), and every answer must be: no 5xx, a
 documented status code, a documented content type, a body matching the documented schema, and, for an invalid
-request, a 4xx. `SCHEMATHESIS_CASES` sets the cases per operation and mode (default below).
+request, a 4xx. `SCHEMATHESIS_CASES` sets the cases per operation and mode (default below). The operations are
+dealt into `SHARDS` tests, each with a server of its own, so that parallel test workers share the run.
 
 The providers' webhooks (tag `hooks`) are fuzzed too: with no accounts configured each answers its documented
 404, which is what an unknown account gets.
@@ -39,6 +40,7 @@ from tests.conftest import Server, make_settings, start_server
 
 SEED = 20261130
 CASES = int(os.environ.get("SCHEMATHESIS_CASES", "20"))  # per operation and mode: 35-70 s on the 2-core machine
+SHARDS = 4  # one run took three minutes on a slow 2-core machine: the last test of the suite to end
 ENDLESS = {"GET /api/v1/live"}  # a server-sent event stream that ends only with the server: tests/api/test_live.py
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection]
@@ -104,13 +106,16 @@ def _fuzz(operation: Any, mode: GenerationMode, base_url: str, session: requests
     return failure[0] if failure else None
 
 
-def test_every_operation_meets_its_openapi_document(threaded_server: Server) -> None:
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_every_operation_meets_its_openapi_document(threaded_server: Server, shard: int) -> None:
     server = threaded_server
     _seed_data(server)
     spec = httpx.get(f"{server.url}/openapi.json").json()
     schema = schemathesis.openapi.from_dict(spec)
-    operations = [op for op in (result.ok() for result in schema.get_all_operations()) if op.label not in ENDLESS]
-    assert len(operations) == len(spec_operations(spec)) - len(ENDLESS), "every other operation is fuzzed"
+    every = [op for op in (result.ok() for result in schema.get_all_operations()) if op.label not in ENDLESS]
+    assert len(every) == len(spec_operations(spec)) - len(ENDLESS), "every other operation is fuzzed"
+    operations = sorted(every, key=lambda op: op.label)[shard::SHARDS]  # the shards together: every operation
+    assert operations
     failures: list[str] = []
     started, cases = time.monotonic(), 0
     with requests.Session() as session:
@@ -121,8 +126,8 @@ def test_every_operation_meets_its_openapi_document(threaded_server: Server) -> 
                 cases += CASES
                 if found:
                     failures.append(found)
-    print(f"schemathesis: {len(operations)} operations, up to {cases} cases, seed {SEED}, "
-          f"{time.monotonic() - started:.1f} s")
+    print(f"schemathesis, shard {shard + 1} of {SHARDS}: {len(operations)} operations, up to {cases} cases, "
+          f"seed {SEED}, {time.monotonic() - started:.1f} s")
     assert not failures, f"{len(failures)} operations disagree with the document:\n\n" + "\n\n".join(failures)
 
 
