@@ -102,7 +102,6 @@ def memory(server: int, others: list[int]) -> dict[str, float]:
     return out
 
 
-
 class Run:
     """What one run saw: send times by call, first sight of each lead, answers, samples."""
 
