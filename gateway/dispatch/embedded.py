@@ -84,7 +84,7 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
     runtime = build_runtime(settings)
     if gate is not None:
         runtime.processor.write_turn = gate.worker
-        runtime.processor.give_way = gate.edge_waiting  # a transaction ends after the event the edge waits on
+        runtime.processor.give_way = gate.edge_waiting  # a transaction ends early for the edge (give_way_after_ms)
     owner = worker_id()
     idle = settings.dispatch.idle_poll_seconds
     if changed is not None:

@@ -178,10 +178,9 @@ class Processor:
         return report
 
     def _apply_chunk(self, chunk: Sequence[tuple[StoredEvent, Outcome]], owner: str, report: BatchReport,
-                     turn: float | None = None, lookups: Lookups | None = None) -> int:
+                     turn: float | None, lookups: Lookups) -> int:
         """One short write transaction over the chunk's first events, ending once it has taken `turn` seconds
         (SQLite has one writer: the edge must not wait long); how many events it took."""
-        lookups = lookups or Lookups()
         leads_before = len(report.leads)
         try:
             with self.write_turn(), self.engine.begin() as conn:
@@ -229,7 +228,7 @@ class Processor:
         """Store the items' interactions, stopping after the first item that ends past the `turn`; with `defer`,
         new contacts and leads are written together. How many items it stored."""
         now = self.clock()
-        repo = CrmRepo(conn, now, lookups or Lookups(), defer_leads=defer)
+        repo = CrmRepo(conn, now, lookups, defer_leads=defer)
         interactions = [ix for _, outcome in items for ix in outcome.interactions]
         repo.prefetch([ix.key for ix in interactions],
                       [v for ix in interactions for _, v in identity_values(ix, self.cfg.region)])
