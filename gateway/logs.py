@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import structlog
 
-__all__ = ["configure_logging", "mask_email", "mask_phone", "mask_text"]
+__all__ = ["bound", "configure_logging", "mask_email", "mask_phone", "mask_text"]
 
 _SECRET_KEYS = re.compile(r"(password|secret|token|salt|api_key|authorization|sign|cookie|csrf)", re.I)
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
@@ -32,7 +34,8 @@ def mask_email(value: str) -> str:
 
 
 def mask_text(value: str) -> str:
-    value = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", value)
+    if "@" in value:
+        value = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", value)
     return _PHONE.sub(lambda m: mask_phone(m.group(1)), value)
 
 
@@ -46,14 +49,28 @@ def _mask_value(value: Any) -> Any:
     return value
 
 
+# Fields that are the log's own or hold identifiers and names we make: no phone or e-mail is in them (an event
+# id is hex; one made of digits alone is still not a phone, and masking it would lose the id).
+_OWN_KEYS = frozenset({"event", "timestamp", "level", "logger", "event_id", "connector", "channel", "status",
+                       "quality"})
+_KEEP, _SECRET, _MASK = 0, 1, 2
+
+
+@lru_cache(maxsize=1024)
+def _rule(key: str) -> int:
+    """What a field named `key` gets: kept, replaced (a secret), or masked (it may hold a phone or e-mail)."""
+    if key in _OWN_KEYS:
+        return _KEEP
+    return _SECRET if _SECRET_KEYS.search(key) else _MASK
+
+
 def _mask_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key in list(event_dict):
-        if key in ("event", "timestamp", "level", "logger"):
-            continue
-        if _SECRET_KEYS.search(key) and key not in ("event_id",):
+    for key, value in event_dict.items():
+        rule = _rule(key)
+        if rule == _SECRET:
             event_dict[key] = "***"
-        else:
-            event_dict[key] = _mask_value(event_dict[key])
+        elif rule == _MASK and not isinstance(value, int | float | None):
+            event_dict[key] = _mask_value(value)
     if isinstance(event_dict.get("exception"), str):
         event_dict["exception"] = mask_text(event_dict["exception"])
     return event_dict
@@ -65,6 +82,17 @@ def _mask_rendered_exception(
     if isinstance(event_dict.get("exception"), str):
         event_dict["exception"] = mask_text(event_dict["exception"])
     return event_dict
+
+
+@contextmanager
+def bound(**values: Any) -> Iterator[None]:
+    """`structlog.contextvars.bound_contextvars` for a hot path: the values bound for the block, and whatever
+    they replaced put back after it (by the tokens binding gave, with no copy of the context)."""
+    tokens = structlog.contextvars.bind_contextvars(**values)
+    try:
+        yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
 
 
 class _CurrentStderr:

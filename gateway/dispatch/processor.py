@@ -33,6 +33,7 @@ from gateway.core.errors import GatewayError, PayloadError, PermanentUpstreamErr
 from gateway.core.models import Interaction
 from gateway.core.pipeline import PipelineConfig, PipelineResult, identity_values, process_interaction
 from gateway.egress import OutboundClient
+from gateway.logs import bound
 from gateway.store import event_log
 from gateway.store.crm import CrmRepo, LeadKeyTaken, Lookups
 from gateway.store.files import FileStore
@@ -219,7 +220,7 @@ class Processor:
         connector = self.connectors.get(ev.connector)
         if connector is None:
             raise PermanentUpstreamError(f"no connector {ev.connector!r}")
-        with structlog.contextvars.bound_contextvars(event_id=ev.id, connector=ev.connector):
+        with bound(event_id=ev.id, connector=ev.connector):
             return connector.process(ev, ctx)
 
     def _apply(self, conn: Connection, items: Sequence[tuple[StoredEvent, Outcome]], owner: str,
@@ -236,7 +237,7 @@ class Processor:
         done: dict[str, tuple[Interaction, PipelineResult]] = {}  # the last interaction stored for each key
         taken = 0
         for ev, outcome in items:
-            with structlog.contextvars.bound_contextvars(event_id=ev.id, connector=ev.connector):
+            with bound(event_id=ev.id, connector=ev.connector):
                 leads: list[int] = []
                 for ix in outcome.interactions:
                     for change in self.interaction_hooks:

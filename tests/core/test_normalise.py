@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
 import phonenumbers
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -95,3 +98,23 @@ def test_emails_trimmed_and_lowercased(email: str) -> None:
 
 def test_phones_found_in_text() -> None:
     assert find_phones("позвоните 8 (916) 123-45-67 или +7 495 123 45 67, доб. 12") == ["+79161234567", "+74951234567"]
+
+
+@pytest.mark.parametrize("spelling", ["+7{}", "7{}", "8{}", "{}", " +7{} "])
+def test_every_mobile_range_agrees_with_the_metadata(spelling: str) -> None:
+    """The usual spellings of +79… are read without phonenumbers: each 9XX range, at its ends and at twenty
+    numbers inside, gives what phonenumbers' own parse gives."""
+    draw = random.Random(7)
+    for prefix in range(900, 1000):
+        for rest in ("0000000", "9999999", *(f"{draw.randrange(10_000_000):07d}" for _ in range(20))):
+            national = f"{prefix}{rest}"
+            text = spelling.format(national)
+            full = phonenumbers.parse(text, "RU")
+            expected = phonenumbers.format_number(full, phonenumbers.PhoneNumberFormat.E164) \
+                if phonenumbers.is_valid_number(full) else None
+            assert normalise_phone.__wrapped__(text, "RU") == expected, text
+
+
+def test_a_mobile_without_plus_outside_russia_is_left_to_phonenumbers() -> None:
+    assert normalise_phone("+79161234567", "DE") == "+79161234567"
+    assert normalise_phone("89161234567", "DE") == "+4989161234567"  # a Munich number there
