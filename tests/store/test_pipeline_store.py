@@ -379,3 +379,27 @@ def test_a_new_source_is_committed_at_once_on_postgresql(pg_url: str, tmp_path: 
             assert repo.source("Линия 1", "mango") == (first, True)
     finally:
         rt.close()
+
+
+def test_only_the_worker_holding_an_event_marks_it_done(runtime: Any) -> None:
+    """A worker whose lease lapsed (another claimed the event since) cannot mark it done; the holder can, and
+    its result and time are stored as they are read back (the JSON of the result, `null` for none)."""
+    with runtime.engine.begin() as conn:
+        stored = event_log.append(conn, [manual("k1", name="Анна"), manual("k2", name="Борис")])
+    ids = [event_id for event_id, _ in stored]
+    with runtime.engine.begin() as conn:
+        assert len(event_log.claim_batch(conn, limit=10, lease_s=1, now=T0, owner="A").events) == 2
+    later = T0 + timedelta(seconds=5)  # A's lease has lapsed: B takes both
+    with runtime.engine.begin() as conn:
+        assert len(event_log.claim_batch(conn, limit=10, lease_s=60, now=later, owner="B").events) == 2
+    with runtime.engine.begin() as conn:
+        event_log.complete(conn, ids, now=later, owner="A", results={ids[0]: {"leads": [1]}})
+    assert {e["status"] for e in rows(runtime, events)} == {"processing"}
+    with runtime.engine.begin() as conn:
+        event_log.complete(conn, ids, now=later, owner="B", results={ids[0]: {"leads": [7]}})
+    done = {e["id"]: e for e in rows(runtime, events)}
+    assert [(done[i]["status"], done[i]["result"], done[i]["processed_at"], done[i]["lease_until"]) for i in ids] \
+        == [("done", {"leads": [7]}, later, None), ("done", None, later, None)]
+    with runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(events).where(events.c.result.is_(None))).scalar() \
+            == 0  # no SQL NULL: `null` JSON, as SQLAlchemy's JSON type writes None
