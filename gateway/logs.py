@@ -119,10 +119,13 @@ def configure_logging(fmt: str | None = None, level: str = "info") -> None:
         shared += [structlog.processors.format_exc_info, _mask_rendered_exception]
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    # One output for every logger: the factory is called at each line through a module's logger (they are
+    # not cached, so that configuring again takes effect), and a new PrintLogger looked up its file's lock.
+    output = structlog.PrintLogger(file=_CurrentStderr())  # type: ignore[arg-type]
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
+        logger_factory=lambda *_args: output,
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
