@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from gateway.config import Settings
 from gateway.store.schema import deals, leads, users
@@ -18,31 +18,38 @@ from gateway.store.tasks import create_task
 __all__ = ["callback_task"]
 
 
+# built once: a missed call's task is made while the calls keep coming
+_LINE_OWNER = select(users.c.id).where(users.c.name == bindparam("name"), users.c.disabled.is_(False))
+_OPEN = select(deals.c.id, deals.c.responsible_id).where(deals.c.status == "open")
+_OPEN_DEAL = _OPEN.where(deals.c.id == bindparam("deal_id"))
+_NEWEST_OPEN_DEAL = _OPEN.where(deals.c.contact_id == bindparam("contact_id")) \
+    .order_by(deals.c.updated_at.desc(), deals.c.id.desc()).limit(1)
+_CALL = select(leads.c.needs_callback, leads.c.received_at, leads.c.call, leads.c.deal_id, leads.c.contact_id) \
+    .where(leads.c.id == bindparam("lead_id"))
+
+
 def _owner(conn: Connection, settings: Settings, line: str | None) -> int | None:
     name = settings.tasks.line_owners.get(line or "")
     if not name:
         return None
-    return conn.execute(select(users.c.id).where(users.c.name == name, users.c.disabled.is_(False))).scalar()
+    return conn.execute(_LINE_OWNER, {"name": name}).scalar()
 
 
 def _open_deal(conn: Connection, deal_id: int | None, contact_id: int | None) -> tuple[int, int | None] | None:
     """(deal id, its responsible): the lead's own deal while it is open, else the contact's newest open one."""
-    q = select(deals.c.id, deals.c.responsible_id).where(deals.c.status == "open")
     if deal_id is not None:
-        row = conn.execute(q.where(deals.c.id == deal_id)).first()
+        row = conn.execute(_OPEN_DEAL, {"deal_id": deal_id}).first()
         if row is not None:
             return int(row[0]), row[1]
     if contact_id is None:
         return None
-    row = conn.execute(q.where(deals.c.contact_id == contact_id).order_by(deals.c.updated_at.desc(),
-                                                                          deals.c.id.desc()).limit(1)).first()
+    row = conn.execute(_NEWEST_OPEN_DEAL, {"contact_id": contact_id}).first()
     return None if row is None else (int(row[0]), row[1])
 
 
 def callback_task(conn: Connection, settings: Settings, lead_id: int, now: datetime) -> int | None:
     """The missed call's "Перезвонить" task (once per call); its id, or None when it exists or is not needed."""
-    lead = conn.execute(select(leads.c.needs_callback, leads.c.received_at, leads.c.call, leads.c.deal_id,
-                               leads.c.contact_id).where(leads.c.id == lead_id)).mappings().first()
+    lead = conn.execute(_CALL, {"lead_id": lead_id}).mappings().first()
     if lead is None or not lead["needs_callback"]:
         return None
     deal = _open_deal(conn, lead["deal_id"], lead["contact_id"])

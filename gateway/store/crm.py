@@ -12,7 +12,7 @@ from sqlalchemy import ARRAY, Connection, any_, bindparam, func, insert, or_, se
 from gateway.core.models import AttachmentRef, MessageRef
 from gateway.core.repository import Ident
 from gateway.store.companies import company_for, join_company
-from gateway.store.dialect import insert_ignore
+from gateway.store.dialect import insert_ignore, insert_ignore_once
 from gateway.store.schema import (
     attachments,
     blocklist,
@@ -72,6 +72,8 @@ _OPEN_DEAL = (select(deals.c.id).where(deals.c.contact_id == bindparam("c"), dea
 _OPEN_DEALS = {d: (select(deals.c.id, deals.c.contact_id)
                    .where(_one_of(deals.c.contact_id, "ids", d), deals.c.status == "open")
                    .order_by(deals.c.updated_at.desc(), deals.c.id.desc())) for d in _DIALECTS}
+_MISSED_FROM = select(leads.c.id, leads.c.received_at).where(
+    leads.c.needs_callback.is_(True), leads.c.phone == bindparam("phone"), leads.c.id != bindparam("exclude"))
 _PG_CONTACT_WITH_IDENTITY = text(
     "WITH c AS (INSERT INTO contacts (name, created_at, updated_at) VALUES (:name, :now, :now) RETURNING id), "
     "i AS (INSERT INTO identities (contact_id, kind, value, created_at) SELECT id, :kind, :value, :now FROM c "
@@ -87,15 +89,6 @@ _PG_IDS = {table: text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))
 # creating the same lead twice (and redoing the batch event by event).
 _PG_LOCK_KEYS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 _CONTACT_IDS_BLOCK = 64  # contact ids taken at a time (most leads of a batch come from people already known)
-_DIALECT_STMTS: dict[tuple[str, str, tuple[str, ...], str | None], Any] = {}
-
-
-def _ignore(conn: Connection, table: Any, conflict: list[str], returning: Any = None) -> Any:
-    key = (conn.dialect.name, table.name, tuple(conflict), None if returning is None else str(returning))
-    if key not in _DIALECT_STMTS:
-        stmt = insert_ignore(conn, table, conflict)
-        _DIALECT_STMTS[key] = stmt.returning(returning) if returning is not None else stmt
-    return _DIALECT_STMTS[key]
 
 
 class Lookups:
@@ -248,7 +241,7 @@ class CrmRepo:
         else:
             cid = int(self.conn.execute(
                 _INSERT_CONTACT, {"name": name, "created_at": self.now, "updated_at": self.now}).scalar_one())
-            stmt = _ignore(self.conn, identities, ["kind", "value"], identities.c.id)
+            stmt = insert_ignore_once(self.conn, identities, ["kind", "value"], identities.c.id)
             won = self.conn.execute(stmt, {"contact_id": cid, "kind": first_kind, "value": first_value,
                                            "created_at": self.now}).first() is not None
         if not won:
@@ -274,7 +267,7 @@ class CrmRepo:
                 self._owners[(kind, value)] = contact_id
         elif new:
             rows = [{"contact_id": contact_id, "kind": k, "value": v, "created_at": self.now} for k, v in new]
-            self.conn.execute(_ignore(self.conn, identities, ["kind", "value"]), rows)
+            self.conn.execute(insert_ignore_once(self.conn, identities, ["kind", "value"]), rows)
             for ident in new:
                 self._owners[ident] = contact_id
 
@@ -353,7 +346,7 @@ class CrmRepo:
 
     def insert_lead(self, values: dict[str, Any]) -> int | None:
         """Insert a lead; None when a lead with the same key appeared meanwhile."""
-        stmt = _ignore(self.conn, leads, ["key"], leads.c.id)
+        stmt = insert_ignore_once(self.conn, leads, ["key"], leads.c.id)
         self._leads.pop(values["key"], None)
         if self._defer:
             lead_id = self._take_id("leads", self._ids, self._expected)
@@ -383,7 +376,8 @@ class CrmRepo:
         rows, self._new_contacts = list(self._new_contacts.values()), {}
         idents, self._new_identities = self._new_identities, []
         self.conn.execute(insert(contacts), rows)
-        written = self.conn.execute(_ignore(self.conn, identities, ["kind", "value"]), idents).rowcount  # SQLite's
+        stmt = insert_ignore_once(self.conn, identities, ["kind", "value"])
+        written = self.conn.execute(stmt, idents).rowcount  # SQLite's
         if self.conn.dialect.name == "postgresql":  # psycopg's executemany does not count: ask
             written = int(self.conn.execute(_PG_IDENTITIES_OF, {"ids": [row["id"] for row in rows]}).scalar_one())
         if written != len(idents):
@@ -403,12 +397,12 @@ class CrmRepo:
         if self.conn.dialect.name == "postgresql":
             # psycopg sends the rows of an executemany in one pipeline: one round trip, no long statement text;
             # it does not say how many went in, so the ids given are counted after
-            stmt = _ignore(self.conn, leads, ["key"])
+            stmt = insert_ignore_once(self.conn, leads, ["key"])
             for same in shapes.values():
                 self.conn.execute(stmt, same)
             written = int(self.conn.execute(_PG_LEADS_PRESENT, {"ids": [row["id"] for row in rows]}).scalar_one())
         else:
-            stmt = _ignore(self.conn, leads, ["key"], leads.c.id)
+            stmt = insert_ignore_once(self.conn, leads, ["key"], leads.c.id)
             for same in shapes.values():
                 written += len(self.conn.execute(stmt, same).all())
         if written != len(rows):
@@ -451,10 +445,7 @@ class CrmRepo:
     def close_callbacks(self, phone: str, at: datetime, exclude_lead: int) -> int:
         """Close the open missed calls from `phone` that happened before `at`; records time to callback."""
         self.flush()
-        rows = self.conn.execute(
-            select(leads.c.id, leads.c.received_at).where(
-                leads.c.needs_callback.is_(True), leads.c.phone == phone, leads.c.id != exclude_lead)
-        ).all()
+        rows = self.conn.execute(_MISSED_FROM, {"phone": phone, "exclude": exclude_lead}).all()
         closed = []
         for lead_id, received in rows:
             if received > at:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, true, tuple_, update
 
 from gateway.core.errors import NotFound, PayloadError, PermissionDenied
-from gateway.store.dialect import insert_ignore
+from gateway.store.dialect import insert_ignore_once
 from gateway.store.schema import deals, tasks, users
 
 __all__ = ["complete_callbacks", "complete_task", "create_task", "list_tasks", "nearest_tasks", "open_tasks_of",
@@ -33,8 +33,7 @@ def create_task(conn: Connection, *, text: str, due_at: datetime, created_by: st
     """A new open task; its id, or None when a task with this key exists already."""
     values = dict(key=key, kind=kind, text=text[:4096], responsible_id=responsible_id, due_at=due_at,
                   status="open", deal_id=deal_id, lead_id=lead_id, created_by=created_by[:160], created_at=now)
-    stmt = insert_ignore(conn, tasks, ["key"]).values(**values).returning(tasks.c.id)
-    found = conn.execute(stmt).scalar()
+    found = conn.execute(insert_ignore_once(conn, tasks, ["key"], tasks.c.id), values).scalar()
     return None if found is None else int(found)
 
 

@@ -227,11 +227,11 @@ def test_one_contact_per_identity_when_two_workers_overlap_on_postgresql(pg_url:
 
 
 def test_statement_cache_keeps_returning_apart(runtime: Any) -> None:
-    from gateway.store.crm import _ignore
+    from gateway.store.dialect import insert_ignore_once
 
     with runtime.engine.connect() as conn:
-        plain = _ignore(conn, identities, ["kind", "value"])
-        returning = _ignore(conn, identities, ["kind", "value"], identities.c.id)
+        plain = insert_ignore_once(conn, identities, ["kind", "value"])
+        returning = insert_ignore_once(conn, identities, ["kind", "value"], identities.c.id)
     assert plain is not returning
     # a known contact's identities first (no RETURNING), then a new contact (RETURNING): both work
     with runtime.engine.begin() as conn:
