@@ -62,9 +62,8 @@ _BLOCKED_BY_VALUE = {d: select(blocklist.c.kind, blocklist.c.value).where(_one_o
 _ANY_BLOCKED = select(blocklist.c.id).limit(1)
 _LEAD_BY_KEY = select(leads).where(leads.c.key == bindparam("k"))
 _LEAD_BY_ID = select(leads).where(leads.c.id == bindparam("i"))
-_LEADS_BY_KEYS = {"sqlite": select(leads).where(_one_of(leads.c.key, "keys", "sqlite")).order_by(leads.c.id),
-                  "postgresql": select(leads).where(_one_of(leads.c.key, "keys", "postgresql"))
-                  .order_by(leads.c.id).with_for_update()}
+_LEADS_BY_KEYS = {d: select(leads).where(_one_of(leads.c.key, "keys", d)).order_by(leads.c.id) for d in _DIALECTS}
+_LEADS_BY_KEYS["postgresql"] = _LEADS_BY_KEYS["postgresql"].with_for_update()  # the batch's leads are its own
 _UPDATE_LEAD = update(leads).where(leads.c.id == bindparam("_lead_id"))
 _INSERT_CONTACT = insert(contacts).returning(contacts.c.id)
 _OPEN_DEAL = (select(deals.c.id).where(deals.c.contact_id == bindparam("c"), deals.c.status == "open")

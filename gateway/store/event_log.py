@@ -186,13 +186,11 @@ def claim_batch(conn: Connection, *, limit: int, lease_s: float, now: datetime, 
     return Claim(owner, [_to_stored(r) for r in rows])
 
 
-_COMPLETE_SQL = {  # the processing transaction's last statement, on the driver's connection
-    "sqlite": "UPDATE events SET status = 'done', processed_at = ?, lease_until = NULL, last_error = NULL, "
-              "result = ? WHERE id = ?",
-    "postgresql": "UPDATE events SET status = 'done', processed_at = %s, lease_until = NULL, last_error = NULL, "
-                  "result = %s WHERE id = %s",
-}
-_OWNED = {"sqlite": " AND claimed_by = ?", "postgresql": " AND claimed_by = %s"}
+# the processing transaction's last statement, on the driver's connection ({m}: the driver's placeholder)
+_COMPLETE = ("UPDATE events SET status = 'done', processed_at = {m}, lease_until = NULL, last_error = NULL, "
+             "result = {m} WHERE id = {m}")
+_OWNED = " AND claimed_by = {m}"
+_PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
 
 
 def complete(conn: Connection, event_ids: Sequence[str], *, now: datetime, owner: str | None = None,
@@ -212,7 +210,7 @@ def complete(conn: Connection, event_ids: Sequence[str], *, now: datetime, owner
     driver: Any = conn.connection.driver_connection
     cursor = driver.cursor()
     try:
-        cursor.executemany(_COMPLETE_SQL[dialect] + (_OWNED[dialect] if owner else ""), rows)
+        cursor.executemany((_COMPLETE + (_OWNED if owner else "")).format(m=_PLACEHOLDER[dialect]), rows)
     finally:
         cursor.close()
 
