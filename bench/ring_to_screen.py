@@ -91,15 +91,27 @@ def label(pid: int, server: int) -> str:
     return "gateway worker" if " worker" in cmd else "worker process"
 
 
-def memory(server: int, others: list[int]) -> dict[str, float]:
-    """MB resident by process label; the server's children are looked up each time (one is restarted, or late)."""
-    out: dict[str, float] = {}
+def _labelled(server: int, others: list[int]) -> dict[str, int]:
+    """The run's processes by label; the server's children are looked up each time (one is restarted, or late)."""
+    out: dict[str, int] = {}
     for pid in [server, *servers.children(server), *others]:
         name = label(pid, server)
         if name == "gateway worker":
             name = f"{name} {sum(1 for seen in out if seen.startswith(name)) + 1}"
-        out[name] = rss_mb(pid)
+        out[name] = pid
     return out
+
+
+def memory(server: int, others: list[int]) -> dict[str, float]:
+    """MB resident by process label."""
+    return {name: rss_mb(pid) for name, pid in _labelled(server, others).items()}
+
+
+def cpu(server: int, others: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by process label, and by this process (the sender and the listener)."""
+    pids = {**_labelled(server, others), "benchmark (sender, listener)": os.getpid()}
+    used = servers.cpu_seconds(list(pids.values()))
+    return {name: used[pid] for name, pid in pids.items() if pid in used}
 
 
 class Run:
@@ -108,10 +120,13 @@ class Run:
     def __init__(self) -> None:
         self.first_sent: dict[str, float] = {}  # entry_id -> monotonic time its first notification left
         self.seen: dict[int, float] = {}  # lead id -> monotonic time it first came on the stream
+        self.seen_wall: dict[int, float] = {}  # the same, as wall-clock time (to compare with the store's stamps)
         self.answers: Counter[str] = Counter()
         self.acked = 0
+        self.ack_ms: list[float] = []  # per acknowledged notification: sent -> answered
         self.samples: list[tuple[float, int, int]] = []  # (t, processed, backlog)
         self.rss: list[tuple[float, dict[str, float]]] = []  # (t, MB by process: the server, then its workers)
+        self.cpu: list[tuple[float, dict[str, float]]] = []  # (t, CPU seconds by process) as sending starts and ends
         self.sent_seconds = 0.0
 
 
@@ -146,9 +161,10 @@ async def _listen(session: object, base: str, run: Run, ready: asyncio.Event) ->
             if line.startswith("event:"):
                 kind = line.split(":", 1)[1].strip()
             elif line.startswith("data:") and kind == "leads":
-                now = time.monotonic()
+                now, wall = time.monotonic(), time.time()
                 for change in json.loads(line.split(":", 1)[1]):
                     run.seen.setdefault(int(change["id"]), now)
+                    run.seen_wall.setdefault(int(change["id"]), wall)
 
 
 def _flows(rate: float, seconds: float) -> list[tuple[str, str, str]]:
@@ -176,13 +192,15 @@ async def _send(session: object, base: str, run: Run, rate: float, seconds: floa
     async def one(entry: str, path: str, text: str) -> None:
         body = urlencode({"vpbx_api_key": KEY, "sign": sign(KEY, text, SALT), "json": text})
         async with slots:
-            run.first_sent.setdefault(entry, time.monotonic())
+            sent = time.monotonic()
+            run.first_sent.setdefault(entry, sent)
             try:
                 async with session.post(url + path, data=body, headers=headers) as resp:
                     await resp.read()
                     run.answers[str(resp.status)] += 1
                     if resp.status == 200:
                         run.acked += 1
+                        run.ack_ms.append((time.monotonic() - sent) * 1000)
             except aiohttp.ClientError as exc:
                 run.answers[type(exc).__name__] += 1
 
@@ -219,7 +237,8 @@ async def _sample(engine: object, run: Run, every: float, stop: asyncio.Event) -
             pass
 
 
-def _lead_entries(engine: object) -> dict[int, str]:
+def _lead_entries(engine: object) -> dict[int, tuple[str, float]]:
+    """Per lead: its call's entry_id and when the lead was created (wall-clock seconds, the server's clock)."""
     from sqlalchemy import Engine, select
 
     from gateway.store.schema import leads
@@ -227,12 +246,13 @@ def _lead_entries(engine: object) -> dict[int, str]:
     assert isinstance(engine, Engine)
     prefix = f"mango:{ACCOUNT}:"
     with engine.connect() as conn:
-        rows = conn.execute(select(leads.c.id, leads.c.key).where(leads.c.key.startswith(prefix))).all()
-    return {int(i): k.removeprefix(prefix) for i, k in rows}
+        rows = conn.execute(select(leads.c.id, leads.c.key, leads.c.created_at)
+                            .where(leads.c.key.startswith(prefix))).all()
+    return {int(i): (k.removeprefix(prefix), _utc(created).timestamp()) for i, k, created in rows}
 
 
-async def measure(base: str, engine: object, args: argparse.Namespace, processes: Callable[[], dict[str, float]]
-                  ) -> Run:
+async def measure(base: str, engine: object, args: argparse.Namespace, processes: Callable[[], dict[str, float]],
+                  cpu_used: Callable[[], dict[str, float]]) -> Run:
     import aiohttp
 
     run = Run()
@@ -247,11 +267,13 @@ async def measure(base: str, engine: object, args: argparse.Namespace, processes
         stop = asyncio.Event()
         sampler = asyncio.create_task(_sample(engine, run, max(1.0, seconds / 12), stop))
         rss: list[tuple[float, dict[str, float]]] = [(time.monotonic(), processes())]
+        run.cpu.append((time.monotonic(), cpu_used()))
         sending = asyncio.create_task(_send(session, base, run, args.rate, seconds))
         while not sending.done():
             await asyncio.wait({sending}, timeout=max(1.0, seconds / 12))
             rss.append((time.monotonic(), processes()))
         run.sent_seconds = sending.result()
+        run.cpu.append((time.monotonic(), cpu_used()))
         stop.set()
         await sampler
         deadline = time.monotonic() + 15  # let the last calls reach the stream
@@ -297,8 +319,10 @@ def _utc(ts: Any) -> Any:
 def report(run: Run, engine: object, label: str, seconds: float) -> None:
     entries = _lead_entries(engine)
     stored = _stored_after(engine)
-    latencies = sorted((run.seen[lead] - run.first_sent[entry]) * 1000 for lead, entry in entries.items()
+    latencies = sorted((run.seen[lead] - run.first_sent[entry]) * 1000 for lead, (entry, _) in entries.items()
                        if lead in run.seen and entry in run.first_sent)
+    shown = sorted((run.seen_wall[lead] - created) * 1000 for lead, (_, created) in entries.items()
+                   if lead in run.seen_wall)
     calls = len(run.first_sent)
     elapsed = run.sent_seconds
     first, last = run.samples[0], run.samples[-1]
@@ -312,8 +336,15 @@ def report(run: Run, engine: object, label: str, seconds: float) -> None:
           f"p99 {pct(latencies, 99):.0f} ms  max {max(latencies, default=float('nan')):.0f} ms")
     print(f"    of which stored (first notification received -> lead created): p50 {median(stored):.0f} ms  "
           f"p99 {pct(stored, 99):.0f} ms")
-    print(f"  acknowledged {run.acked / elapsed:,.0f}/s  processed {processed_rate:,.0f}/s  "
+    print(f"    and after (lead created -> on the stream, the worker's commit and the live hub): "
+          f"p50 {median(shown):.0f} ms  p99 {pct(shown, 99):.0f} ms")
+    acks = sorted(run.ack_ms)
+    print(f"  acknowledged {run.acked / elapsed:,.0f}/s (answered in p50 {median(acks):.0f} ms, "
+          f"p99 {pct(acks, 99):.0f} ms)  processed {processed_rate:,.0f}/s  "
           f"(ratio {processed_rate / max(1e-9, run.acked / elapsed):.2f}); backlog samples {backlogs}")
+    (t0, cpu0), (t1, cpu1) = run.cpu
+    print("  CPU while sending, share of one core: " + ", ".join(
+        f"{name} {100 * (used - cpu0.get(name, 0.0)) / (t1 - t0):.0f}%" for name, used in cpu1.items()))
     totals = [sum(each.values()) for _, each in rss]
     print(f"  server RSS {totals[0]:.0f} MB at start, {totals[-1]:.0f} MB at the end of {seconds:.0f} s "
           f"(max {max(totals):.0f} MB), with its workers")
@@ -350,8 +381,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             time.sleep(1.0)  # the embedded worker process starts after the server listens
             engine = create_engine(url)
-            result = asyncio.run(measure(f"http://127.0.0.1:{port}", engine, args,
-                                         partial(memory, server.pid, [w.pid for w in workers])))
+            others = [w.pid for w in workers]
+            result = asyncio.run(measure(f"http://127.0.0.1:{port}", engine, args, partial(memory, server.pid, others),
+                                         partial(cpu, server.pid, others)))
             set_up = ("PostgreSQL + Redis + " f"{args.workers} workers" if args.redis else
                       "PostgreSQL, embedded worker") if args.postgres else "embedded default (SQLite, FULL)"
             report(result, engine, f"{set_up}, {args.rate:.0f} notifications/s for {seconds:.0f} s", seconds)

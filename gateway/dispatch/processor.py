@@ -36,6 +36,7 @@ from gateway.egress import OutboundClient
 from gateway.logs import bound
 from gateway.store import event_log
 from gateway.store.crm import CrmRepo, LeadKeyTaken, Lookups
+from gateway.store.db import read_only
 from gateway.store.files import FileStore
 
 __all__ = ["BatchReport", "Processor"]
@@ -72,7 +73,7 @@ class _Context:
         key = (connector, account, group_key, tuple(names) if names is not None else None)
         if key not in self._related:
             if self._conn is None:
-                self._conn = self._engine.connect()
+                self._conn = read_only(self._engine.connect())
             self._related[key] = event_log.related(self._conn, connector, account, group_key, names)
             self._conn.rollback()  # no transaction left open (SQLite: no snapshot held against the writers)
         return self._related[key]
@@ -143,7 +144,7 @@ class Processor:
 
     def run_batch(self, owner: str, limit: int | None = None) -> BatchReport:
         d = self.settings.dispatch
-        with self.engine.begin() as conn:
+        with self.write_turn(), self.engine.begin() as conn:  # a claim writes: it waits its turn like the rest
             claim = event_log.claim_batch(conn, limit=limit or d.batch_size, lease_s=d.lease_seconds,
                                           now=self.clock(), owner=owner)
         report = BatchReport(claimed=len(claim.events))

@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gateway.connectors.base import NewEvent
 from gateway.store import event_log
+from gateway.store.db import writable
 
 __all__ = ["EventWriter"]
 
@@ -78,7 +79,7 @@ class EventWriter:
 
     def _transaction(self, flat: list[NewEvent]) -> list[tuple[str, bool]]:
         if self._conn is None:
-            self._conn = self._engine.raw_connection()
+            self._conn = writable(self._engine.raw_connection())
         driver = self._conn.driver_connection
         dialect = self._engine.dialect.name
         try:

@@ -2,7 +2,9 @@
 
 Spacing rather than bursts: requests sent in a burst arrive spread out by network and scheduling
 jitter, and a remote that counts a sliding one-second window may then see one too many. A small
-margin widens each interval for the same reason.
+margin widens each interval for the same reason. Waiters go one at a time and the interval counts
+from when the last one actually went: after the event loop stalled (a busy machine), the waiters
+it kept from their moments go out spaced as before, not all at once.
 """
 
 from __future__ import annotations
@@ -21,15 +23,12 @@ class Pacer:
         self.interval = (1.0 + margin) / rate
         self._clock = clock
         self._next = 0.0
-
-    def _slot(self) -> float:
-        """Reserve the next free moment; how long the caller waits for it."""
-        now = self._clock()
-        at = max(now, self._next)
-        self._next = at + self.interval
-        return at - now
+        self._turn = asyncio.Lock()
 
     async def wait(self) -> None:
-        delay = self._slot()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        """Until this caller may send: at least `interval` after the caller before it went."""
+        async with self._turn:
+            delay = self._next - self._clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next = self._clock() + self.interval

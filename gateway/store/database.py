@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
+from gateway.store.db import read_only
+
 __all__ = ["Database"]
 
 T = TypeVar("T")
@@ -20,9 +22,10 @@ class Database:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn(conn, ...)` in a transaction that only reads (on SQLite, one that never holds the write lock)."""
         def run() -> T:
             with self.engine.connect() as conn:
-                return fn(conn, *args, **kwargs)
+                return fn(read_only(conn), *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._pool, run)
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

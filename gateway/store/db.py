@@ -6,13 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from gateway.core.errors import StoreUnavailable
 
-__all__ = ["ensure_reachable", "is_postgres", "make_engine"]
+__all__ = ["ensure_reachable", "is_postgres", "make_engine", "read_only", "writable"]
+
+READ_ONLY = "gateway_read_only"  # the execution option `read_only` sets
+_QUERY_ONLY = "gateway_query_only"  # in a driver connection's info: whether SQLite's query_only is on there
 
 # What the driver says -> what to do about it.
 _HINTS = (
@@ -70,15 +73,39 @@ def make_engine(url: str, *, pool_size: int = 5, null_pool: bool = False, synchr
         )
         event.listen(engine, "connect", _sqlite_pragmas(synchronous))
 
-        # pysqlite's own transaction handling is off (isolation_level=None); emit BEGIN ourselves,
-        # IMMEDIATE so that writers queue on the lock instead of failing on upgrade.
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        event.listen(engine, "begin", _begin)
         return engine
     kwargs: dict[str, Any] = {"poolclass": NullPool} if null_pool else {"pool_size": pool_size, "max_overflow": 10}
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def read_only(conn: Connection) -> Connection:
+    """Mark the connection's transactions as reading only. On SQLite they begin DEFERRED: a reader in WAL mode
+    takes no write lock, so the edge's group commit and the worker's transactions never wait for it (an
+    IMMEDIATE one did, for as long as the read lasted), and the driver refuses a write in them."""
+    return conn.execution_options(**{READ_ONLY: True})
+
+
+def _begin(conn: Connection) -> None:
+    """pysqlite's own transaction handling is off (isolation_level=None): BEGIN is ours. A writer begins
+    IMMEDIATE, so that writers queue on the lock instead of failing on upgrade; a reader (`read_only`) begins
+    DEFERRED with `query_only` on. Both are sent to the driver itself (through SQLAlchemy, a BEGIN cost more
+    than many of the statements after it)."""
+    reading = bool(conn.get_execution_options().get(READ_ONLY))
+    proxy = conn.connection
+    driver: Any = proxy.driver_connection
+    if proxy.info.get(_QUERY_ONLY, False) != reading:
+        driver.execute(f"PRAGMA query_only={int(reading)}")
+        proxy.info[_QUERY_ONLY] = reading
+    driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def writable(proxy: Any) -> Any:
+    """A pool's connection taken raw to write on (the event writer's): `query_only` off if a reader left it on."""
+    if proxy.info.get(_QUERY_ONLY, False):
+        proxy.driver_connection.execute("PRAGMA query_only=0")
+        proxy.info[_QUERY_ONLY] = False
+    return proxy
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -224,3 +224,36 @@ def test_only_the_same_interaction_is_taken_as_stored() -> None:
     assert not again.created and again.events == []  # nothing is created twice
     assert _again((first, stored), first.model_copy(update={"name": "Анна Петровна"})) is None
     assert _again(None, first) is None
+
+
+def test_a_claim_waits_while_the_edge_holds_the_gate(tmp_path: Path) -> None:
+    """Claiming a batch writes (the events' owner and lease): on SQLite it waits its turn at the write gate like
+    the worker's other transactions, instead of taking the lock from under an edge that holds the gate."""
+    import multiprocessing
+    import threading
+
+    from gateway.dispatch.gate import WriteGate
+
+    conf = settings().model_copy(update={"database_url": f"sqlite:///{tmp_path}/gateway.db",
+                                         "files_dir": tmp_path / "files"})
+    rt = build_runtime(conf)
+    bootstrap(rt.engine, conf)
+    gate = WriteGate(multiprocessing.get_context("spawn"))
+    rt.processor.write_turn = gate.worker
+    stored = asyncio.run(edge_events(MangoConnector(conf), load(SCENARIOS[0])))
+    with rt.engine.begin() as conn:
+        event_log.append(conn, stored)
+
+    def statuses() -> set[str]:
+        with rt.engine.connect() as conn:
+            return set(conn.execute(select(events.c.status)).scalars())
+
+    with gate.edge():
+        worker = threading.Thread(target=rt.processor.run_batch, args=("test",))
+        worker.start()
+        threading.Event().wait(0.4)
+        held = statuses()
+    worker.join(10)
+    assert held == {"pending"}  # nothing claimed while the edge held the gate
+    assert "done" in statuses()  # the batch went ahead once the edge let go
+    rt.close()
