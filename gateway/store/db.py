@@ -89,8 +89,8 @@ def read_only(conn: Connection) -> Connection:
 def _begin(conn: Connection) -> None:
     """pysqlite's own transaction handling is off (isolation_level=None): BEGIN is ours. A writer begins
     IMMEDIATE, so that writers queue on the lock instead of failing on upgrade; a reader (`read_only`) begins
-    DEFERRED with `query_only` on. Both are sent to the driver itself (through SQLAlchemy, a BEGIN cost more
-    than many of the statements after it)."""
+    DEFERRED with `query_only` on (the pragma is sent only when a connection changes from one kind to the
+    other)."""
     reading = bool(conn.get_execution_options().get(READ_ONLY))
     proxy = conn.connection
     driver: Any = proxy.driver_connection
