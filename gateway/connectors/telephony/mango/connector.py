@@ -14,7 +14,7 @@ from gateway.connectors.base import NewEvent, Outcome, ParseContext, Route, Stor
 from gateway.connectors.telephony.mango.callback import command_result
 from gateway.connectors.telephony.mango.edge import CHANNEL, MangoEdge
 from gateway.connectors.telephony.mango.fold import fold_call
-from gateway.connectors.telephony.mango.group import FETCH, STATS, collect
+from gateway.connectors.telephony.mango.group import FETCH, STATS, Parsed, collect
 from gateway.connectors.telephony.mango.payloads import RecordAdded, StatsCall
 from gateway.connectors.telephony.mango.recording import fetch_recording
 from gateway.connectors.telephony.mango.signature import compact_json
@@ -42,6 +42,7 @@ class MangoConnector:
         self._edge = MangoEdge(self._accounts)
         self._pacers: dict[str, tuple[RateLimiter, LockoutGuard]] = {}
         self._lock = threading.Lock()
+        self._parsed = Parsed()
 
     def routes(self) -> list[Route]:
         base = "/hooks/mango/{account}"
@@ -73,7 +74,7 @@ class MangoConnector:
         events = list(ctx.related(CHANNEL, event.account, event.group_key))
         if all(e.id != event.id for e in events):
             events.append(event)
-        interaction = fold_call(event.account, collect(event.group_key, events, results), conf)
+        interaction = fold_call(event.account, collect(event.group_key, events, results, self._parsed), conf)
         return [interaction] if interaction else []
 
     def _recording_tasks(self, event: StoredEvent, ctx: ParseContext, conf: MangoSettings) -> list[NewEvent]:

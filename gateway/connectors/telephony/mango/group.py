@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,12 +22,13 @@ from gateway.connectors.telephony.mango.payloads import (
     SummaryEvent,
 )
 
-__all__ = ["FETCH", "STATS", "CallGroup", "collect"]
+__all__ = ["FETCH", "STATS", "CallGroup", "Parsed", "collect"]
 
 log = structlog.get_logger(__name__)
 
 FETCH = "fetch_recording"
 STATS = "stats"
+_MISSING = object()
 WEBHOOK_CALL_EVENTS = frozenset({"call", "summary", "recording", "record/added", "record/tagged"})
 
 
@@ -59,6 +60,26 @@ def _parse(model: type[BaseModel], event: StoredEvent) -> Any:
         return None
 
 
+class Parsed:
+    """Stored events parsed once each. Every notification of a call refolds the whole call, so without this a
+    call of k notifications parsed its events k(k+1)/2 times. An event is known by its id and its body (the
+    body too: ids are unique in one event log, not across every store a process may read); the oldest are
+    forgotten past `size`."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._models: dict[tuple[str, bytes, type[BaseModel]], Any] = {}
+
+    def __call__(self, model: type[BaseModel], event: StoredEvent) -> Any:
+        key = (event.id, event.body, model)
+        found = self._models.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._models[key] = _parse(model, event)  # None, logged once, for an invalid one
+            if len(self._models) > self._size:
+                self._models.pop(next(iter(self._models)), None)
+        return found
+
+
 def _unique(events: Iterable[StoredEvent]) -> list[StoredEvent]:
     """One event per key (the log guarantees it; a replayed list may not), in key order.
 
@@ -73,8 +94,10 @@ def _unique(events: Iterable[StoredEvent]) -> list[StoredEvent]:
     return [by_key[k] for k in sorted(by_key)]
 
 
-def collect(entry_id: str, events: Iterable[StoredEvent], results: Mapping[str, Mapping[str, Any]]) -> CallGroup:
-    """Parse every event of the group; `results` adds results not stored yet (by event id)."""
+def collect(entry_id: str, events: Iterable[StoredEvent], results: Mapping[str, Mapping[str, Any]],
+            parse: Callable[[type[BaseModel], StoredEvent], Any] = _parse) -> CallGroup:
+    """Parse every event of the group (with `parse`: a `Parsed` remembers them); `results` adds results not
+    stored yet (by event id)."""
     group = CallGroup(entry_id)
     calls: list[CallEvent] = []
     summaries: list[SummaryEvent] = []
@@ -86,19 +109,19 @@ def collect(entry_id: str, events: Iterable[StoredEvent], results: Mapping[str, 
             group.first_received = ev.received_at
         group.webhook_seen |= ev.name in WEBHOOK_CALL_EVENTS
         result = results.get(ev.id) or ev.result
-        if ev.name == "call" and (call := _parse(CallEvent, ev)):
+        if ev.name == "call" and (call := parse(CallEvent, ev)):
             calls.append(call)
-        elif ev.name == "summary" and (summary := _parse(SummaryEvent, ev)):
+        elif ev.name == "summary" and (summary := parse(SummaryEvent, ev)):
             summaries.append(summary)
-        elif ev.name == STATS and (stat := _parse(StatsCall, ev)):
+        elif ev.name == STATS and (stat := parse(StatsCall, ev)):
             stats.append(stat)
             group.recording_ids.update(r for leg in stat.context_calls for r in leg.recording_id)
-        elif ev.name == "recording" and (rec := _parse(RecordingEvent, ev)):
+        elif ev.name == "recording" and (rec := parse(RecordingEvent, ev)):
             group.stamps += [rec.timestamp] if rec.timestamp else []  # a process; record/added says it is kept
-        elif ev.name in ("record/added", "record/tagged") and (added := _parse(RecordAdded, ev)):
+        elif ev.name in ("record/added", "record/tagged") and (added := parse(RecordAdded, ev)):
             group.recording_ids.add(added.recording_id)
             group.stamps += [added.timestamp] if added.timestamp else []
-        elif ev.name == "dtmf" and (dtmf := _parse(DtmfEvent, ev)):
+        elif ev.name == "dtmf" and (dtmf := parse(DtmfEvent, ev)):
             dtmfs.append(dtmf)
             group.stamps += [dtmf.timestamp] if dtmf.timestamp else []
         elif ev.name == FETCH and result and result.get("recording_id"):

@@ -249,3 +249,26 @@ def test_fold_legs_keeps_each_legs_notifications_in_numeric_seq_order() -> None:
             assert [e.seq for e in leg.events] == list(range(1, len(leg.events) + 1))
 
     check()
+
+
+
+def test_each_stored_event_is_parsed_once_however_often_its_call_is_refolded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every notification refolds the whole call (the goldens above check what the fold gives); its stored
+    events are parsed once each, not once per refold."""
+    from gateway.connectors.telephony.mango import group
+
+    parsed: list[str] = []
+    real = group._parse
+
+    def counting(model: type, event: NewEvent) -> object:
+        parsed.append(event.id)  # type: ignore[attr-defined]
+        return real(model, event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(group, "_parse", counting)
+    connector = MangoConnector(settings(fetch_recordings=False))
+    modelled = {"call", "summary", "stats", "recording", "record/added", "record/tagged", "dtmf"}
+    events = max(EVENTS.values(), key=lambda evs: len({ev.key for ev in evs if ev.name in modelled}))
+    assert run(connector, WorkerContext(), events) is not None
+    stored = {ev.key for ev in events if ev.name in modelled}
+    assert len(stored) > 3  # a call refolded several times
+    assert sorted(parsed) == sorted(set(parsed)) and len(parsed) == len(stored)
