@@ -64,9 +64,9 @@ class Parsed:
     """Stored events parsed once each. Every notification of a call refolds the whole call, so without this a
     call of k notifications parsed its events k(k+1)/2 times. An event is known by its id and its body (the
     body too: ids are unique in one event log, not across every store a process may read); the oldest are
-    forgotten past `size`."""
+    forgotten past `size` (a batch is 500 events; 1,024 parsed notifications hold about 3.6 MB)."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 1024) -> None:
         self._size = size
         self._models: dict[tuple[str, bytes, type[BaseModel]], Any] = {}
 
