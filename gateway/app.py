@@ -137,7 +137,7 @@ def _call_tracking(app: web.Application, settings: Settings) -> list[ApiRoute]:
 
     async def upkeep(app: web.Application, _settings: Settings, _runtime: Any) -> Callable[[], Any]:
         engine = app[DB].engine
-        await asyncio.to_thread(edge.start, engine)
+        await asyncio.to_thread(edge.start, engine, app[DB].write_turn)
 
         async def every_hour() -> None:
             while True:
@@ -178,14 +178,6 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         await asyncio.to_thread(bootstrap, eng, settings)
         await asyncio.to_thread(_warn_unknown_users, eng, settings)
         runtime = build_runtime(settings, engine=eng)
-        app[DB] = Database(eng)
-        app[HASHING] = Hashing()
-        app[FILES] = FileStore(settings.files_dir)
-        app[METRICS] = Metrics()
-        app[HTTP] = AsyncOutboundClient(settings.http.outbound_policy())
-        app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP], app[DB]),
-                                   on_outcome=app[METRICS].count_job)
-        app[OUTBOX].start()  # outbound jobs are performed by every `gateway serve`
         dispatcher: Any
         if not settings.embedded:
             dispatcher = RqDispatcher(settings, eng)
@@ -195,7 +187,17 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
             dispatcher = EmbeddedDispatcher(settings)
         dispatcher.on_leads_changed.append(lambda: leads_changed(app))
         app[DISPATCHER] = dispatcher
-        writer = EventWriter(eng, on_stored=dispatcher.wake, write_turn=getattr(dispatcher, "edge_turn", nullcontext))
+        # every write of this process takes the edge's side of the gate: the worker gives way to it soon
+        edge_turn = getattr(dispatcher, "edge_turn", nullcontext)
+        app[DB] = Database(eng, write_turn=edge_turn)
+        app[HASHING] = Hashing()
+        app[FILES] = FileStore(settings.files_dir)
+        app[METRICS] = Metrics()
+        app[HTTP] = AsyncOutboundClient(settings.http.outbound_policy())
+        app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP], app[DB]),
+                                   on_outcome=app[METRICS].count_job)
+        app[OUTBOX].start()  # outbound jobs are performed by every `gateway serve`
+        writer = EventWriter(eng, on_stored=dispatcher.wake, write_turn=edge_turn)
         app[WRITER] = writer
         await writer.start()
         if run_dispatcher:

@@ -12,6 +12,7 @@ import asyncio
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 import structlog
@@ -34,8 +35,9 @@ def _settle(fut: asyncio.Future[Any], result: Any, error: BaseException | None) 
 
 
 class WriteBatcher:
-    def __init__(self, engine: Engine, *, max_batch: int = 200) -> None:
-        self.engine, self.max_batch = engine, max_batch
+    def __init__(self, engine: Engine, *, max_batch: int = 200,
+                 write_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
+        self.engine, self.max_batch, self.write_turn = engine, max_batch, write_turn
         self.writers = 1 if engine.dialect.name == "sqlite" else 4
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -83,7 +85,7 @@ class WriteBatcher:
     def _commit(self, batch: list[Job]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
-            with self.engine.begin() as conn:
+            with self.write_turn(), self.engine.begin() as conn:
                 outcomes = [(work(conn), None) for work, _, _ in batch]
         except Exception:
             if len(batch) > 1:
@@ -94,7 +96,7 @@ class WriteBatcher:
 
     def _alone(self, work: Callable[[Connection], Any]) -> tuple[Any, BaseException | None]:
         try:
-            with self.engine.begin() as conn:
+            with self.write_turn(), self.engine.begin() as conn:
                 return work(conn), None
         except Exception as exc:
             return None, exc

@@ -7,6 +7,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -119,10 +120,11 @@ class CallTrackingEdge:
         ]
 
     # --- the pool's upkeep: numbers of the settings, old visits deleted -----------------------------------
-    def start(self, engine: Engine) -> None:
-        """The pool as the settings say, and the writer threads of the session routes."""
+    def start(self, engine: Engine, write_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
+        """The pool as the settings say, and the writer threads of the session routes (each commit waits for
+        `write_turn` first: the edge's side of the embedded write gate)."""
         self.sync(engine)
-        self._batcher = WriteBatcher(engine)
+        self._batcher = WriteBatcher(engine, write_turn=write_turn)
         self._batcher.start()
 
     def stop(self) -> None:

@@ -82,8 +82,10 @@ class TelephonySettings(_Section):
 
 class DispatchSettings(_Section):
     batch_size: int = Field(default=500, ge=1, le=10_000)
-    commit_every: int = Field(default=50, ge=1, le=10_000)
+    commit_every: int = Field(default=500, ge=1, le=10_000)
     write_turn_ms: float = Field(default=10, gt=0, le=10_000)  # SQLite: the longest a processing write may take
+    # SQLite, a worker that hears the edge wait (the embedded worker's write gate): the longest while it does not
+    write_turn_alone_ms: float = Field(default=250, gt=0, le=10_000)
     # SQLite: the least a processing write holds the lock before it ends early for the edge waiting at the gate
     give_way_after_ms: float = Field(default=5, ge=0, le=10_000)
     embedded_worker: Literal["process", "thread"] = "process"

@@ -28,7 +28,7 @@ from gateway.config import Settings
 from gateway.dispatch.gate import WriteGate
 from gateway.dispatch.processor import BatchReport, Processor
 
-__all__ = ["Dispatcher", "EmbeddedDispatcher", "ThreadDispatcher", "run_embedded_worker"]
+__all__ = ["Dispatcher", "EmbeddedDispatcher", "ThreadDispatcher", "behind_gate", "run_embedded_worker"]
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +70,12 @@ def _say_changed(changed: Pipe) -> None:
         pass
 
 
+def behind_gate(processor: Processor, gate: WriteGate) -> None:
+    """The processor writes at the gate, and ends a transaction early for the edge waiting there."""
+    processor.write_turn = gate.worker
+    processor.hear_edge(gate.edge_waiting)
+
+
 def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, parent_pid: int,
                         gate: WriteGate | None = None, changed: Pipe | None = None) -> None:
     """The child process: claim and process batches until the parent goes away; say when leads changed."""
@@ -83,8 +89,7 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
     configure_logging(settings.log_format, settings.log_level)
     runtime = build_runtime(settings)
     if gate is not None:
-        runtime.processor.write_turn = gate.worker
-        runtime.processor.give_way = gate.edge_waiting  # a transaction ends early for the edge (give_way_after_ms)
+        behind_gate(runtime.processor, gate)
     owner = worker_id()
     idle = settings.dispatch.idle_poll_seconds
     if changed is not None:

@@ -4,12 +4,14 @@ Phase 1 (no write transaction): each connector's `process()` parses its event; t
 read related events or fetch files. Phase 2 (short write transactions): the
 core pipeline stores every interaction, follow-ups are appended, events are marked done.
 On SQLite, phase 2 commits every `commit_every` events or once a transaction has held the
-write lock for `write_turn_ms`, whichever comes first, so that the edge never waits long for it
-(a Mango call's events cost about a millisecond each: fifty of them held the edge's group commit
-for tens of milliseconds); and, where the processor is told when the edge is waiting (`give_way`, the
-embedded worker's write gate), after the event it is storing once it has held the lock for
-`give_way_after_ms`. A transaction is offered twice the events the previous one took, as each chunk's
-leads and identities are read before its first event. If a chunk fails, it is rolled back and redone
+write lock for `write_turn_ms`, whichever comes first, so that an edge in another process, waiting in
+SQLite's busy handler, never waits long for it (a Mango call's events cost about a millisecond each:
+fifty of them held the edge's group commit for tens of milliseconds). A processor that hears the edge
+wait (`hear_edge`: the embedded worker's write gate) ends its transaction after the event it is storing
+once it has held the lock for `give_way_after_ms` while the edge waits, and otherwise only after
+`write_turn_alone_ms`: fewer commits, each an fsync, while nobody waits for them. A transaction is
+offered twice the events the previous one took (across batches too), as each chunk's leads and
+identities are read before its first event. If a chunk fails, it is rolled back and redone
 event by event, so that one bad event fails alone. Failures retry with backoff and end as `dead` after
 `max_attempts`.
 """
@@ -131,9 +133,11 @@ class Processor:
         self.hooks_quiet = hooks_quiet  # whether the hooks write nothing for a result (deferred leads may wait)
         self.write_turn = write_turn
         # whether another writer waits for this one's transaction (SQLite): it then ends after the current event,
-        # once it has held the write lock for `give_way_after_ms`
+        # once it has held the write lock for `give_way_after_ms` (see `hear_edge`)
         self.give_way: Callable[[], bool] = lambda: False
         self._give_way_after = settings.dispatch.give_way_after_ms / 1000
+        self._turn = settings.dispatch.write_turn_ms / 1000
+        self._offer = settings.dispatch.commit_every  # events offered to the next SQLite write transaction
         # told the ids of the leads each committed write transaction stored (the live page hears of them)
         self.on_committed: Callable[[list[int]], None] | None = None
         self.cfg = PipelineConfig(
@@ -141,6 +145,13 @@ class Processor:
             default_pipeline=settings.pipelines[0].name, routing_rules=settings.routing,
             scoring_rules=settings.scoring.rules,
         )
+
+    def hear_edge(self, waiting: Callable[[], bool]) -> None:
+        """Be told when the edge waits to store (SQLite, the embedded worker's write gate): a transaction then
+        gives way to it after `give_way_after_ms`, and may hold the lock for `write_turn_alone_ms` while it
+        does not wait."""
+        self.give_way = waiting
+        self._turn = self.settings.dispatch.write_turn_alone_ms / 1000
 
     def run_batch(self, owner: str, limit: int | None = None) -> BatchReport:
         d = self.settings.dispatch
@@ -165,18 +176,20 @@ class Processor:
         # SQLite has one writer: short transactions keep the edge waiting briefly. PostgreSQL has no such
         # limit, and one commit per batch is faster there.
         sqlite = self.engine.dialect.name == "sqlite"
-        most = self.settings.dispatch.commit_every if sqlite else len(parsed)
-        turn = self.settings.dispatch.write_turn_ms / 1000 if sqlite else None
+        if not sqlite:
+            self._apply_chunk(parsed, owner, report, None, Lookups())
+            return report
+        most = self.settings.dispatch.commit_every
         lookups = Lookups()  # stages, sources, users: read once per batch, not once per transaction
         rest: Sequence[tuple[StoredEvent, Outcome]] = parsed
-        size = most
         while rest:
-            taken = self._apply_chunk(rest[:size], owner, report, turn, lookups)
+            taken = self._apply_chunk(rest[:self._offer], owner, report, self._turn, lookups)
             rest = rest[taken:]
             # A chunk's leads and identities are read before its first event; a transaction cut short after a few
             # events would leave the rest read for nothing, and read again by the next: the next chunk is twice
-            # what the last transaction took (each event's keys are then read about twice at most).
-            size = min(most, max(CHUNK_FLOOR, 2 * taken))
+            # what the last transaction took (each event's keys are then read about twice at most), in the next
+            # batch too (while the edge stores at full speed, every turn is cut short).
+            self._offer = min(most, max(CHUNK_FLOOR, 2 * taken))
         return report
 
     def _apply_chunk(self, chunk: Sequence[tuple[StoredEvent, Outcome]], owner: str, report: BatchReport,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -17,8 +18,12 @@ T = TypeVar("T")
 
 
 class Database:
-    def __init__(self, engine: Engine, threads: int = 8) -> None:
+    def __init__(self, engine: Engine, threads: int = 8, *,
+                 write_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
+        """`write_turn`: what a write waits for first (embedded SQLite: the edge's side of the write gate, where
+        the worker hears it wait and ends its transaction soon, instead of SQLite's busy handler polling)."""
         self.engine = engine
+        self.write_turn = write_turn
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -30,7 +35,7 @@ class Database:
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         def run() -> T:
-            with self.engine.begin() as conn:
+            with self.write_turn(), self.engine.begin() as conn:
                 return fn(conn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._pool, run)
 

@@ -27,11 +27,16 @@ SKIP = {"id", "created_at", "updated_at", "event_id", "contact_id", "deal_id", "
 def _store(tmp: Path, limit: int | None, turn_ms: float | None = None, commits: list[int] | None = None,
            told: list[list[int]] | None = None, give_way: Callable[[], bool] | None = None,
            give_way_after_ms: float = 0, prepare: Callable[[Processor], None] | None = None,
+           alone_ms: float | None = None, commit_every: int = 50,
            ) -> tuple[list[dict[str, Any]], list[tuple[str, Any]], list[str]]:
+    """Process the scenarios' events; `turn_ms` sets both turns (unheard and alone) unless `alone_ms` is given."""
     conf = settings().model_copy(update={"database_url": f"sqlite:///{tmp}/gateway.db", "files_dir": tmp / "files"})
-    dispatch: dict[str, float] = {"give_way_after_ms": give_way_after_ms}
+    dispatch: dict[str, float] = {"give_way_after_ms": give_way_after_ms, "commit_every": commit_every}
     if turn_ms is not None:
         dispatch["write_turn_ms"] = turn_ms
+        dispatch["write_turn_alone_ms"] = turn_ms
+    if alone_ms is not None:
+        dispatch["write_turn_alone_ms"] = alone_ms
     conf = conf.model_copy(update={"dispatch": conf.dispatch.model_copy(update=dispatch)})
     rt = build_runtime(conf)
     bootstrap(rt.engine, conf)
@@ -40,7 +45,7 @@ def _store(tmp: Path, limit: int | None, turn_ms: float | None = None, commits: 
     if told is not None:
         rt.processor.on_committed = told.append
     if give_way is not None:
-        rt.processor.give_way = give_way
+        rt.processor.hear_edge(give_way)
     if prepare is not None:
         prepare(rt.processor)
     connector = MangoConnector(conf)
@@ -107,6 +112,45 @@ def test_a_worker_told_to_give_way_holds_the_lock_for_give_way_after_ms_first(tm
     held = _store(tmp_path / "held", None, 10_000, held_commits, give_way=lambda: True, give_way_after_ms=10_000)
     assert held == long
     assert len(held_commits) == len(long_commits)
+
+
+def test_a_worker_that_hears_the_edge_holds_the_lock_longer_while_the_edge_does_not_wait(tmp_path: Path) -> None:
+    """Each commit is an fsync: a worker told when the edge waits (the embedded worker's write gate) ends its
+    transaction for the edge, not by the clock, and so may hold it for `write_turn_alone_ms`; one that cannot
+    hear the edge keeps to `write_turn_ms`."""
+    for name in ("deaf", "heard", "long"):
+        (tmp_path / name).mkdir()
+    deaf_commits: list[int] = []
+    heard_commits: list[int] = []
+    long_commits: list[int] = []
+    long = _store(tmp_path / "long", None, 10_000, long_commits)
+    deaf = _store(tmp_path / "deaf", None, 0.001, deaf_commits, alone_ms=10_000)
+    heard = _store(tmp_path / "heard", None, 0.001, heard_commits, give_way=lambda: False, alone_ms=10_000)
+    assert deaf == heard == long
+    events_done = len(long[1])
+    assert len(deaf_commits) >= len(long_commits) + events_done - 2  # a transaction per event, as before
+    assert len(heard_commits) == len(long_commits)  # the whole batch in one transaction: nobody waited
+
+
+def test_the_events_offered_follow_the_last_transaction_into_the_next_batch(tmp_path: Path) -> None:
+    """While the edge stores at full speed every turn is cut short: a new batch's first transaction is offered
+    twice what the last one took, not `commit_every` events whose leads and identities would be read for
+    nothing."""
+    offered: list[int] = []
+
+    def watch(processor: Processor) -> None:
+        apply = processor._apply
+
+        def counted(*args: Any, **kwargs: Any) -> int:
+            offered.append(len(args[1]))
+            return apply(*args, **kwargs)
+
+        processor._apply = counted  # type: ignore[method-assign]
+
+    (tmp_path / "cut").mkdir()
+    _store(tmp_path / "cut", 6, 10_000, give_way=lambda: True, prepare=watch, commit_every=500)
+    assert offered[0] == 6  # the first batch's first transaction: the whole batch
+    assert len(offered) > 6 and max(offered[1:]) == CHUNK_FLOOR  # every later one, in every batch
 
 
 def test_after_a_transaction_cut_short_the_next_is_offered_twice_what_it_took(tmp_path: Path) -> None:
