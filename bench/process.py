@@ -76,8 +76,6 @@ def rq_baseline(url: str, jobs: int, files: Path) -> float:
 
     settings = load_settings(None, database_url=url, files_dir=files)
     rt = build_runtime(settings)
-    if settings.is_sqlite:  # as the embedded default runs it: behind the write gate, no edge waiting there
-        behind_gate(rt.processor, WriteGate(multiprocessing.get_context("spawn")))
     bootstrap(rt.engine, settings)
     with rt.engine.begin() as conn:
         event_log.append(conn, events(jobs, "b"))

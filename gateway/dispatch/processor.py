@@ -183,13 +183,16 @@ class Processor:
         lookups = Lookups()  # stages, sources, users: read once per batch, not once per transaction
         rest: Sequence[tuple[StoredEvent, Outcome]] = parsed
         while rest:
-            taken = self._apply_chunk(rest[:self._offer], owner, report, self._turn, lookups)
+            chunk = rest[:self._offer]
+            taken = self._apply_chunk(chunk, owner, report, self._turn, lookups)
             rest = rest[taken:]
             # A chunk's leads and identities are read before its first event; a transaction cut short after a few
             # events would leave the rest read for nothing, and read again by the next: the next chunk is twice
             # what the last transaction took (each event's keys are then read about twice at most), in the next
-            # batch too (while the edge stores at full speed, every turn is cut short).
-            self._offer = min(most, max(CHUNK_FLOOR, 2 * taken))
+            # batch too (while the edge stores at full speed, every turn is cut short). One that took all it was
+            # offered (the batch ran out) does not make the offer smaller.
+            grown = max(CHUNK_FLOOR, 2 * taken)
+            self._offer = min(most, grown if taken < len(chunk) else max(self._offer, grown))
         return report
 
     def _apply_chunk(self, chunk: Sequence[tuple[StoredEvent, Outcome]], owner: str, report: BatchReport,

@@ -27,9 +27,10 @@ SKIP = {"id", "created_at", "updated_at", "event_id", "contact_id", "deal_id", "
 def _store(tmp: Path, limit: int | None, turn_ms: float | None = None, commits: list[int] | None = None,
            told: list[list[int]] | None = None, give_way: Callable[[], bool] | None = None,
            give_way_after_ms: float = 0, prepare: Callable[[Processor], None] | None = None,
-           alone_ms: float | None = None, commit_every: int = 50,
+           alone_ms: float | None = None, commit_every: int = 50, first_limits: tuple[int, ...] = (),
            ) -> tuple[list[dict[str, Any]], list[tuple[str, Any]], list[str]]:
-    """Process the scenarios' events; `turn_ms` sets both turns (unheard and alone) unless `alone_ms` is given."""
+    """Process the scenarios' events (the first batches of `first_limits` events, then of `limit`); `turn_ms` sets
+    both turns (unheard and alone) unless `alone_ms` is given."""
     conf = settings().model_copy(update={"database_url": f"sqlite:///{tmp}/gateway.db", "files_dir": tmp / "files"})
     dispatch: dict[str, float] = {"give_way_after_ms": give_way_after_ms, "commit_every": commit_every}
     if turn_ms is not None:
@@ -52,6 +53,8 @@ def _store(tmp: Path, limit: int | None, turn_ms: float | None = None, commits: 
     stored = [ev for name in SCENARIOS for ev in asyncio.run(edge_events(connector, load(name)))]
     with rt.engine.begin() as conn:
         event_log.append(conn, stored)
+    for first in first_limits:
+        rt.processor.run_batch("test", limit=first)
     while rt.processor.run_batch("test", limit=limit).claimed:
         pass
     with rt.engine.connect() as conn:
@@ -114,6 +117,21 @@ def test_a_worker_told_to_give_way_holds_the_lock_for_give_way_after_ms_first(tm
     assert len(held_commits) == len(long_commits)
 
 
+def _watching_offers(offers: list[tuple[int, int]]) -> Callable[[Processor], None]:
+    """A `prepare` for `_store` that records (events offered, events taken) for each processing transaction."""
+    def watch(processor: Processor) -> None:
+        apply = processor._apply
+
+        def counted(*args: Any, **kwargs: Any) -> int:
+            taken = apply(*args, **kwargs)
+            offers.append((len(args[1]), taken))
+            return taken
+
+        processor._apply = counted  # type: ignore[method-assign]
+
+    return watch
+
+
 def test_a_worker_that_hears_the_edge_holds_the_lock_longer_while_the_edge_does_not_wait(tmp_path: Path) -> None:
     """Each commit is an fsync: a worker told when the edge waits (the embedded worker's write gate) ends its
     transaction for the edge, not by the clock, and so may hold it for `write_turn_alone_ms`; one that cannot
@@ -136,38 +154,31 @@ def test_the_events_offered_follow_the_last_transaction_into_the_next_batch(tmp_
     """While the edge stores at full speed every turn is cut short: a new batch's first transaction is offered
     twice what the last one took, not `commit_every` events whose leads and identities would be read for
     nothing."""
-    offered: list[int] = []
-
-    def watch(processor: Processor) -> None:
-        apply = processor._apply
-
-        def counted(*args: Any, **kwargs: Any) -> int:
-            offered.append(len(args[1]))
-            return apply(*args, **kwargs)
-
-        processor._apply = counted  # type: ignore[method-assign]
-
+    offers: list[tuple[int, int]] = []
+    watch = _watching_offers(offers)
     (tmp_path / "cut").mkdir()
     _store(tmp_path / "cut", 6, 10_000, give_way=lambda: True, prepare=watch, commit_every=500)
+    offered = [n for n, _ in offers]
     assert offered[0] == 6  # the first batch's first transaction: the whole batch
     assert len(offered) > 6 and max(offered[1:]) == CHUNK_FLOOR  # every later one, in every batch
+
+
+def test_a_batch_that_ran_out_leaves_the_next_the_events_it_was_offered(tmp_path: Path) -> None:
+    """A transaction that took all it was offered was not cut short: after a batch of two events, the next batch
+    is offered whole again, not four events at a time."""
+    offers: list[tuple[int, int]] = []
+    watch = _watching_offers(offers)
+    (tmp_path / "small").mkdir()
+    stored = _store(tmp_path / "small", None, 10_000, prepare=watch, first_limits=(2,))
+    offered = [n for n, _ in offers]
+    assert offered == [2, len(stored[1]) - 2]  # two transactions: the small batch, then all the rest at once
 
 
 def test_after_a_transaction_cut_short_the_next_is_offered_twice_what_it_took(tmp_path: Path) -> None:
     """A chunk's leads and identities are read before its first event: offering fifty events to transactions
     that take one read each event's keys up to fifty times."""
-    offered: list[tuple[int, int]] = []  # (events offered, events taken) per processing transaction
-
-    def watch(processor: Processor) -> None:
-        apply = processor._apply
-
-        def counted(*args: Any, **kwargs: Any) -> int:
-            taken = apply(*args, **kwargs)
-            offered.append((len(args[1]), taken))
-            return taken
-
-        processor._apply = counted  # type: ignore[method-assign]
-
+    offered: list[tuple[int, int]] = []
+    watch = _watching_offers(offered)
     (tmp_path / "cut").mkdir()
     cut = _store(tmp_path / "cut", None, 10_000, give_way=lambda: True, prepare=watch)
     assert len(offered) == len(cut[1])  # one event per transaction
