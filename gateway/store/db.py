@@ -93,18 +93,21 @@ def _begin(conn: Connection) -> None:
     other)."""
     reading = bool(conn.get_execution_options().get(READ_ONLY))
     proxy = conn.connection
+    _query_only(proxy, reading)
     driver: Any = proxy.driver_connection
-    if proxy.info.get(_QUERY_ONLY, False) != reading:
-        driver.execute(f"PRAGMA query_only={int(reading)}")
-        proxy.info[_QUERY_ONLY] = reading
     driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def _query_only(proxy: Any, on: bool) -> None:
+    """SQLite's `query_only` on the pooled connection as asked, sent only when it changes."""
+    if proxy.info.get(_QUERY_ONLY, False) != on:
+        proxy.driver_connection.execute(f"PRAGMA query_only={int(on)}")
+        proxy.info[_QUERY_ONLY] = on
 
 
 def writable(proxy: Any) -> Any:
     """A pool's connection taken raw to write on (the event writer's): `query_only` off if a reader left it on."""
-    if proxy.info.get(_QUERY_ONLY, False):
-        proxy.driver_connection.execute("PRAGMA query_only=0")
-        proxy.info[_QUERY_ONLY] = False
+    _query_only(proxy, False)
     return proxy
 
 
