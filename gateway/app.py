@@ -258,7 +258,7 @@ class ServiceContext:
         self._loop = asyncio.get_running_loop()
         self.engine = runtime.engine
         self.files = runtime.files
-        self._write_turn = getattr(app[DISPATCHER], "edge_turn", nullcontext)
+        self._write_turn = app[DB].write_turn  # the edge's side of the write gate, as every write here
 
     def store_events(self, events: Any) -> list[str]:
         from gateway.store import event_log

@@ -134,7 +134,7 @@ class Processor:
         self.write_turn = write_turn
         # whether another writer waits for this one's transaction (SQLite): it then ends after the current event,
         # once it has held the write lock for `give_way_after_ms` (see `hear_edge`)
-        self.give_way: Callable[[], bool] = lambda: False
+        self._give_way: Callable[[], bool] = lambda: False
         self._give_way_after = settings.dispatch.give_way_after_ms / 1000
         self._turn = settings.dispatch.write_turn_ms / 1000
         self._offer = settings.dispatch.commit_every  # events offered to the next SQLite write transaction
@@ -150,7 +150,7 @@ class Processor:
         """Be told when the edge waits to store (SQLite, the embedded worker's write gate): a transaction then
         gives way to it after `give_way_after_ms`, and may hold the lock for `write_turn_alone_ms` while it
         does not wait."""
-        self.give_way = waiting
+        self._give_way = waiting
         self._turn = self.settings.dispatch.write_turn_alone_ms / 1000
 
     def run_batch(self, owner: str, limit: int | None = None) -> BatchReport:
@@ -278,7 +278,7 @@ class Processor:
                 if result:
                     results[ev.id] = result
             taken += 1
-            if turn is not None and turn.over(time.monotonic(), self.give_way):
+            if turn is not None and turn.over(time.monotonic(), self._give_way):
                 break
         repo.flush()
         ids = [ev.id for ev, _ in items[:taken]]
