@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, any_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import ARRAY, Connection, bindparam, func, insert, or_, select, text, update
 
 from gateway.core.models import AttachmentRef, MessageRef
 from gateway.core.repository import Ident
@@ -42,11 +42,13 @@ _DIALECTS = ("sqlite", "postgresql")
 
 
 def _one_of(column: Any, name: str, dialect: str) -> Any:
-    """`column IN (the list bound as name)`; on PostgreSQL `= ANY(array)`: one statement whatever the list's
-    length (an expanding IN is rendered again, a parameter per item, at each execution: a twelfth of a
-    PostgreSQL worker's time with batches of 500)."""
+    """`column IN (the list bound as name)`; on PostgreSQL `IN (SELECT unnest(array))`: one statement whatever
+    the list's length (an expanding IN is rendered again, a parameter per item, at each execution: a twelfth
+    of a PostgreSQL worker's time with batches of 500), planned as a join. `= ANY(array)` compared each row
+    with each item when the table was scanned (a prepared statement's array is not hashed): before the first
+    ANALYZE of a new store, 67 ms for 500 phones among 6,000 identities."""
     if dialect == "postgresql":
-        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+        return column.in_(select(func.unnest(bindparam(name, type_=ARRAY(column.type)))).scalar_subquery())
     return column.in_(bindparam(name, expanding=True))
 
 
@@ -79,8 +81,8 @@ _PG_CONTACT_WITH_IDENTITY = text(
     "ON CONFLICT (value, kind) DO NOTHING RETURNING contact_id) "
     "SELECT (SELECT id FROM c), (SELECT contact_id FROM i)"
 )
-_PG_LEADS_PRESENT = text("SELECT count(*) FROM leads WHERE id = ANY(:ids)")
-_PG_IDENTITIES_OF = text("SELECT count(*) FROM identities WHERE contact_id = ANY(:ids)")
+_PG_LEADS_PRESENT = text("SELECT count(*) FROM leads WHERE id IN (SELECT unnest(CAST(:ids AS bigint[])))")
+_PG_IDENTITIES_OF = text("SELECT count(*) FROM identities WHERE contact_id IN (SELECT unnest(CAST(:ids AS bigint[])))")
 _PG_IDS = {table: text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)")
            for table in ("leads", "contacts")}
 # A batch's lead keys and identities, as advisory locks taken in one order before any row: two workers whose

@@ -173,15 +173,18 @@ def claim_batch(conn: Connection, *, limit: int, lease_s: float, now: datetime, 
         and_(events.c.status == "processing", events.c.lease_until < now),
     )
     pick = select(events.c.id).where(due).order_by(events.c.next_attempt_at, events.c.id).limit(limit)
+    claimed = {"status": "processing", "lease_until": now + timedelta(seconds=lease_s), "claimed_by": owner}
     if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
+        # one statement: the ids picked (rows another worker holds are skipped) are claimed and read at once;
+        # the pick is a CTE, run once whatever plan the update gets
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        rows = conn.execute(update(events).where(events.c.id.in_(select(picked.c.id)))
+                            .values(claimed).returning(*_STORED))
+        return Claim(owner, sorted((_to_stored(r) for r in rows), key=lambda e: (e.received_at, e.id)))
     ids = list(conn.execute(pick).scalars())
     if not ids:
         return Claim(owner, [])
-    conn.execute(
-        update(events).where(events.c.id.in_(ids))
-        .values(status="processing", lease_until=now + timedelta(seconds=lease_s), claimed_by=owner)
-    )
+    conn.execute(update(events).where(events.c.id.in_(ids)).values(claimed))
     rows = conn.execute(select(*_STORED).where(events.c.id.in_(ids)).order_by(events.c.received_at, events.c.id))
     return Claim(owner, [_to_stored(r) for r in rows])
 
@@ -191,6 +194,10 @@ _COMPLETE = ("UPDATE events SET status = 'done', processed_at = {m}, lease_until
              "result = {m} WHERE id = {m}")
 _OWNED = " AND claimed_by = {m}"
 _PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
+_PG_COMPLETE = ("UPDATE events SET status = 'done', processed_at = %s, lease_until = NULL, last_error = NULL, "
+                "result = done.result::json FROM unnest(%s::text[], %s::text[]) AS done(id, result) "
+                "WHERE events.id = done.id")
+_PG_OWNED = " AND events.claimed_by = %s"
 
 
 def complete(conn: Connection, event_ids: Sequence[str], *, now: datetime, owner: str | None = None,
@@ -204,13 +211,16 @@ def complete(conn: Connection, event_ids: Sequence[str], *, now: datetime, owner
         return
     dialect = conn.dialect.name
     results = results or {}
-    when = _sqlite_time(now) if dialect == "sqlite" else now
     mine = (owner,) if owner else ()
-    rows = [(when, json.dumps(results.get(i)), i, *mine) for i in event_ids]
     driver: Any = conn.connection.driver_connection
     cursor = driver.cursor()
     try:
-        cursor.executemany((_COMPLETE + (_OWNED if owner else "")).format(m=_PLACEHOLDER[dialect]), rows)
+        if dialect == "postgresql":  # one statement for them all (an UPDATE per event cost PostgreSQL 24 us each)
+            cursor.execute(_PG_COMPLETE + (_PG_OWNED if owner else ""),
+                           (now, list(event_ids), [json.dumps(results.get(i)) for i in event_ids], *mine))
+        else:
+            rows = [(_sqlite_time(now), json.dumps(results.get(i)), i, *mine) for i in event_ids]
+            cursor.executemany((_COMPLETE + (_OWNED if owner else "")).format(m=_PLACEHOLDER[dialect]), rows)
     finally:
         cursor.close()
 

@@ -403,3 +403,17 @@ def test_only_the_worker_holding_an_event_marks_it_done(runtime: Any) -> None:
     with runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(events).where(events.c.result.is_(None))).scalar() \
             == 0  # no SQL NULL: `null` JSON, as SQLAlchemy's JSON type writes None
+
+
+def test_a_claim_gives_its_events_in_the_order_they_were_received(runtime: Any) -> None:
+    """A batch is processed in the order its events came in (a call's notifications fold in that order), not the
+    order of their ids or of the rows the claim happened to take; on PostgreSQL the claim is one statement whose
+    rows come back in no particular order."""
+    order = [4, 1, 5, 0, 3, 2]  # seconds after T0, appended in this order
+    with runtime.engine.begin() as conn:
+        event_log.append(conn, [NewEvent(connector="manual", account="tester", key=f"k{s}", body=b"{}",
+                                         received_at=T0 + timedelta(seconds=s)) for s in order])
+    with runtime.engine.begin() as conn:
+        claim = event_log.claim_batch(conn, limit=10, lease_s=60, now=T0 + timedelta(seconds=10), owner="A")
+    assert [e.key for e in claim.events] == [f"k{s}" for s in sorted(order)]
+    assert {e["status"]: e["claimed_by"] for e in rows(runtime, events)} == {"processing": "A"}
