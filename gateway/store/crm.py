@@ -13,6 +13,7 @@ from gateway.core.models import AttachmentRef, MessageRef
 from gateway.core.repository import Ident
 from gateway.store.companies import company_for, join_company
 from gateway.store.dialect import insert_ignore, insert_ignore_once
+from gateway.store.pg_copy import copy_rows
 from gateway.store.schema import (
     attachments,
     blocklist,
@@ -81,8 +82,6 @@ _PG_CONTACT_WITH_IDENTITY = text(
     "ON CONFLICT (value, kind) DO NOTHING RETURNING contact_id) "
     "SELECT (SELECT id FROM c), (SELECT contact_id FROM i)"
 )
-_PG_LEADS_PRESENT = text("SELECT count(*) FROM leads WHERE id IN (SELECT unnest(CAST(:ids AS bigint[])))")
-_PG_IDENTITIES_OF = text("SELECT count(*) FROM identities WHERE contact_id IN (SELECT unnest(CAST(:ids AS bigint[])))")
 _PG_IDS = {table: text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)")
            for table in ("leads", "contacts")}
 # A batch's lead keys and identities, as advisory locks taken in one order before any row: two workers whose
@@ -376,36 +375,31 @@ class CrmRepo:
             return
         rows, self._new_contacts = list(self._new_contacts.values()), {}
         idents, self._new_identities = self._new_identities, []
-        self.conn.execute(insert(contacts), rows)
-        stmt = insert_ignore_once(self.conn, identities, ["kind", "value"])
-        written = self.conn.execute(stmt, idents).rowcount  # SQLite's
-        if self.conn.dialect.name == "postgresql":  # psycopg's executemany does not count: ask
-            written = int(self.conn.execute(_PG_IDENTITIES_OF, {"ids": [row["id"] for row in rows]}).scalar_one())
+        if self.conn.dialect.name == "postgresql":
+            copy_rows(self.conn, contacts, rows)
+            written = copy_rows(self.conn, identities, idents, ["value", "kind"])
+        else:
+            self.conn.execute(insert(contacts), rows)
+            written = self.conn.execute(insert_ignore_once(self.conn, identities, ["kind", "value"]), idents).rowcount
         if written != len(idents):
             raise LeadKeyTaken(f"{len(idents) - written} of {len(idents)} new identities were taken by another "
                                "worker")
 
     def flush(self) -> None:
-        """Write the deferred contacts, then the deferred leads: one INSERT for each set of columns given."""
+        """Write the deferred contacts, then the deferred leads (PostgreSQL: by COPY, see gateway.store.pg_copy;
+        SQLite: one INSERT for each set of columns given)."""
         self._flush_contacts()
         if not self._pending:
             return
         rows, self._pending = list(self._pending.values()), {}
-        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in rows:
-            shapes.setdefault(tuple(sorted(row)), []).append(row)
-        written = 0
         if self.conn.dialect.name == "postgresql":
-            # psycopg sends the rows of an executemany in one pipeline: one round trip, no long statement text;
-            # it does not say how many went in, so the ids given are counted after
-            stmt = insert_ignore_once(self.conn, leads, ["key"])
-            for same in shapes.values():
-                self.conn.execute(stmt, same)
-            written = int(self.conn.execute(_PG_LEADS_PRESENT, {"ids": [row["id"] for row in rows]}).scalar_one())
+            written = copy_rows(self.conn, leads, rows, ["key"])
         else:
+            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in rows:
+                shapes.setdefault(tuple(sorted(row)), []).append(row)
             stmt = insert_ignore_once(self.conn, leads, ["key"], leads.c.id)
-            for same in shapes.values():
-                written += len(self.conn.execute(stmt, same).all())
+            written = sum(len(self.conn.execute(stmt, same).all()) for same in shapes.values())
         if written != len(rows):
             raise LeadKeyTaken(f"{len(rows) - written} of {len(rows)} new leads were created by another worker")
 

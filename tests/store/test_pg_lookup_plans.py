@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, TextClause
+from sqlalchemy import Connection
 
 from gateway.dispatch.runtime import build_runtime
 from gateway.store import crm
@@ -27,8 +27,7 @@ PEOPLE = 2000
 def _plan(conn: Connection, stmt: Any, params: dict[str, Any]) -> str:
     """The plan PostgreSQL makes for the statement with the list as a parameter."""
     compiled = stmt.compile(dialect=conn.dialect)
-    sql = str(compiled).replace(":ids", "%(ids)s") if isinstance(stmt, TextClause) else str(compiled)
-    rows = conn.exec_driver_sql("EXPLAIN (VERBOSE) " + sql, {**compiled.params, **params})
+    rows = conn.exec_driver_sql("EXPLAIN (VERBOSE) " + str(compiled), {**compiled.params, **params})
     return "\n".join(row[0] for row in rows)
 
 
@@ -52,8 +51,6 @@ def test_a_batchs_lookups_by_a_list_are_joins_on_a_new_store(pg_url: str, tmp_pa
                 "blocked by value": (crm._BLOCKED_BY_VALUE["postgresql"], {"values": phones[::4]}),
                 "leads by key": (crm._LEADS_BY_KEYS["postgresql"], {"keys": [f"manual:{p}" for p in phones[::4]]}),
                 "open deals by contact": (crm._OPEN_DEALS["postgresql"], {"ids": ids}),
-                "leads written": (crm._PG_LEADS_PRESENT, {"ids": ids}),
-                "identities written": (crm._PG_IDENTITIES_OF, {"ids": ids}),
             }
             plans = {name: _plan(conn, stmt, params) for name, (stmt, params) in lookups.items()}
         for name, plan in plans.items():
