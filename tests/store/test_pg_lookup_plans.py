@@ -46,7 +46,7 @@ def test_a_batchs_lookups_by_a_list_are_joins_on_a_new_store(pg_url: str, tmp_pa
                 "AND last_analyze IS NULL AND last_autoanalyze IS NULL").scalar()
             assert never_analyzed == 2
             ids = list(range(1, 501))
-            lookups = {
+            lookups: dict[str, tuple[Any, dict[str, Any]]] = {
                 "identities by value": (crm._CONTACTS_BY_VALUE["postgresql"], {"values": phones[::4]}),
                 "blocked by value": (crm._BLOCKED_BY_VALUE["postgresql"], {"values": phones[::4]}),
                 "leads by key": (crm._LEADS_BY_KEYS["postgresql"], {"keys": [f"manual:{p}" for p in phones[::4]]}),
