@@ -166,27 +166,31 @@ def worker_id() -> str:
     return f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def claim_batch(conn: Connection, *, limit: int, lease_s: float, now: datetime, owner: str) -> Claim:
-    """Claim up to `limit` due events under a lease (PostgreSQL: FOR UPDATE SKIP LOCKED)."""
+def _claim_statement(postgresql: bool) -> Any:
+    """Claim and read in one statement: the due ids are picked in a subquery run once (PostgreSQL: a
+    materialized CTE whose rows another worker holds are skipped), updated and returned. Built once per
+    dialect: building it for each claim was most of a small batch's claim."""
+    now = bindparam("now")
     due = or_(
         and_(events.c.status.in_(RETRYABLE), events.c.next_attempt_at <= now),
         and_(events.c.status == "processing", events.c.lease_until < now),
     )
-    pick = select(events.c.id).where(due).order_by(events.c.next_attempt_at, events.c.id).limit(limit)
-    claimed = {"status": "processing", "lease_until": now + timedelta(seconds=lease_s), "claimed_by": owner}
-    if conn.dialect.name == "postgresql":
-        # one statement: the ids picked (rows another worker holds are skipped) are claimed and read at once;
-        # the pick is a CTE, run once whatever plan the update gets
-        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
-        rows = conn.execute(update(events).where(events.c.id.in_(select(picked.c.id)))
-                            .values(claimed).returning(*_STORED))
-        return Claim(owner, sorted((_to_stored(r) for r in rows), key=lambda e: (e.received_at, e.id)))
-    ids = list(conn.execute(pick).scalars())
-    if not ids:
-        return Claim(owner, [])
-    conn.execute(update(events).where(events.c.id.in_(ids)).values(claimed))
-    rows = conn.execute(select(*_STORED).where(events.c.id.in_(ids)).order_by(events.c.received_at, events.c.id))
-    return Claim(owner, [_to_stored(r) for r in rows])
+    pick = select(events.c.id).where(due).order_by(events.c.next_attempt_at, events.c.id).limit(bindparam("limit"))
+    picked: Any = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED") \
+        if postgresql else pick.scalar_subquery()
+    return (update(events).where(events.c.id.in_(select(picked.c.id) if postgresql else picked))
+            .values(status="processing", lease_until=bindparam("lease_until"), claimed_by=bindparam("owner"))
+            .returning(*_STORED))
+
+
+_CLAIM = {"postgresql": _claim_statement(True), "sqlite": _claim_statement(False)}
+
+
+def claim_batch(conn: Connection, *, limit: int, lease_s: float, now: datetime, owner: str) -> Claim:
+    """Claim up to `limit` due events under a lease (PostgreSQL: FOR UPDATE SKIP LOCKED), in received order."""
+    rows = conn.execute(_CLAIM[conn.dialect.name],
+                        {"now": now, "limit": limit, "lease_until": now + timedelta(seconds=lease_s), "owner": owner})
+    return Claim(owner, sorted((_to_stored(r) for r in rows), key=lambda e: (e.received_at, e.id)))
 
 
 # the processing transaction's last statement, on the driver's connection ({m}: the driver's placeholder)

@@ -417,3 +417,25 @@ def test_a_claim_gives_its_events_in_the_order_they_were_received(runtime: Any) 
         claim = event_log.claim_batch(conn, limit=10, lease_s=60, now=T0 + timedelta(seconds=10), owner="A")
     assert [e.key for e in claim.events] == [f"k{s}" for s in sorted(order)]
     assert {e["status"]: e["claimed_by"] for e in rows(runtime, events)} == {"processing": "A"}
+
+
+def test_a_claim_takes_the_limit_of_the_events_due_first_and_leaves_the_rest(runtime: Any) -> None:
+    """A claim takes at most `limit` events: those due first, among the pending and failed ones that are due and
+    the ones whose lease lapsed; it leaves the others as they were (a claim whose pick ran once per row, or without
+    its limit, took every due event)."""
+    with runtime.engine.begin() as conn:
+        event_log.append(conn, [NewEvent(connector="manual", account="tester", key=f"k{s}", body=b"{}",
+                                         received_at=T0 + timedelta(seconds=s)) for s in (3, 1, 2, 4)])
+        event_log.append(conn, [NewEvent(connector="manual", account="tester", key="later", body=b"{}",
+                                         received_at=T0, not_before=T0 + timedelta(hours=1))])
+    with runtime.engine.begin() as conn:
+        first = event_log.claim_batch(conn, limit=2, lease_s=30, now=T0 + timedelta(seconds=10), owner="A")
+    assert [e.key for e in first.events] == ["k1", "k2"]
+    assert {e["key"]: (e["status"], e["claimed_by"]) for e in rows(runtime, events)} == {
+        "k1": ("processing", "A"), "k2": ("processing", "A"), "k3": ("pending", None), "k4": ("pending", None),
+        "later": ("pending", None)}
+    with runtime.engine.begin() as conn:  # A's lease has lapsed: its events are due again, before k3 and k4
+        second = event_log.claim_batch(conn, limit=3, lease_s=30, now=T0 + timedelta(seconds=50), owner="B")
+    assert [e.key for e in second.events] == ["k1", "k2", "k3"]
+    assert {e["key"]: e["claimed_by"] for e in rows(runtime, events) if e["status"] == "processing"} == {
+        "k1": "B", "k2": "B", "k3": "B"}
