@@ -170,7 +170,7 @@ def _claim_statement(postgresql: bool) -> Any:
     """Claim and read in one statement: the due ids are picked in a subquery run once (PostgreSQL: a
     materialized CTE whose rows another worker holds are skipped), updated and returned. Built once per
     dialect: building it for each claim was most of a small batch's claim."""
-    now = bindparam("now")
+    now: Any = bindparam("now")
     due = or_(
         and_(events.c.status.in_(RETRYABLE), events.c.next_attempt_at <= now),
         and_(events.c.status == "processing", events.c.lease_until < now),
