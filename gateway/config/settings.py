@@ -95,6 +95,10 @@ class DispatchSettings(_Section):
     retry_base_seconds: float = Field(default=2, gt=0)
     retry_max_seconds: float = Field(default=3600, gt=0)
     idle_poll_seconds: float = Field(default=0.2, gt=0)
+    # The embedded worker, once it has caught up (a batch came back short, or it was woken from idle), waits this
+    # long before its next claim: a steady flow is processed in fewer, larger batches, each costing a claim, a
+    # transaction and an fsync, for at most this much more delay.
+    gather_ms: float = Field(default=20, ge=0, le=1000)
     # The live stream reads the store when processing says leads changed, and at least this often.
     live_poll_seconds: float = Field(default=2, gt=0)
     sweep_seconds: float = Field(default=15, gt=0)
