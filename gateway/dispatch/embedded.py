@@ -32,7 +32,7 @@ from gateway.config import Settings
 from gateway.dispatch.gate import WriteGate
 from gateway.dispatch.processor import BatchReport, Processor
 
-__all__ = ["Dispatcher", "EmbeddedDispatcher", "ThreadDispatcher", "behind_gate", "run_embedded_worker"]
+__all__ = ["Dispatcher", "EmbeddedDispatcher", "ThreadDispatcher", "behind_gate", "run_embedded_worker", "work"]
 
 log = structlog.get_logger(__name__)
 
@@ -95,34 +95,45 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
     if gate is not None:
         behind_gate(runtime.processor, gate)
     owner = worker_id()
-    idle = settings.dispatch.idle_poll_seconds
     if changed is not None:
         os.set_blocking(changed.fileno(), False)  # never wait on a parent that is slow to read
         # after each commit, not each batch: a batch of Mango calls is many short SQLite transactions
         runtime.processor.on_committed = lambda _leads: _say_changed(changed)
-    gather = settings.dispatch.gather_ms / 1000
+    d = settings.dispatch
     try:
-        while os.getppid() == parent_pid:
-            try:
-                report = runtime.processor.run_batch(owner)
-            except Exception:  # keep going; the store may be back soon
-                log.exception("dispatch.batch_crashed")
-                report = BatchReport()
-                wake.poll(1.0)
-            totals.add(report)
-            if report.claimed >= settings.dispatch.batch_size:
-                continue  # more may be waiting
-            if report.claimed:  # caught up: let the next batch gather (a steady flow, in fewer and larger batches)
-                time.sleep(gather)
-                continue
-            if wake.poll(idle):
-                if _stop_asked(wake):
-                    return
-                time.sleep(gather)
+        work(lambda: runtime.processor.run_batch(owner), wake, totals.add, batch_size=d.batch_size,
+             gather_s=d.gather_ms / 1000, idle_s=d.idle_poll_seconds, alive=lambda: os.getppid() == parent_pid)
     except (EOFError, OSError):
         return
     finally:
         runtime.close()
+
+
+def work(run_batch: Callable[[], BatchReport], wake: Pipe, count: Callable[[BatchReport], None], *,
+         batch_size: int, gather_s: float, idle_s: float, alive: Callable[[], bool]) -> None:
+    """The worker's loop: batches back to back while they come back full; once caught up, a wait of `gather_s`
+    before the next claim; when idle, a wait for a wake-up (or `idle_s`). Every wake-up on the pipe is read
+    before the next claim, busy or idle (unread, they would fill the pipe, and the server's next wake-up would
+    block its event loop); returns when the parent asks it to stop or goes away."""
+    while alive():
+        try:
+            report = run_batch()
+        except Exception:  # keep going; the store may be back soon
+            log.exception("dispatch.batch_crashed")
+            report = BatchReport()
+            wake.poll(1.0)
+        count(report)
+        if report.claimed >= batch_size:
+            continue  # more may be waiting
+        if report.claimed:  # caught up: let the next batch gather (a steady flow, in fewer and larger batches)
+            if _stop_asked(wake):
+                return
+            time.sleep(gather_s)
+            continue
+        if wake.poll(idle_s):
+            if _stop_asked(wake):
+                return
+            time.sleep(gather_s)
 
 
 def _stop_asked(wake: Pipe) -> bool:

@@ -1,15 +1,21 @@
-"""The embedded worker process, once caught up, lets the next batch gather for `dispatch.gather_ms`."""
+"""The embedded worker's loop: once caught up, the next batch gathers for `dispatch.gather_ms`; wake-ups are read
+whether it is busy or idle."""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from gateway.dispatch import embedded
+from gateway.dispatch.embedded import work
+from gateway.dispatch.processor import BatchReport
 from gateway.http.keys import DB
 from gateway.store import event_log
 from gateway.store.schema import events
@@ -62,3 +68,58 @@ async def test_a_steady_flow_is_processed_in_batches_that_gathered(tmp_path: Pat
     took, however fast the machine; without the wait, the worker took them a few at a time."""
     commits, span = await _transactions_for_a_steady_flow(tmp_path, gather_ms)
     assert commits <= 2 * (span / (gather_ms / 1000) + 2), (commits, span)
+
+
+class Script:
+    """The worker loop's batches, as a test plays them: the claims it returns, in order, and what it does meanwhile
+    (the server's wake-ups, a stop); the loop ends when the script does."""
+
+    def __init__(self, claims: list[int], during: dict[int, list[bytes]] | None = None,
+                 send: Connection | None = None) -> None:
+        self.claims, self.during, self.send = claims, during or {}, send
+        self.calls = 0
+
+    def run_batch(self) -> BatchReport:
+        for message in self.during.get(self.calls, []):
+            assert self.send is not None
+            self.send.send_bytes(message)
+        self.calls += 1
+        return BatchReport(claimed=self.claims[self.calls - 1], done=self.claims[self.calls - 1])
+
+    def alive(self) -> bool:
+        return self.calls < len(self.claims)
+
+
+def _loop(script: Script, wake: Connection) -> list[BatchReport]:
+    counted: list[BatchReport] = []
+    work(script.run_batch, wake, counted.append, batch_size=10, gather_s=0.02, idle_s=0.01, alive=script.alive)
+    return counted
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The loop's waits, recorded instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr(embedded.time, "sleep", waited.append)
+    return waited
+
+
+def test_a_busy_worker_reads_every_wake_up(sleeps: list[float]) -> None:
+    """A worker that never goes idle (every batch short, none empty) still reads the server's wake-ups before each
+    claim: left on the pipe, they filled it, and the server's next wake-up blocked its event loop."""
+    wake, send = multiprocessing.Pipe(duplex=False)
+    script = Script([3] * 40, {i: [b"w"] * 5 for i in range(40)}, send)
+    counted = _loop(script, wake)
+    assert [r.claimed for r in counted] == [3] * 40
+    assert not wake.poll(0)
+    assert sleeps == [0.02] * 40  # each short batch let the next one gather
+
+
+def test_full_batches_go_back_to_back_and_a_stop_is_heard_while_busy(sleeps: list[float]) -> None:
+    """Full batches are followed at once by the next claim; a stop asked while the worker is busy ends the loop at
+    its next short batch."""
+    wake, send = multiprocessing.Pipe(duplex=False)
+    script = Script([10, 10, 10, 4, 4, 4, 4], {4: [b"w", b"stop"]}, send)
+    counted = _loop(script, wake)
+    assert [r.claimed for r in counted] == [10, 10, 10, 4, 4]
+    assert sleeps == [0.02]
