@@ -112,10 +112,13 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
 def work(run_batch: Callable[[], BatchReport], wake: Pipe, count: Callable[[BatchReport], None], *,
          batch_size: int, gather_s: float, idle_s: float, alive: Callable[[], bool]) -> None:
     """The worker's loop: batches back to back while they come back full; once caught up, a wait of `gather_s`
-    before the next claim; when idle, a wait for a wake-up (or `idle_s`). Every wake-up on the pipe is read
-    before the next claim, busy or idle (unread, they would fill the pipe, and the server's next wake-up would
-    block its event loop); returns when the parent asks it to stop or goes away."""
+    before the next claim; when idle, a wait for a wake-up (or `idle_s`). The wake-ups on the pipe are read
+    before every claim, busy or idle: a worker working off a backlog never went idle to read them, and a full
+    pipe blocked the server's next wake-up, and its event loop with it. Returns when the parent asks it to stop
+    or goes away."""
     while alive():
+        if _stop_asked(wake):
+            return
         try:
             report = run_batch()
         except Exception:  # keep going; the store may be back soon
@@ -126,13 +129,8 @@ def work(run_batch: Callable[[], BatchReport], wake: Pipe, count: Callable[[Batc
         if report.claimed >= batch_size:
             continue  # more may be waiting
         if report.claimed:  # caught up: let the next batch gather (a steady flow, in fewer and larger batches)
-            if _stop_asked(wake):
-                return
             time.sleep(gather_s)
-            continue
-        if wake.poll(idle_s):
-            if _stop_asked(wake):
-                return
+        elif wake.poll(idle_s):  # idle: until woken (or `idle_s`: events due later), then let the batch gather
             time.sleep(gather_s)
 
 

@@ -71,29 +71,29 @@ async def test_a_steady_flow_is_processed_in_batches_that_gathered(tmp_path: Pat
 
 
 class Script:
-    """The worker loop's batches, as a test plays them: the claims it returns, in order, and what it does meanwhile
-    (the server's wake-ups, a stop); the loop ends when the script does."""
+    """The worker loop's batches, as a test plays them: the claims it returns, in order, and what the server does
+    meanwhile (its wake-ups, a stop); whether anything was left unread on the pipe when each claim began. The loop
+    ends when the script does."""
 
-    def __init__(self, claims: list[int], during: dict[int, list[bytes]] | None = None,
-                 send: Connection | None = None) -> None:
-        self.claims, self.during, self.send = claims, during or {}, send
-        self.calls = 0
+    def __init__(self, claims: list[int], during: dict[int, list[bytes]], pipe: tuple[Connection, Connection]) -> None:
+        self.claims, self.during = claims, during
+        self.wake, self.send = pipe
+        self.unread: list[bool] = []
 
     def run_batch(self) -> BatchReport:
-        for message in self.during.get(self.calls, []):
-            assert self.send is not None
+        self.unread.append(self.wake.poll(0))
+        for message in self.during.get(len(self.unread) - 1, []):
             self.send.send_bytes(message)
-        self.calls += 1
-        return BatchReport(claimed=self.claims[self.calls - 1], done=self.claims[self.calls - 1])
+        claimed = self.claims[len(self.unread) - 1]
+        return BatchReport(claimed=claimed, done=claimed)
 
     def alive(self) -> bool:
-        return self.calls < len(self.claims)
+        return len(self.unread) < len(self.claims)
 
-
-def _loop(script: Script, wake: Connection) -> list[BatchReport]:
-    counted: list[BatchReport] = []
-    work(script.run_batch, wake, counted.append, batch_size=10, gather_s=0.02, idle_s=0.01, alive=script.alive)
-    return counted
+    def play(self) -> list[int]:
+        counted: list[BatchReport] = []
+        work(self.run_batch, self.wake, counted.append, batch_size=10, gather_s=0.02, idle_s=0.01, alive=self.alive)
+        return [r.claimed for r in counted]
 
 
 @pytest.fixture
@@ -104,22 +104,26 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return waited
 
 
-def test_a_busy_worker_reads_every_wake_up(sleeps: list[float]) -> None:
-    """A worker that never goes idle (every batch short, none empty) still reads the server's wake-ups before each
-    claim: left on the pipe, they filled it, and the server's next wake-up blocked its event loop."""
-    wake, send = multiprocessing.Pipe(duplex=False)
-    script = Script([3] * 40, {i: [b"w"] * 5 for i in range(40)}, send)
-    counted = _loop(script, wake)
-    assert [r.claimed for r in counted] == [3] * 40
-    assert not wake.poll(0)
-    assert sleeps == [0.02] * 40  # each short batch let the next one gather
+def test_a_busy_worker_reads_the_wake_ups_before_every_claim(sleeps: list[float]) -> None:
+    """A worker that never goes idle, working off a backlog (full batches) or a steady flow (short ones), reads the
+    server's wake-ups before each claim: left on the pipe, they filled it, and the server's next wake-up blocked
+    its event loop. A short batch lets the next one gather; a full one is followed at once."""
+    script = Script([10] * 20 + [3] * 20, {i: [b"w"] * 5 for i in range(40)}, multiprocessing.Pipe(duplex=False))
+    assert script.play() == [10] * 20 + [3] * 20
+    assert script.unread == [False] * 40
+    assert sleeps == [0.02] * 20
 
 
-def test_full_batches_go_back_to_back_and_a_stop_is_heard_while_busy(sleeps: list[float]) -> None:
-    """Full batches are followed at once by the next claim; a stop asked while the worker is busy ends the loop at
-    its next short batch."""
-    wake, send = multiprocessing.Pipe(duplex=False)
-    script = Script([10, 10, 10, 4, 4, 4, 4], {4: [b"w", b"stop"]}, send)
-    counted = _loop(script, wake)
-    assert [r.claimed for r in counted] == [10, 10, 10, 4, 4]
-    assert sleeps == [0.02]
+def test_a_stop_is_heard_while_the_worker_is_busy(sleeps: list[float]) -> None:
+    """A stop asked while the worker works off a backlog ends the loop before its next claim."""
+    script = Script([10] * 8, {3: [b"w", b"stop"]}, multiprocessing.Pipe(duplex=False))
+    assert script.play() == [10] * 4
+    assert sleeps == []
+
+
+def test_an_idle_worker_waits_for_a_wake_up_and_lets_the_batch_gather(sleeps: list[float]) -> None:
+    """An empty claim: the worker waits on the pipe (at most `idle_s`), and once woken lets the next batch gather."""
+    script = Script([0, 0, 2], {0: [b"w"]}, multiprocessing.Pipe(duplex=False))
+    assert script.play() == [0, 0, 2]
+    assert script.unread == [False, False, False]
+    assert sleeps == [0.02, 0.02]  # woken after the first claim; nothing after the second (idle_s); the short batch
