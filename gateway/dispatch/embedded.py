@@ -151,6 +151,9 @@ class EmbeddedDispatcher:
         self.totals = SharedTotals(self._ctx)
         self.gate = WriteGate(self._ctx) if settings.is_sqlite else None
         self._recv, self._send = self._ctx.Pipe(duplex=False)
+        # a wake-up never waits: a full pipe (13,104 unread) already holds news enough, and a blocking write would
+        # stop the event loop until the worker read
+        os.set_blocking(self._send.fileno(), False)
         self._changed_recv, self._changed_send = self._ctx.Pipe(duplex=False)
         self.on_leads_changed: list[Callable[[], None]] = []
         self._proc: multiprocessing.process.BaseProcess | None = None
@@ -170,8 +173,10 @@ class EmbeddedDispatcher:
     def _send_wake(self) -> None:
         self._pending_wake = False
         try:
-            self._send.send_bytes(b"w")
-        except (BrokenPipeError, OSError):
+            self._send.send_bytes(b"w")  # five bytes: written whole or not at all
+        except BlockingIOError:
+            pass  # the worker has not read the wake-ups before (it polls the store too)
+        except OSError:
             log.warning("dispatch.worker_gone")
 
     async def start(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -127,3 +128,15 @@ def test_an_idle_worker_waits_for_a_wake_up_and_lets_the_batch_gather(sleeps: li
     assert script.play() == [0, 0, 2]
     assert script.unread == [False, False, False]
     assert sleeps == [0.02, 0.02]  # woken after the first claim; nothing after the second (idle_s); the short batch
+
+
+def test_the_server_never_waits_to_wake_the_worker(tmp_path: Path) -> None:
+    """The server's wake-ups go to a pipe the worker reads before each claim; if it does not read them for a while
+    (a long batch; no worker started, as a benchmark of the edge alone runs it), a full pipe drops them instead of
+    blocking the server's event loop (13,104 unread filled it, and the server stopped answering)."""
+    dispatcher = embedded.EmbeddedDispatcher(make_settings(tmp_path, dispatch={"embedded_worker": "process"}))
+    sender = threading.Thread(target=lambda: [dispatcher._send_wake() for _ in range(20_000)], daemon=True)
+    sender.start()
+    sender.join(10)
+    assert not sender.is_alive()
+    assert dispatcher._recv.poll(0)  # what fitted is there for the worker to read
