@@ -176,9 +176,11 @@ def _claim_statement(postgresql: bool) -> Any:
         and_(events.c.status == "processing", events.c.lease_until < now),
     )
     pick = select(events.c.id).where(due).order_by(events.c.next_attempt_at, events.c.id).limit(bindparam("limit"))
-    picked: Any = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED") \
-        if postgresql else pick.scalar_subquery()
-    return (update(events).where(events.c.id.in_(select(picked.c.id) if postgresql else picked))
+    ids: Any = pick.scalar_subquery()
+    if postgresql:
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        ids = select(picked.c.id)
+    return (update(events).where(events.c.id.in_(ids))
             .values(status="processing", lease_until=bindparam("lease_until"), claimed_by=bindparam("owner"))
             .returning(*_STORED))
 
