@@ -80,8 +80,12 @@ async def bare_hook(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
-def serve_gateway(port: int, workdir: Path, kind: str) -> None:
+def serve_gateway(port: int, workdir: Path, kind: str, settings: str = "") -> None:
     """The gateway as `kind` says: dispatch (embedded default), no-dispatch (edge alone), or a layer."""
+    from gateway.http.fast_lane import FastLane
+
+    if kind in ("app-bare-handler", "no-lane"):
+        FastLane.protocol_factory = lambda self, fallback: fallback  # type: ignore[method-assign]
     if kind == "app-bare-handler":
         import gateway.http.edge
 
@@ -90,11 +94,13 @@ def serve_gateway(port: int, workdir: Path, kind: str) -> None:
         from gateway.http.writer import EventWriter
         from gateway.store.event_log import new_event_ids
 
-        async def answer_only(self: EventWriter, events: Sequence[NewEvent]) -> list[tuple[str, bool]]:
-            return [(event_id, True) for event_id in new_event_ids(len(events))]
+        def answer_only(self: EventWriter, events: Sequence[NewEvent]) -> asyncio.Future[list[tuple[str, bool]]]:
+            done: asyncio.Future[list[tuple[str, bool]]] = asyncio.get_running_loop().create_future()
+            done.set_result([(event_id, True) for event_id in new_event_ids(len(events))])
+            return done
 
-        EventWriter.store = answer_only  # type: ignore[method-assign]
-    servers.serve_gateway(port, workdir, kind == "dispatch", CONFIG)
+        EventWriter.submit = answer_only  # type: ignore[method-assign]
+    servers.serve_gateway(port, workdir, kind == "dispatch", settings + CONFIG)
 
 
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
@@ -184,7 +190,10 @@ def _measure(kind: str, args: argparse.Namespace, tag: str) -> Load:
     """One server of `kind` (bare, dispatch, no-dispatch, a layer) started, loaded for `--seconds`, stopped."""
     with tempfile.TemporaryDirectory(prefix="lg-bench-mango-") as workdir:
         port = servers.free_port()
-        proc = _spawn("bare", str(port)) if kind == "bare" else _spawn("gateway", str(port), workdir, kind)
+        if kind == "bare":
+            proc = _spawn("bare", str(port))
+        else:
+            proc = _spawn("gateway", str(port), workdir, kind, args.settings)
         try:
             servers.wait_ready(port, proc)
             return asyncio.run(throughput(port, tag, args.seconds, args.connections, proc.pid))
@@ -197,6 +206,7 @@ LABELS = {
     "dispatch": "gateway, embedded default (worker processing)",
     "no-dispatch": "gateway, edge only (no worker)",
     "app-bare-handler": "layer: the gateway's app, the bare handler on the Mango route",
+    "no-lane": "layer: the edge alone through aiohttp's request objects (no fast lane)",
     "no-store": "layer: the gateway's edge, answering without storing",
 }
 GOALS = {"dispatch": 0.5, "no-dispatch": 0.6}
@@ -205,7 +215,7 @@ GOALS = {"dispatch": 0.5, "no-dispatch": 0.6}
 def run(args: argparse.Namespace) -> int:
     """Rounds of bare, then each gateway set-up, one after another; medians and ratios of the same run."""
     servers.use_uvloop()
-    kinds = ["bare", *(["app-bare-handler", "no-store"] if args.layers else []),
+    kinds = ["bare", *(["app-bare-handler", "no-lane", "no-store"] if args.layers else []),
              *(["dispatch"] if args.dispatch else []), "no-dispatch"]
     loads: dict[str, list[Load]] = {k: [] for k in kinds}
     bad: set[str] = set()
@@ -238,7 +248,7 @@ def main(argv: list[str]) -> int:
         if kind == "bare":
             serve_bare(port)
         else:
-            serve_gateway(port, Path(argv[3]), argv[4])
+            serve_gateway(port, Path(argv[3]), argv[4], argv[5])
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=5.0)
@@ -246,6 +256,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--rounds", type=int, default=3, help="rounds of bare and each set-up (default 3)")
     p.add_argument("--no-dispatch", dest="dispatch", action="store_false",
                    help="measure the edge alone (without the embedded default)")
+    p.add_argument("--settings", default="", metavar="TOML",
+                   help="settings for the gateway, before the benchmark's own: $'[dispatch]\\ngive_way_after_ms = 1'")
     p.add_argument("--layers", action="store_true",
                    help="also measure the app with the bare handler, and the edge without storing")
     return run(p.parse_args(argv))

@@ -89,16 +89,15 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
 
 def serve_gateway(port: int, workdir: Path, dispatch: bool, config_text: str) -> None:
     """The gateway on SQLite with `config_text` as its configuration (the worker process when `dispatch`)."""
-    from aiohttp import web
-
     from gateway.app import create_app
     from gateway.config import load_settings
+    from gateway.http.slow_clients import server_options
     from gateway.logs import configure_logging
+    from gateway.serving import run
 
     config = workdir / "bench.toml"
     config.write_text(config_text, encoding="utf-8")
     settings = load_settings(config, database_url=f"sqlite:///{workdir}/gateway.db", files_dir=workdir / "files")
     configure_logging("json", settings.log_level)  # as `gateway serve` logs; stderr goes to /dev/null
-    use_uvloop()
-    web.run_app(create_app(settings, run_dispatcher=dispatch), host="127.0.0.1", port=port, print=None,
-                access_log=None)
+    run(lambda _url: create_app(settings, run_dispatcher=dispatch), "127.0.0.1", port, lambda url: url,
+        server_options(settings.http))

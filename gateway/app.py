@@ -36,6 +36,7 @@ from gateway.dispatch.rq_dispatch import RqDispatcher
 from gateway.dispatch.runtime import build_runtime
 from gateway.egress import AsyncOutboundClient
 from gateway.http.edge import connector_routes
+from gateway.http.fast_lane import FastLane
 from gateway.http.keys import (
     CONNECTORS,
     DB,
@@ -44,6 +45,7 @@ from gateway.http.keys import (
     FILES,
     HASHING,
     HTTP,
+    LANE,
     LEADS_CHANGED,
     METRICS,
     OUTBOX,
@@ -98,11 +100,15 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     app[CONNECTORS] = connectors
 
     hook_defs: list[ApiRoute] = []
+    all_routes: list[Route] = []
     for connector in connectors.values():
         routes = connector.routes()
+        all_routes += routes
         for route, route_def in zip(routes, connector_routes(routes, settings.http.trusted_proxies), strict=True):
             app.router.add_route(route_def.method, route_def.path, route_def.handler)
             hook_defs.append(_hook_doc(route, route_def.handler))
+    app[LANE] = FastLane(all_routes, settings.http.idle_timeout_seconds)  # first: every route above the API's
+    app.on_shutdown.append(_close_lane)
 
     api_routes: list[ApiRoute] = [*ops_api.ROUTES, *deals_api.ROUTES, *tasks_api.ROUTES, *leads_api.ROUTES,
                                   *reply_api.ROUTES, *events_api.ROUTES, *sinks_api.ROUTES, *calls_api.ROUTES,
@@ -119,6 +125,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None, run_dispatch
     app.middlewares.append(BodyGuard.of(settings).middleware())
     app.cleanup_ctx.append(_resources(settings, engine, run_dispatcher, run_services))
     return app
+
+
+async def _close_lane(app: web.Application) -> None:
+    await app[LANE].close()
 
 
 def _call_tracking(app: web.Application, settings: Settings) -> list[ApiRoute]:
@@ -200,6 +210,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         writer = EventWriter(eng, on_stored=dispatcher.wake, write_turn=edge_turn)
         app[WRITER] = writer
         await writer.start()
+        app[LANE].store = writer.submit
         if run_dispatcher:
             await dispatcher.start()
         services = await _start_services(app, settings, runtime, run_services)
@@ -211,6 +222,7 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
             for stop in services:
                 await stop()
             await dispatcher.stop()
+            app[LANE].store = None
             await writer.stop()
             await app[OUTBOX].stop()
             await app[HTTP].aclose()

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import inspect
 import socket
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
 
 from gateway.core.errors import ConfigError
+from gateway.http.fast_lane import LaneSite
+from gateway.http.keys import LANE
 
-__all__ = ["base_url", "listening_socket", "run"]
+__all__ = ["base_url", "listening_socket", "run", "serve", "site_on"]
 
 
 def run(app_for: Callable[[str], web.Application | Coroutine[Any, Any, web.Application]], host: str, port: int,
@@ -21,15 +26,56 @@ def run(app_for: Callable[[str], web.Application | Coroutine[Any, Any, web.Appli
 
     The port is taken before anything starts, so that a port we cannot have is one ConfigError, not a
     half-started gateway (and port 0 gives a free one, named in the URL). `options` go to the aiohttp
-    server (gateway.http.slow_clients.server_options: its idle timeout).
+    server (gateway.http.slow_clients.server_options: its idle timeout). As aiohttp's `run_app` does, SIGINT
+    and SIGTERM stop it gracefully; connections are served by the fast lane first (gateway.http.fast_lane).
     """
     import uvloop
 
     sock = listening_socket(host, port)
     url = base_url(host, sock.getsockname()[1])
     uvloop.install()
-    web.run_app(app_for(url), sock=sock, access_log=None, **(options or {}),
-                print=lambda _aiohttp_says: print(announce(url), file=sys.stderr, flush=True))
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    main = loop.create_task(serve(app_for(url), sock, lambda: print(announce(url), file=sys.stderr, flush=True),
+                                  options or {}))
+    try:
+        loop.run_until_complete(main)
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass
+    finally:
+        try:
+            if not main.done():
+                main.cancel()
+                with suppress(asyncio.CancelledError):
+                    loop.run_until_complete(main)
+        finally:
+            rest = asyncio.all_tasks(loop)
+            for task in rest:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*rest, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+
+async def serve(app: web.Application | Awaitable[web.Application], sock: socket.socket, ready: Callable[[], None],
+                options: dict[str, Any]) -> None:
+    """Run `app` on the listening `sock` until cancelled (or a signal), then clean it up."""
+    if inspect.isawaitable(app):
+        app = await app
+    runner = web.AppRunner(app, access_log=None, handle_signals=True, **options)
+    await runner.setup()
+    try:
+        await site_on(runner, sock).start()
+        ready()
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        await runner.cleanup()
+
+
+def site_on(runner: web.AppRunner, sock: socket.socket) -> web.SockSite:
+    """The site serving `runner`'s application on `sock`: through its fast lane when it has one."""
+    lane = runner.app.get(LANE)
+    return LaneSite(runner, sock, lane) if lane is not None else web.SockSite(runner, sock)
 
 
 def base_url(host: str, port: int) -> str:

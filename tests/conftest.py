@@ -139,6 +139,7 @@ class Server:
 async def start_server(settings: Settings, **app_kwargs: Any) -> tuple[web.AppRunner, Server]:
     from gateway.app import create_app
     from gateway.http.slow_clients import server_options
+    from gateway.serving import listening_socket, site_on
     from gateway.store.bootstrap import bootstrap
 
     engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
@@ -150,9 +151,9 @@ async def start_server(settings: Settings, **app_kwargs: Any) -> tuple[web.AppRu
     app = create_app(settings, **app_kwargs)
     runner = web.AppRunner(app, access_log=None, **server_options(settings.http))
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    sock = listening_socket("127.0.0.1", 0)
+    await site_on(runner, sock).start()  # as `gateway serve` serves it: the fast lane first
+    port = sock.getsockname()[1]
     return runner, Server(f"http://127.0.0.1:{port}", app, settings, tokens["admin"], tokens["operator"],
                           tokens["manager"])
 

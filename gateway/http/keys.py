@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from gateway.delivery.runner import OutboxRunner
     from gateway.dispatch.embedded import Dispatcher
     from gateway.egress import AsyncOutboundClient
+    from gateway.http.fast_lane import FastLane
     from gateway.http.writer import EventWriter
     from gateway.metrics import Metrics
     from gateway.store.database import Database
@@ -30,6 +31,7 @@ HTTP: web.AppKey[AsyncOutboundClient] = web.AppKey("http")
 EXTRAS: web.AppKey[dict[str, Any]] = web.AppKey("extras")
 OUTBOX: web.AppKey[OutboxRunner] = web.AppKey("outbox")
 HASHING: web.AppKey[Hashing] = web.AppKey("hashing")
+LANE: web.AppKey[FastLane] = web.AppKey("lane")
 # Called on the event loop when leads changed (the live page's poller reads the store at once).
 LEADS_CHANGED: web.AppKey[list[Callable[[], None]]] = web.AppKey("leads_changed")
 

@@ -73,9 +73,16 @@ class EventWriter:
         """Store events durably; returns (event id, is new) for each, after the commit."""
         if not events:
             return []
+        return await self.submit(events)
+
+    def submit(self, events: Sequence[NewEvent]) -> asyncio.Future[list[tuple[str, bool]]]:
+        """`store` without a coroutine: the future is done, with (event id, is new) for each, after the commit."""
         fut: asyncio.Future[list[tuple[str, bool]]] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((events, fut))
-        return await fut
+        if events:
+            self._queue.put_nowait((events, fut))
+        else:
+            fut.set_result([])
+        return fut
 
     def _transaction(self, flat: list[NewEvent]) -> list[tuple[str, bool]]:
         if self._conn is None:

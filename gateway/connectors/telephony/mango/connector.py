@@ -47,9 +47,12 @@ class MangoConnector:
     def routes(self) -> list[Route]:
         base = "/hooks/mango/{account}"
         return [
-            Route("POST", base + "/events/{name:.+}", self._edge.events, MAX_BODY, "mango.events"),
-            Route("POST", base + "/result/{name:.+}", self._edge.results, MAX_BODY, "mango.result"),
-            Route("POST", base + "/vpbx/result/{name:.+}", self._edge.results, MAX_BODY, "mango.vpbx_result"),
+            Route("POST", base + "/events/{name:.+}", self._edge.events, MAX_BODY, "mango.events",
+                  quick=self._edge.quick_events),
+            Route("POST", base + "/result/{name:.+}", self._edge.results, MAX_BODY, "mango.result",
+                  quick=self._edge.quick_results),
+            Route("POST", base + "/vpbx/result/{name:.+}", self._edge.results, MAX_BODY, "mango.vpbx_result",
+                  quick=self._edge.quick_results),
         ]
 
     def account(self, name: str) -> MangoSettings:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -14,7 +15,7 @@ from gateway.config.mango import MangoSettings
 from gateway.connectors.base import EdgeOutcome, InboundRequest, NewEvent, Reply
 from gateway.connectors.telephony.mango.signature import verify
 from gateway.connectors.urlencoded import decode_form
-from gateway.core.errors import PayloadError, SignatureError
+from gateway.core.errors import GatewayError, PayloadError, SignatureError
 
 __all__ = ["CHANNEL", "KNOWN_EVENTS", "MangoEdge", "event_key", "parse_form"]
 
@@ -84,13 +85,40 @@ class MangoEdge:
     async def results(self, request: InboundRequest) -> EdgeOutcome:
         return await self._handle(request, "result/" + request.match.get("name", ""))
 
+    def quick_events(self, match: Mapping[str, str], body: bytes, content_type: str,
+                     received_at: datetime) -> EdgeOutcome | None:
+        """`events` for a body that came whole, without a request object; None where `events` would refuse."""
+        return self._quick(match, match.get("name", ""), body, content_type, received_at)
+
+    def quick_results(self, match: Mapping[str, str], body: bytes, content_type: str,
+                      received_at: datetime) -> EdgeOutcome | None:
+        return self._quick(match, "result/" + match.get("name", ""), body, content_type, received_at)
+
+    def _quick(self, match: Mapping[str, str], name: str, body: bytes, content_type: str,
+               received_at: datetime) -> EdgeOutcome | None:
+        try:
+            return self._outcome(match.get("account", ""), name, body, content_type, received_at)
+        except GatewayError:
+            return None  # the full path answers it, and logs why
+
     async def _handle(self, request: InboundRequest, name: str) -> EdgeOutcome:
         account = request.match.get("account", "")
-        conf = self._accounts.get(account)
-        if conf is None:
+        if account not in self._accounts:
             log.warning("mango.edge.refused", reason="unknown account", account=account[:64])
             raise SignatureError("unknown account or bad signature")
-        fields = parse_form(await request.read(), request.content_type)
+        try:
+            return self._outcome(account, name, await request.read(), request.content_type, request.received_at)
+        except SignatureError as exc:
+            log.warning("mango.edge.refused", reason=exc.details.get("reason"), account=account)
+            raise
+
+    def _outcome(self, account: str, name: str, body: bytes, content_type: str,
+                 received_at: datetime) -> EdgeOutcome:
+        """The event a notification to `account` is stored as; SignatureError or PayloadError, not logged."""
+        conf = self._accounts.get(account)
+        if conf is None:
+            raise SignatureError("unknown account or bad signature", reason="unknown account")
+        fields = parse_form(body, content_type)
         json_text = self._verified_json(conf, fields)
         data = _json_object(json_text)
         name = name.strip("/")[:MAX_NAME] or "unnamed"
@@ -102,7 +130,7 @@ class MangoEdge:
             account=account,
             key=event_key(name, data, json_text),
             body=json_text.encode("utf-8"),
-            received_at=request.received_at,
+            received_at=received_at,
             name=name,
             group_key=entry_id,
             headers={"content-type": "application/json"},
@@ -115,8 +143,7 @@ class MangoEdge:
         key_ok = hmac.compare_digest(fields["vpbx_api_key"].encode("utf-8"), conf.api_key.encode("utf-8"))
         sign_ok = verify(conf.api_key, json_text, conf.api_salt, fields["sign"])
         if not (key_ok and sign_ok):
-            log.warning("mango.edge.refused", reason="api key" if not key_ok else "signature", account=conf.account)
-            raise SignatureError("unknown account or bad signature")
+            raise SignatureError("unknown account or bad signature", reason="api key" if not key_ok else "signature")
         return json_text
 
 
