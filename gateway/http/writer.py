@@ -126,24 +126,38 @@ class EventWriter:
 
     def _answered(self, items: list[Item], results: list[list[tuple[str, bool]]] | None,
                   exc: Exception | None) -> None:
-        """On the event loop: each request's answer, and the counters."""
-        if results is None:
-            for _, fut in items:
-                if not fut.done():
-                    fut.set_exception(exc or RuntimeError("not stored"))
-            return
+        """On the event loop: each request's answer, and the counters; never a request left waiting."""
         new = 0
-        for (evs, fut), result in zip(items, results, strict=True):
+        try:
+            if results is not None:
+                new = self._count(items, results)
+        except Exception as bug:
+            log.exception("events.answer_failed", requests=len(items))
+            results, exc = None, bug
+        for n, (_, fut) in enumerate(items):
+            if fut.done():
+                continue
+            if results is None:
+                fut.set_exception(exc or RuntimeError("not stored"))
+            else:
+                fut.set_result(results[n])
+        if new and self._on_stored:
+            try:
+                self._on_stored(new)
+            except Exception:  # news for the worker, which polls the store too
+                log.warning("events.wake_failed", exc_info=True)
+
+    def _count(self, items: list[Item], results: list[list[tuple[str, bool]]]) -> int:
+        """Count the new events and the duplicates; how many were new."""
+        new = 0
+        for (evs, _), result in zip(items, results, strict=True):
             for ev, (_, is_new) in zip(evs, result, strict=True):
                 if is_new:
                     new += 1
                     self.accepted_by[ev.connector] = self.accepted_by.get(ev.connector, 0) + 1
             self.duplicates += sum(1 for _, is_new in result if not is_new)
-            if not fut.done():
-                fut.set_result(result)
         self.accepted += new
-        if new and self._on_stored:
-            self._on_stored(new)
+        return new
 
     def _release(self) -> None:
         if self._conn is not None:
