@@ -207,7 +207,8 @@ def _resources(settings: Settings, engine: Engine | None, run_dispatcher: bool,
         app[OUTBOX] = OutboxRunner(app[DB], build_performers(settings, app[HTTP], app[DB]),
                                    on_outcome=app[METRICS].count_job)
         app[OUTBOX].start()  # outbound jobs are performed by every `gateway serve`
-        writer = EventWriter(eng, on_stored=dispatcher.wake, write_turn=edge_turn)
+        writer = EventWriter(eng, on_stored=dispatcher.wake, write_turn=edge_turn,
+                             on_batch=getattr(dispatcher, "edge_load", None))
         app[WRITER] = writer
         await writer.start()
         app[LANE].store = writer.submit

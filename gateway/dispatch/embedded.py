@@ -149,7 +149,7 @@ class EmbeddedDispatcher:
         self.settings = settings
         self._ctx = multiprocessing.get_context("spawn")
         self.totals = SharedTotals(self._ctx)
-        self.gate = WriteGate(self._ctx) if settings.is_sqlite else None
+        self.gate = self._new_gate() if settings.is_sqlite else None
         self._recv, self._send = self._ctx.Pipe(duplex=False)
         # a wake-up never waits: a full pipe (13,104 unread) already holds news enough, and a blocking write would
         # stop the event loop until the worker read
@@ -160,9 +160,17 @@ class EmbeddedDispatcher:
         self._pending_wake = False
         self._monitor: asyncio.Task[None] | None = None
 
+    def _new_gate(self) -> WriteGate:
+        return WriteGate(self._ctx, overload_pause_s=self.settings.dispatch.overload_pause_ms / 1000)
+
     def edge_turn(self) -> AbstractContextManager[None]:
         """The edge's turn at the store (the current gate: a restarted worker gets a new one)."""
         return self.gate.edge() if self.gate is not None else nullcontext()
+
+    def edge_load(self, requests: int) -> None:
+        """How many requests the edge's next group commit holds (from the writer's thread)."""
+        if self.gate is not None:
+            self.gate.edge_load(requests)
 
     def wake(self, n: int = 1) -> None:
         if self._pending_wake:
@@ -208,7 +216,7 @@ class EmbeddedDispatcher:
             if self._proc is not None and not self._proc.is_alive():
                 log.error("dispatch.worker_died", exitcode=self._proc.exitcode)
                 if self.gate is not None:
-                    self.gate = WriteGate(self._ctx)  # it may have died holding the old one
+                    self.gate = self._new_gate()  # it may have died holding the old one
                 await self._spawn()
 
     async def stop(self) -> None:

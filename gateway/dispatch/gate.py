@@ -7,24 +7,41 @@ short processing transaction; the worker steps aside while the edge is waiting, 
 waiter is woken the moment the lock is free instead of polling. The gate only orders writers:
 a side that waits longer than its patience (a worker killed while holding it) goes ahead, and
 SQLite's own lock keeps the writes apart.
+
+Under overload (the edge's group commits hold `BUSY_REQUESTS` requests or more: acknowledgements are
+queuing) the worker also waits `overload_pause_s` before each of its turns, so that the edge commits
+several times between two of them; processing goes on, slower, and at full speed once the edge keeps up.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.context import BaseContext
 from typing import Any
 
-__all__ = ["WriteGate"]
+__all__ = ["BUSY_REQUESTS", "WriteGate"]
+
+BUSY_REQUESTS = 32  # requests in one group commit of the edge: acknowledgements are queuing
 
 
 class WriteGate:
-    def __init__(self, ctx: BaseContext, patience_s: float = 2.0) -> None:
+    def __init__(self, ctx: BaseContext, patience_s: float = 2.0, overload_pause_s: float = 0.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._lock: Any = ctx.Lock()
         self._edge_waiting: Any = ctx.Value("i", 0, lock=True)
+        self._edge_busy: Any = ctx.Value("i", 0, lock=False)  # one writer: the edge's writer thread
         self._patience_s = patience_s
+        self._overload_pause_s = overload_pause_s
+        self._sleep = sleep
+
+    def edge_load(self, requests: int) -> None:
+        """The edge's next group commit holds `requests` requests (0: it has none waiting)."""
+        self._edge_busy.value = 1 if requests >= BUSY_REQUESTS else 0
+
+    def edge_overloaded(self) -> bool:
+        return bool(self._edge_busy.value)
 
     @contextmanager
     def edge(self) -> Iterator[None]:
@@ -48,7 +65,9 @@ class WriteGate:
 
     @contextmanager
     def worker(self) -> Iterator[None]:
-        """The worker's turn: only while the edge is not waiting."""
+        """The worker's turn: only while the edge is not waiting (and after a pause while it is overloaded)."""
+        if self._overload_pause_s and self._edge_busy.value:
+            self._sleep(self._overload_pause_s)
         held = False
         deadline = time.monotonic() + self._patience_s
         while time.monotonic() < deadline:

@@ -43,13 +43,15 @@ Item = tuple[Sequence[NewEvent], asyncio.Future[list[tuple[str, bool]]]]
 class EventWriter:
     def __init__(self, engine: Engine, *, max_batch: int = 512, max_rows: int = 2000, max_bytes: int = 16 << 20,
                  on_stored: Callable[[int], None] | None = None,
-                 write_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
+                 write_turn: Callable[[], AbstractContextManager[None]] = nullcontext,
+                 on_batch: Callable[[int], None] | None = None) -> None:
         self._engine = engine
         self._max_batch = max_batch
         self._max_rows = max_rows
         self._max_bytes = max_bytes
         self._on_stored = on_stored
         self._write_turn = write_turn
+        self._on_batch = on_batch  # told, on the writer's thread, how many requests each transaction holds (0: idle)
         self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()  # None: stop
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,7 +92,12 @@ class EventWriter:
         """The writer's thread: a transaction for whatever waits, then the next, back to back."""
         try:
             while True:
-                first = self._queue.get()
+                try:
+                    first = self._queue.get_nowait()
+                except queue.Empty:
+                    if self._on_batch is not None:
+                        self._on_batch(0)
+                    first = self._queue.get()
                 if first is None:
                     return
                 items = [first]
@@ -107,6 +114,8 @@ class EventWriter:
                     items.append(item)
                     rows += len(item[0])
                     size += sum(len(ev.body) for ev in item[0])
+                if self._on_batch is not None:
+                    self._on_batch(len(items))
                 try:
                     results = self._write([evs for evs, _ in items])
                 except Exception as exc:
