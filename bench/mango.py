@@ -1,6 +1,7 @@
 """Mango webhook benchmark: signed notifications acknowledged per second, p50/p99, against bare aiohttp.
 
     .venv/bin/python bench/mango.py [--seconds 5] [--connections 64] [--rounds 3] [--no-dispatch] [--layers]
+                                    [--settings TOML]
 
 Every request is a distinct, correctly signed `/events/call` notification (a new entry_id each
 time, so every one is a new row in the event log). First a bare aiohttp server that parses the
@@ -10,13 +11,16 @@ as the embedded default (its worker process processing meanwhile) and as the edg
 in its own process under uvloop, `--rounds` times; the load generator runs here over keep-alive
 connections. Prints each round's rates, latency percentiles, answers by status and the CPU the
 server's processes used per acknowledgement (read from /proc over the measured seconds: a figure
-that a busy machine disturbs less than a rate), then the medians and the ratios gateway/bare
-(goals of issue 16: 0.5 embedded, 0.6 edge alone).
+that a busy machine disturbs less than a rate) and, for the embedded default, how many events its worker
+processed meanwhile (read from the store), then the medians and the ratios gateway/bare (goals of issue 16:
+0.5 embedded, 0.6 edge alone). `--settings` gives the gateway settings of its own (TOML, before the
+benchmark's account), e.g. `$'[dispatch]\noverload_pause_ms = 0'`.
 
-`--layers` adds two set-ups that only this benchmark builds, to show where the edge's time goes:
+`--layers` adds three set-ups that only this benchmark builds, to show where the edge's time goes:
 the gateway's application with the bare server's handler on the Mango route (aiohttp's routing,
-our middlewares and headers, nothing of ours in the handler), and the gateway's edge answering
-without storing (everything but the event log's write).
+our middlewares and headers, nothing of ours in the handler), the edge alone with the fast lane off
+(every request through aiohttp's request objects), and the gateway's edge answering without storing
+(everything but the event log's write).
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ import hashlib
 import hmac
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -155,13 +162,15 @@ class Load:
     latencies: list[float]
     server_us: float  # CPU of the server's processes (its worker process too) per 2xx answer, in us
     loadgen_us: float  # the same for this process, the load generator
+    processed: float | None = None  # events the worker processed per second meanwhile (the embedded default)
 
 
 def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(t - before.get(pid, 0.0) for pid, t in after.items())  # a process started meanwhile: all of it
 
 
-async def throughput(port: int, tag: str, seconds: float, connections: int, server_pid: int) -> Load:
+async def throughput(port: int, tag: str, seconds: float, connections: int, server_pid: int,
+                     done: Callable[[], int] | None = None) -> Load:
     requests = Requests(port, tag)
     warm: list[float] = []
     await asyncio.gather(*(_connection(port, requests, time.monotonic() + 1.0, Counter(), warm)
@@ -170,20 +179,30 @@ async def throughput(port: int, tag: str, seconds: float, connections: int, serv
     latencies: list[float] = []
     server_before = servers.cpu_seconds(servers.process_tree(server_pid))
     own_before = servers.cpu_seconds([os.getpid()])
+    done_before = done() if done else 0
     started = time.monotonic()
     await asyncio.gather(*(_connection(port, requests, started + seconds, counts, latencies)
                            for _ in range(connections)))
     elapsed = time.monotonic() - started
     server = _cpu_used(server_before, servers.cpu_seconds(servers.process_tree(server_pid)))
     own = _cpu_used(own_before, servers.cpu_seconds([os.getpid()]))
+    processed = (done() - done_before) / elapsed if done else None
     acks = sum(n for status, n in counts.items() if status.startswith("2"))
-    return Load(acks / elapsed, counts, latencies, 1e6 * server / max(acks, 1), 1e6 * own / max(acks, 1))
+    return Load(acks / elapsed, counts, latencies, 1e6 * server / max(acks, 1), 1e6 * own / max(acks, 1),
+                processed)
 
 
 def _line(label: str, load: Load) -> str:
     ms = [x * 1000 for x in load.latencies]
     return (f"{label}: {load.rate:,.0f} acks/s  p50 {median(ms):.1f} ms  p99 {pct(ms, 99):.1f} ms  "
-            f"CPU {load.server_us:.0f} us/ack (load generator {load.loadgen_us:.0f})  answers {dict(load.counts)}")
+            f"CPU {load.server_us:.0f} us/ack (load generator {load.loadgen_us:.0f})  answers {dict(load.counts)}"
+            + (f"  processed meanwhile {load.processed:,.0f} events/s" if load.processed is not None else ""))
+
+
+def _done(db: Path) -> int:
+    """Events the worker has processed so far (read from the store, as an operator's page would)."""
+    with closing(sqlite3.connect(db, timeout=30)) as conn:
+        return int(conn.execute("SELECT count(*) FROM events WHERE status = 'done'").fetchone()[0])
 
 
 def _measure(kind: str, args: argparse.Namespace, tag: str) -> Load:
@@ -196,7 +215,8 @@ def _measure(kind: str, args: argparse.Namespace, tag: str) -> Load:
             proc = _spawn("gateway", str(port), workdir, kind, args.settings)
         try:
             servers.wait_ready(port, proc)
-            return asyncio.run(throughput(port, tag, args.seconds, args.connections, proc.pid))
+            done = partial(_done, Path(workdir) / "gateway.db") if kind == "dispatch" else None
+            return asyncio.run(throughput(port, tag, args.seconds, args.connections, proc.pid, done))
         finally:
             servers.stop(proc)
 
@@ -238,8 +258,13 @@ def run(args: argparse.Namespace) -> int:
         us = median([x.server_us for x in loads[kind]])
         print(f"  {LABELS[kind]}: {rate:,.0f} acks/s  ratio {rate / bare:.2f} "
               f"(per round {', '.join(f'{r:.2f}' for r in per_round)}{goal})  "
-              f"CPU {us:.0f} us/ack, {us / bare_us:.1f}x bare's")
+              f"CPU {us:.0f} us/ack, {us / bare_us:.1f}x bare's" + _processed(loads[kind]))
     return 1 if bad else 0
+
+
+def _processed(loads: list[Load]) -> str:
+    rates = [x.processed for x in loads if x.processed is not None]
+    return f"; processed meanwhile {median(rates):,.0f} events/s" if rates else ""
 
 
 def main(argv: list[str]) -> int:
