@@ -44,6 +44,7 @@ MAX_HEAD = 8190  # bytes of a request head before it is aiohttp's to refuse
 GRACE_SECONDS = 1.0  # how long a request that came in part may take to come whole
 MAX_OWED = 32  # answers owed on one connection before it stops reading
 SWEEP_SECONDS = 0.5
+MAX_ANSWERS = 64  # distinct replies whose bytes are kept
 CLOSE_SECONDS = 10.0  # how long a stop waits for the answers owed
 _HEAD_BYTES = bytes(range(0x20, 0x7F)) + b"\t\r\n"
 _TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -78,7 +79,8 @@ class FastLane:
         self.handed_over = 0
         self._sweeper: asyncio.Task[None] | None = None
         self._date_second = -1
-        self._date = ""
+        self._date = b""
+        self._answers: dict[tuple[object, ...], tuple[bytes, bytes]] = {}  # the bytes of the replies given so far
         self._emptied: asyncio.Event | None = None  # set once closing and the last connection is gone
 
     @property
@@ -103,6 +105,17 @@ class FastLane:
 
     def answer(self, reply: Reply, close: bool) -> bytes:
         """The bytes of `reply` as aiohttp sends it (gateway.http.edge.to_response, the security headers)."""
+        key = (reply.status, reply.body, reply.content_type, tuple(reply.headers.items()), close)
+        parts = self._answers.get(key)
+        if parts is None:
+            if len(self._answers) >= MAX_ANSWERS:
+                self._answers.clear()
+            parts = self._answers[key] = self._parts(reply, close)
+        return parts[0] + self._now() + parts[1]
+
+    @staticmethod
+    def _parts(reply: Reply, close: bool) -> tuple[bytes, bytes]:
+        """`reply`'s bytes before its Date and after it (the same for every answer of this reply)."""
         body = reply.body.encode() if isinstance(reply.body, str) else reply.body
         lines = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
         if body or reply.status != 204:
@@ -110,22 +123,23 @@ class FastLane:
                 text = reply.content_type.startswith(("text/", "application/json"))
                 lines.append(f"Content-Type: {reply.content_type}{'; charset=utf-8' if text else ''}")
             lines.append(f"Content-Length: {len(body)}")
-        lines += [f"Date: {self._now()}", f"Server: {SERVER_SOFTWARE}"]
-        lines += [f"{name}: {value}" for name, value in reply.headers.items()]
-        lines += [f"{name}: {value}" for name, value in ANSWER_HEADERS.items() if name not in reply.headers]
+        after = [f"Server: {SERVER_SOFTWARE}"]
+        after += [f"{name}: {value}" for name, value in reply.headers.items()]
+        after += [f"{name}: {value}" for name, value in ANSWER_HEADERS.items() if name not in reply.headers]
         if close:
-            lines.append("Connection: close")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+            after.append("Connection: close")
+        before = "\r\n".join(lines) + "\r\nDate: "
+        return before.encode("latin-1"), ("\r\n" + "\r\n".join(after) + "\r\n\r\n").encode("latin-1") + body
 
     def failure(self, close: bool) -> bytes:
         """The answer when storing failed, as the error middleware gives it."""
         return self.answer(Reply(status=500, body='{"error": "internal error"}', content_type="application/json"),
                            close)
 
-    def _now(self) -> str:
+    def _now(self) -> bytes:
         second = int(time.time())
         if second != self._date_second:
-            self._date_second, self._date = second, formatdate(second, usegmt=True)
+            self._date_second, self._date = second, formatdate(second, usegmt=True).encode("ascii")
         return self._date
 
     def start(self) -> None:

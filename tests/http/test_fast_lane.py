@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
+from gateway.connectors.base import Reply
 from gateway.connectors.telephony.mango.signature import sign
 from gateway.http.fast_lane import FastLane, route_pattern
 from gateway.http.keys import LANE
@@ -246,3 +247,21 @@ def test_a_route_pattern_matches_as_aiohttp_matches_it() -> None:
     assert pattern.fullmatch("/hooks/mango/a/b/events/call") is None
     assert route_pattern("/hooks/x/{id:\\d{2}}").fullmatch("/hooks/x/42") is not None
     assert route_pattern("/hooks/x/{id:\\d{2}}").fullmatch("/hooks/x/421") is None
+
+
+def test_an_answer_is_the_reply_in_aiohttps_words_with_the_date_of_its_second() -> None:
+    lane = FastLane([], idle_timeout=30)
+    failure = lane.failure(close=True).decode()
+    head, _, body = failure.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    assert lines[0] == "HTTP/1.1 500 Internal Server Error"
+    assert body == '{"error": "internal error"}'
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert headers.pop("Date").endswith(" GMT")
+    assert headers == {"Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(body)),
+                       "Server": headers["Server"], "X-Content-Type-Options": "nosniff",
+                       "Referrer-Policy": "same-origin", "Connection": "close"}
+    no_content = lane.answer(Reply(status=204, headers={"X-Id": "7"}), close=False).decode()
+    assert no_content.startswith("HTTP/1.1 204 No Content\r\nDate: ") and no_content.endswith("\r\n\r\n")
+    assert "Content-Length" not in no_content and "X-Id: 7\r\n" in no_content
+    assert "Connection" not in lane.answer(Reply(status=200), close=False).decode()
