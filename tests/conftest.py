@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,14 +159,9 @@ async def start_server(settings: Settings, **app_kwargs: Any) -> tuple[web.AppRu
                           tokens["manager"])
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    """The gateway on SQLite with the embedded worker, on a free port.
-
-    The worker runs as a thread here (faster to start, and respx can see its outbound calls)
-    unless the test's config chooses; `process_server` runs the production default.
-    """
-    settings = make_settings(tmp_path)
+@asynccontextmanager
+async def served(settings: Settings) -> AsyncIterator[Server]:
+    """The gateway on `settings` for the time of the block; its embedded worker a thread unless they choose."""
     if "embedded_worker" not in settings.dispatch.model_fields_set:
         settings.dispatch.embedded_worker = "thread"
     runner, srv = await start_server(settings)
@@ -173,6 +169,17 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
         yield srv
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    """The gateway on SQLite with the embedded worker, on a free port.
+
+    The worker runs as a thread here (faster to start, and respx can see its outbound calls)
+    unless the test's config chooses; `process_server` runs the production default.
+    """
+    async with served(make_settings(tmp_path)) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy import Connection, Engine
 
+from gateway.store.write_queue import take_batch
+
 __all__ = ["WriteBatcher"]
 
 log = structlog.get_logger(__name__)
@@ -67,17 +69,7 @@ class WriteBatcher:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            stop = False
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
+            batch, stop = take_batch(self._queue, first, lambda taken: len(taken) < self.max_batch)
             self._commit(batch)
             if stop:
                 return

@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from gateway.connectors.base import NewEvent
 from gateway.store import event_log
 from gateway.store.db import writable
+from gateway.store.write_queue import take_batch
 
 __all__ = ["EventWriter"]
 
@@ -100,20 +101,7 @@ class EventWriter:
                     first = self._queue.get()
                 if first is None:
                     return
-                items = [first]
-                rows, size = len(first[0]), sum(len(ev.body) for ev in first[0])
-                stop = False
-                while len(items) < self._max_batch and rows < self._max_rows and size < self._max_bytes:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        stop = True
-                        break
-                    items.append(item)
-                    rows += len(item[0])
-                    size += sum(len(ev.body) for ev in item[0])
+                items, stop = take_batch(self._queue, first, self._more())
                 if self._on_batch is not None:
                     self._on_batch(len(items))
                 try:
@@ -127,6 +115,18 @@ class EventWriter:
                     return
         finally:
             self._release()
+
+    def _more(self) -> Callable[[list[Item]], bool]:
+        """Whether a transaction holding these requests takes another (its last one just counted)."""
+        rows = size = 0
+
+        def more(items: list[Item]) -> bool:
+            nonlocal rows, size
+            rows += len(items[-1][0])
+            size += sum(len(ev.body) for ev in items[-1][0])
+            return len(items) < self._max_batch and rows < self._max_rows and size < self._max_bytes
+
+        return more
 
     def _answer(self, items: list[Item], results: list[list[tuple[str, bool]]] | None,
                 exc: Exception | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from gateway.http.fast_lane import ANSWER_HEADERS
 from gateway.http.keys import SETTINGS
 from gateway.web.formats import Formats, zone
 from gateway.web.i18n import LANGS, translator
@@ -81,8 +82,8 @@ def render(request: web.Request, template: str, *, status: int = 200, remote_ima
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """On every answer: no sniffing, no framing; a strict policy on HTML that did not set its own."""
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    for name, value in ANSWER_HEADERS.items():  # the fast lane sends the same on the answers it writes
+        response.headers.setdefault(name, value)
     if request.path.startswith("/hooks/"):
         return
     response.headers.setdefault("X-Frame-Options", "DENY")

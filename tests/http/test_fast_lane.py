@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, suppress
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -18,6 +17,7 @@ import pytest
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
+from gateway.config import Settings
 from gateway.connectors.base import Reply
 from gateway.connectors.telephony.mango.signature import sign
 from gateway.http.fast_lane import FastLane, route_pattern
@@ -25,6 +25,7 @@ from gateway.http.keys import LANE
 from gateway.store.db import make_engine
 from gateway.store.schema import events
 from tests.conftest import Server, make_settings, start_server
+from tests.conftest import served as served_on
 
 KEY, SALT = "lanekey0000000000000000000000001", "lanesalt000000000000000000000001"
 CONFIG = f"""
@@ -40,17 +41,14 @@ fetch_recordings = false
 BOUND = 15.0  # seconds: "within a while", however busy the machine
 
 
-@asynccontextmanager
-async def served(tmp_path: Path, idle: float = 30.0) -> AsyncIterator[Server]:
+def lane_settings(tmp_path: Path, idle: float = 30.0) -> Settings:
     config = tmp_path / "gateway.toml"
     config.write_text(CONFIG.format(idle=idle), encoding="utf-8")
-    settings = make_settings(tmp_path, config_file=config)
-    settings.dispatch.embedded_worker = "thread"
-    runner, srv = await start_server(settings)
-    try:
-        yield srv
-    finally:
-        await runner.cleanup()
+    return make_settings(tmp_path, config_file=config)
+
+
+def served(tmp_path: Path, idle: float = 30.0) -> AbstractAsyncContextManager[Server]:
+    return served_on(lane_settings(tmp_path, idle))
 
 
 def notification(n: int, *, key: str = KEY, path: str = "/hooks/mango/main/events/call", extra: str = "",
@@ -216,9 +214,7 @@ async def test_an_idle_connection_is_closed_after_the_idle_timeout(tmp_path: Pat
 
 
 async def test_stopping_the_server_writes_the_answers_owed_before_it_closes(tmp_path: Path) -> None:
-    config = tmp_path / "gateway.toml"
-    config.write_text(CONFIG.format(idle=30), encoding="utf-8")
-    settings = make_settings(tmp_path, config_file=config)
+    settings = lane_settings(tmp_path)
     settings.dispatch.embedded_worker = "thread"
     runner, srv = await start_server(settings)
     reader, writer = await connect(srv)
