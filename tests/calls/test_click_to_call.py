@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from gateway.connectors.telephony.mango.signature import sign
-from tests.conftest import Server, make_settings, start_server, until
+from tests.conftest import Server, make_settings, served, until
 from tests.connectors.telephony.mango.mango_support import TEST_KEY, TEST_SALT, form_body, load
 from tests.sinks.harness import serve
 
@@ -57,12 +57,8 @@ async def gateway(mango: FakeMangoCommands, tmp_path: Path) -> AsyncIterator[Ser
                                                    "api_url": f"{mango.url}/vpbx/",  # type: ignore[attr-defined]
                                                    "lines": {"74951234567": "Яндекс.Директ"},
                                                    "extensions": {"101": "ivanov"}, "fetch_recordings": False}]})
-    settings.dispatch.embedded_worker = "thread"
-    runner, srv = await start_server(settings)
-    try:
+    async with served(settings) as srv:
         yield srv
-    finally:
-        await runner.cleanup()
 
 
 async def hook(client: httpx.AsyncClient, srv: Server, name: str, json_text: str, route: str = "events") -> None:
