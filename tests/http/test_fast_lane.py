@@ -261,3 +261,16 @@ def test_an_answer_is_the_reply_in_aiohttps_words_with_the_date_of_its_second() 
     assert no_content.startswith("HTTP/1.1 204 No Content\r\nDate: ") and no_content.endswith("\r\n\r\n")
     assert "Content-Length" not in no_content and "X-Id: 7\r\n" in no_content
     assert "Connection" not in lane.answer(Reply(status=200), close=False).decode()
+
+
+async def test_a_client_that_pipelines_more_than_the_lane_holds_gets_every_answer_in_order(tmp_path: Path) -> None:
+    async with served(tmp_path) as srv:
+        reader, writer = await connect(srv)
+        writer.write(b"".join(notification(n) for n in range(100)))  # more than MAX_OWED: reading pauses, resumes
+        answers = [await read_answer(reader) for _ in range(100)]
+        writer.write(notification(100))  # and the connection reads again once they are answered
+        answers.append(await read_answer(reader))
+        writer.close()
+        assert [status for status, _, _ in answers] == [200] * 101
+        assert lane(srv).answered == 101
+        assert len(stored(srv)) == 101
