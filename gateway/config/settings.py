@@ -88,8 +88,8 @@ class DispatchSettings(_Section):
     write_turn_alone_ms: float = Field(default=250, gt=0, le=10_000)
     # SQLite: the least a processing write holds the lock before it ends early for the edge waiting at the gate
     give_way_after_ms: float = Field(default=5, ge=0, le=10_000)
-    # SQLite, the embedded worker: while the edge is overloaded (32 requests or more in one group commit, that is
-    # acknowledgements queuing), the pause before each of the worker's write turns; 0: none
+    # SQLite, the embedded worker: while the edge is overloaded (from a group commit of 32 requests or more, that is
+    # acknowledgements queuing, until one of 4 or fewer), the pause before each of the worker's write turns; 0: none
     overload_pause_ms: float = Field(default=100, ge=0, le=10_000)
     embedded_worker: Literal["process", "thread"] = "process"
     embedded_worker_nice: int = Field(default=5, ge=0, le=19)

@@ -8,9 +8,10 @@ waiter is woken the moment the lock is free instead of polling. The gate only or
 a side that waits longer than its patience (a worker killed while holding it) goes ahead, and
 SQLite's own lock keeps the writes apart.
 
-Under overload (the edge's group commits hold `BUSY_REQUESTS` requests or more: acknowledgements are
-queuing) the worker also waits `overload_pause_s` before each of its turns, so that the edge commits
-several times between two of them; processing goes on, slower, and at full speed once the edge keeps up.
+Under overload (from a group commit of the edge holding `BUSY_REQUESTS` requests or more, acknowledgements
+queuing, until one holds `CALM_REQUESTS` or fewer) the worker also waits `overload_pause_s` before each of
+its turns, so that the edge commits several times between two of them; processing goes on, slower, and at
+full speed once the edge keeps up.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from contextlib import contextmanager
 from multiprocessing.context import BaseContext
 from typing import Any
 
-__all__ = ["BUSY_REQUESTS", "WriteGate"]
+__all__ = ["BUSY_REQUESTS", "CALM_REQUESTS", "WriteGate"]
 
 BUSY_REQUESTS = 32  # requests in one group commit of the edge: acknowledgements are queuing
+CALM_REQUESTS = 4  # ... and this few (or none waiting): the edge keeps up again
 
 
 class WriteGate:
@@ -37,8 +39,12 @@ class WriteGate:
         self._sleep = sleep
 
     def edge_load(self, requests: int) -> None:
-        """The edge's next group commit holds `requests` requests (0: it has none waiting)."""
-        self._edge_busy.value = 1 if requests >= BUSY_REQUESTS else 0
+        """The edge's next group commit holds `requests` requests (0: it has none waiting). Between the two
+        marks the state stays as it was: at saturation commits alternate between large and middling ones."""
+        if requests >= BUSY_REQUESTS:
+            self._edge_busy.value = 1
+        elif requests <= CALM_REQUESTS:
+            self._edge_busy.value = 0
 
     def edge_overloaded(self) -> bool:
         return bool(self._edge_busy.value)

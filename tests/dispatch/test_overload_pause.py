@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.connectors.base import NewEvent
-from gateway.dispatch.gate import BUSY_REQUESTS, WriteGate
+from gateway.dispatch.gate import BUSY_REQUESTS, CALM_REQUESTS, WriteGate
 from gateway.http.writer import EventWriter
 from gateway.store.bootstrap import migrate
 from gateway.store.db import make_engine
@@ -25,13 +25,20 @@ def gate_with(pauses: list[float], pause_s: float = 0.1) -> WriteGate:
 def test_the_worker_pauses_before_its_turn_only_while_the_edge_is_overloaded() -> None:
     pauses: list[float] = []
     gate = gate_with(pauses)
-    for requests in (0, 1, BUSY_REQUESTS - 1, BUSY_REQUESTS, 500, BUSY_REQUESTS - 1, 0):
+    seen = []
+    for requests in (0, 1, BUSY_REQUESTS - 1, BUSY_REQUESTS, 500, BUSY_REQUESTS - 1, CALM_REQUESTS + 1,
+                     CALM_REQUESTS, BUSY_REQUESTS - 1, 0):
         gate.edge_load(requests)
+        before = len(pauses)
         with gate.worker():
             pass
         with gate.edge():  # the edge's turn is never paused
             pass
-    assert pauses == [0.1, 0.1]  # the turns after a commit of BUSY_REQUESTS and of 500 requests
+        seen.append((requests, len(pauses) - before))
+    # overloaded from a commit of BUSY_REQUESTS on, until one of CALM_REQUESTS or fewer
+    assert seen == [(0, 0), (1, 0), (BUSY_REQUESTS - 1, 0), (BUSY_REQUESTS, 1), (500, 1), (BUSY_REQUESTS - 1, 1),
+                    (CALM_REQUESTS + 1, 1), (CALM_REQUESTS, 0), (BUSY_REQUESTS - 1, 0), (0, 0)]
+    assert pauses == [0.1] * 4
     assert not gate.edge_overloaded()
 
 
