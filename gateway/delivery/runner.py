@@ -121,7 +121,8 @@ class OutboxRunner:
             if self._done:
                 continue
             try:
-                await asyncio.wait_for(self._changed.wait(), self.poll_s)
+                async with asyncio.timeout(self.poll_s):  # not wait_for: on 3.11 it may swallow a stop's cancel
+                    await self._changed.wait()
             except TimeoutError:
                 pass
 

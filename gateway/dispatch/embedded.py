@@ -290,6 +290,8 @@ class ThreadDispatcher:
                 continue
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
+                # not wait_for: on Python 3.11 a cancel that meets a wake-up is swallowed, and `stop` waited forever
+                async with asyncio.timeout(self.idle_seconds):
+                    await self._wake.wait()
             except TimeoutError:
                 pass

@@ -82,7 +82,8 @@ class RqDispatcher:
     async def _run(self) -> None:
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.dispatch.sweep_seconds)
+                async with asyncio.timeout(self.settings.dispatch.sweep_seconds):  # not wait_for (3.11, a cancel)
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()

@@ -115,7 +115,8 @@ class LiveHub:
     async def _pause(self, started: float) -> None:
         """Until a nudge or the poll interval; then keep reads `spacing` apart."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._nudged.wait(), timeout=self.interval)
+            async with asyncio.timeout(self.interval):  # not wait_for: on 3.11 it may swallow a cancel
+                await self._nudged.wait()
         rest = started + self.spacing - asyncio.get_running_loop().time()
         if rest > 0:
             await asyncio.sleep(rest)

@@ -37,7 +37,8 @@ def _utcnow() -> datetime:
 
 async def _wait(stop_event: asyncio.Event, seconds: float) -> None:
     try:
-        await asyncio.wait_for(stop_event.wait(), timeout=seconds)
+        async with asyncio.timeout(seconds):  # not wait_for: on 3.11 it may swallow a cancel
+            await stop_event.wait()
     except TimeoutError:
         pass
 
