@@ -58,6 +58,11 @@ class Reply:
     content_type: str = "text/plain"
     headers: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def charset(self) -> str | None:
+        """The charset its Content-Type names: text and JSON are UTF-8."""
+        return "utf-8" if self.content_type.startswith(("text/", "application/json")) else None
+
 
 @dataclass(slots=True)
 class EdgeOutcome:

@@ -70,7 +70,7 @@ def to_response(reply: Reply) -> web.Response:
     body = reply.body.encode() if isinstance(reply.body, str) else reply.body
     if not body and reply.status == 204:
         return web.Response(status=204, headers=reply.headers)
-    charset = "utf-8" if reply.content_type.startswith(("text/", "application/json")) else None
+    charset = reply.charset
     if not any(name.lower() == "content-type" for name in reply.headers):
         # the type given to the constructor: a third of the cost of setting it afterwards, per request
         return web.Response(status=reply.status, body=body, headers=reply.headers or None,

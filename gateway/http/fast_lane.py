@@ -120,8 +120,8 @@ class FastLane:
         lines = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
         if body or reply.status != 204:
             if not any(name.lower() == "content-type" for name in reply.headers):
-                text = reply.content_type.startswith(("text/", "application/json"))
-                lines.append(f"Content-Type: {reply.content_type}{'; charset=utf-8' if text else ''}")
+                charset = reply.charset
+                lines.append(f"Content-Type: {reply.content_type}{f'; charset={charset}' if charset else ''}")
             lines.append(f"Content-Length: {len(body)}")
         after = [f"Server: {SERVER_SOFTWARE}"]
         after += [f"{name}: {value}" for name, value in reply.headers.items()]
