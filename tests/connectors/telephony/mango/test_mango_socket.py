@@ -17,6 +17,7 @@ from gateway.connectors.telephony.mango import simulate
 from gateway.connectors.telephony.mango.signature import sign
 from gateway.store.db import make_engine
 from gateway.store.users import create_user
+from tests.conftest import until
 from tests.connectors.telephony.mango.mango_support import TEST_KEY, TEST_SALT, form_body, load
 from tests.connectors.telephony.mango.test_mango_edge import A1_WIRE
 
@@ -98,13 +99,11 @@ async def mango_events(server: Any) -> list[dict]:
 
 async def settled(server: Any, want: int) -> None:
     """Wait until `want` Mango events are stored and every one of them is processed."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    async def processed() -> bool:
         events = await mango_events(server)
-        if len(events) >= want and all(e["status"] == "done" for e in events):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"expected {want} processed mango events")
+        return len(events) >= want and all(e["status"] == "done" for e in events)
+
+    await until(processed)
 
 
 async def leads(server: Any, want: int, until: Any = None) -> list[dict]:
