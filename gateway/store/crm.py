@@ -11,9 +11,9 @@ from sqlalchemy import ARRAY, Connection, bindparam, func, insert, or_, select, 
 
 from gateway.core.models import AttachmentRef, MessageRef
 from gateway.core.repository import Ident
+from gateway.store.bulk import write_rows
 from gateway.store.companies import company_for, join_company
 from gateway.store.dialect import insert_ignore, insert_ignore_once
-from gateway.store.pg_copy import copy_rows
 from gateway.store.schema import (
     attachments,
     blocklist,
@@ -375,31 +375,19 @@ class CrmRepo:
             return
         rows, self._new_contacts = list(self._new_contacts.values()), {}
         idents, self._new_identities = self._new_identities, []
-        if self.conn.dialect.name == "postgresql":
-            copy_rows(self.conn, contacts, rows)
-            written = copy_rows(self.conn, identities, idents, ["value", "kind"])
-        else:
-            self.conn.execute(insert(contacts), rows)
-            written = self.conn.execute(insert_ignore_once(self.conn, identities, ["kind", "value"]), idents).rowcount
+        write_rows(self.conn, contacts, rows)
+        written = write_rows(self.conn, identities, idents, ["value", "kind"])
         if written != len(idents):
             raise LeadKeyTaken(f"{len(idents) - written} of {len(idents)} new identities were taken by another "
                                "worker")
 
     def flush(self) -> None:
-        """Write the deferred contacts, then the deferred leads (PostgreSQL: by COPY, see gateway.store.pg_copy;
-        SQLite: one INSERT for each set of columns given)."""
+        """Write the deferred contacts, then the deferred leads, a statement per table (gateway.store.bulk)."""
         self._flush_contacts()
         if not self._pending:
             return
         rows, self._pending = list(self._pending.values()), {}
-        if self.conn.dialect.name == "postgresql":
-            written = copy_rows(self.conn, leads, rows, ["key"])
-        else:
-            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for row in rows:
-                shapes.setdefault(tuple(sorted(row)), []).append(row)
-            stmt = insert_ignore_once(self.conn, leads, ["key"], leads.c.id)
-            written = sum(len(self.conn.execute(stmt, same).all()) for same in shapes.values())
+        written = write_rows(self.conn, leads, rows, ["key"])
         if written != len(rows):
             raise LeadKeyTaken(f"{len(rows) - written} of {len(rows)} new leads were created by another worker")
 
