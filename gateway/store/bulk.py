@@ -55,7 +55,7 @@ def _plan(conn: Connection, table: Table, given: frozenset[str]) -> _Plan:
 
 
 def _values(plan: _Plan, row: dict[str, Any]) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for name, default, process in plan:
         if name in row:
             value = row[name]
