@@ -33,6 +33,7 @@ from gateway.connectors.base import NewEvent
 from gateway.dispatch.embedded import behind_gate
 from gateway.dispatch.gate import WriteGate
 from gateway.dispatch.runtime import build_runtime
+from gateway.heap import settle
 from gateway.logs import configure_logging
 from gateway.store import event_log
 from gateway.store.bootstrap import bootstrap
@@ -76,6 +77,7 @@ def measure(url: str, n: int, files: Path) -> tuple[float, float, float | None]:
     bootstrap(rt.engine, settings)
     with rt.engine.begin() as conn:
         event_log.append(conn, events(n, "p"))
+    settle()  # as a worker process does once started
     server = postgres_cpu_seconds() if not settings.is_sqlite else {}
     start, cpu = time.perf_counter(), time.process_time()
     done = 0

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.core.errors import ConfigError
+from gateway.heap import settle
 from gateway.http.fast_lane import LaneSite
 from gateway.http.keys import LANE
 
@@ -28,6 +29,7 @@ def run(app_for: Callable[[str], web.Application | Coroutine[Any, Any, web.Appli
     half-started gateway (and port 0 gives a free one, named in the URL). `options` go to the aiohttp
     server (gateway.http.slow_clients.server_options: its idle timeout). As aiohttp's `run_app` does, SIGINT
     and SIGTERM stop it gracefully; connections are served by the fast lane first (gateway.http.fast_lane).
+    Once it listens, its garbage collector is set for a long run (gateway.heap).
     """
     import uvloop
 
@@ -36,8 +38,12 @@ def run(app_for: Callable[[str], web.Application | Coroutine[Any, Any, web.Appli
     uvloop.install()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    main = loop.create_task(serve(app_for(url), sock, lambda: print(announce(url), file=sys.stderr, flush=True),
-                                  options or {}))
+
+    def ready() -> None:
+        print(announce(url), file=sys.stderr, flush=True)
+        settle()  # started: what it holds now lives as long as it does
+
+    main = loop.create_task(serve(app_for(url), sock, ready, options or {}))
     try:
         loop.run_until_complete(main)
     except (web.GracefulExit, KeyboardInterrupt):

@@ -84,6 +84,7 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
                         gate: WriteGate | None = None, changed: Pipe | None = None) -> None:
     """The child process: claim and process batches until the parent goes away; say when leads changed."""
     from gateway.dispatch.runtime import build_runtime
+    from gateway.heap import settle
     from gateway.logs import configure_logging
     from gateway.store.event_log import worker_id
 
@@ -100,6 +101,7 @@ def run_embedded_worker(settings: Settings, wake: Pipe, totals: SharedTotals, pa
         # after each commit, not each batch: a batch of Mango calls is many short SQLite transactions
         runtime.processor.on_committed = lambda _leads: _say_changed(changed)
     d = settings.dispatch
+    settle()
     try:
         work(lambda: runtime.processor.run_batch(owner), wake, totals.add, batch_size=d.batch_size,
              gather_s=d.gather_ms / 1000, idle_s=d.idle_poll_seconds, alive=lambda: os.getppid() == parent_pid)

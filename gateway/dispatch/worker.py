@@ -13,6 +13,7 @@ from sqlalchemy import make_url
 from gateway.config import Settings
 from gateway.core.errors import ConfigError
 from gateway.dispatch.rq_dispatch import sweep_once
+from gateway.heap import settle
 from gateway.store.bootstrap import bootstrap
 from gateway.store.db import make_engine
 
@@ -57,6 +58,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
     from gateway.dispatch.jobs import warm_up
 
     warm_up(settings)  # the first job after a start would otherwise build the runtime while events wait
+    settle()
     sweeper = threading.Thread(target=_sweeper, args=(settings, stop), name="sweeper", daemon=True)
     sweeper.start()
     try:
