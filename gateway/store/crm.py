@@ -129,7 +129,7 @@ class CrmRepo:
         self._ids: list[int] = []  # lead ids taken for deferred leads, not used yet
         self._contact_ids: list[int] = []  # the same for contacts
         self._new_contacts: dict[int, dict[str, Any]] = {}  # deferred contacts by id
-        self._new_identities: list[dict[str, Any]] = []  # their identities
+        self._new_identities: dict[tuple[int, str, str], dict[str, Any]] = {}  # their identities
         self._expected = 1  # how many leads the batch may create (ids are taken in one go)
         self._leads: dict[str, dict[str, Any] | None] = {}  # prefetched leads by key (None: no such lead)
         self._owners: dict[Ident, int] = {}  # identity -> contact, for prefetched and created identities
@@ -259,11 +259,9 @@ class CrmRepo:
         new = [i for i in idents if i not in self._owners or (contact_id in self._new_contacts
                                                                and self._owners[i] == contact_id)]
         if new and contact_id in self._new_contacts:
-            have = {(row["kind"], row["value"]) for row in self._new_identities if row["contact_id"] == contact_id}
             for kind, value in new:
-                if (kind, value) not in have:
-                    self._new_identities.append({"contact_id": contact_id, "kind": kind, "value": value,
-                                                 "created_at": self.now})
+                self._new_identities.setdefault((contact_id, kind, value), {
+                    "contact_id": contact_id, "kind": kind, "value": value, "created_at": self.now})
                 self._owners[(kind, value)] = contact_id
         elif new:
             rows = [{"contact_id": contact_id, "kind": k, "value": v, "created_at": self.now} for k, v in new]
@@ -374,7 +372,7 @@ class CrmRepo:
         if not self._new_contacts:
             return
         rows, self._new_contacts = list(self._new_contacts.values()), {}
-        idents, self._new_identities = self._new_identities, []
+        idents, self._new_identities = list(self._new_identities.values()), {}
         write_rows(self.conn, contacts, rows)
         written = write_rows(self.conn, identities, idents, ["value", "kind"])
         if written != len(idents):

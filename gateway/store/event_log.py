@@ -13,14 +13,14 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from gateway.store.raw_events import NewEvent, StoredEvent, bounded_key
-from gateway.store.schema import events
+from gateway.store.schema import events, sqlite_time
 
 __all__ = [
     "Claim",
@@ -79,12 +79,6 @@ def _multi_row(insert_sql: str, n: int) -> str:
     return f"{head} VALUES {', '.join([row + ')'] * n)} {tail}"
 
 
-def _sqlite_time(ts: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores (UTC wall time, no offset, always six digits of seconds)."""
-    ts = ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
-    return ts.isoformat(" ", "microseconds")  # strftime's "%Y-%m-%d %H:%M:%S.%f", in a third of its time
-
-
 def append(conn: Connection, batch: Sequence[NewEvent]) -> list[tuple[str, bool]]:
     """Insert events in the caller's transaction; returns (id, is_new) per event (duplicates keep their id)."""
     return append_to(conn.connection.driver_connection, conn.dialect.name, batch)
@@ -105,7 +99,7 @@ def append_to(driver_conn: Any, dialect: str, batch: Sequence[NewEvent]) -> list
     if not batch:
         return []
     insert_sql, present_sql, mark, by_key_sql = _SQL[dialect]
-    when = _sqlite_time if dialect == "sqlite" else (lambda ts: ts)
+    when = sqlite_time if dialect == "sqlite" else (lambda ts: ts)
     rows = []
     for ev, event_id in zip(batch, new_event_ids(len(batch)), strict=True):
         received = when(ev.received_at)
@@ -225,7 +219,7 @@ def complete(conn: Connection, event_ids: Sequence[str], *, now: datetime, owner
             cursor.execute(_PG_COMPLETE + (_PG_OWNED if owner else ""),
                            (now, list(event_ids), [json.dumps(results.get(i)) for i in event_ids], *mine))
         else:
-            rows = [(_sqlite_time(now), json.dumps(results.get(i)), i, *mine) for i in event_ids]
+            rows = [(sqlite_time(now), json.dumps(results.get(i)), i, *mine) for i in event_ids]
             cursor.executemany((_COMPLETE + (_OWNED if owner else "")).format(m=_PLACEHOLDER[dialect]), rows)
     finally:
         cursor.close()

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UtcDateTime", "metadata"]
+__all__ = ["UtcDateTime", "metadata", "sqlite_time"]
 
 metadata = MetaData(
     naming_convention={
@@ -54,6 +54,18 @@ class UtcDateTime(TypeDecorator[datetime]):
             return value.astimezone(UTC)
         return value
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """SQLite: a datetime straight to the text SQLAlchemy's DateTime stores (`sqlite_time`), in one call
+        instead of two and a %-format (a worker binds three a lead); anything else as SQLAlchemy binds it."""
+        composed = super().bind_processor(dialect)
+        if dialect.name != "sqlite" or composed is None:
+            return composed
+
+        def process(value: Any) -> Any:
+            return sqlite_time(value) if value.__class__ is datetime else composed(value)
+
+        return process
+
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
             return None
@@ -62,6 +74,13 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 TS = UtcDateTime()
+
+
+def sqlite_time(ts: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores for `ts` (the UTC wall time, no offset, always six digits of
+    seconds): its "%Y-%m-%d %H:%M:%S.%f", by isoformat in a third of the time."""
+    ts = ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+    return ts.isoformat(" ", "microseconds")
 
 
 def _id() -> Column[int]:

@@ -57,6 +57,8 @@ def test_a_lead_written_in_bulk_reads_back_as_an_inserted_one(store: Any) -> Non
     assert (written["received_at"], written["tags"], written["custom"], written["call is SQL NULL"]) == \
         (T0, [], {}, False)
     assert written["text"] == "Цена?\tс табуляцией\nи строкой; \\ обратная черта"
+    if store.settings.is_sqlite:  # SQLAlchemy's SQLite DateTime text: the UTC wall time, six digits of seconds
+        assert written["received_at as stored"] == "2026-01-10 09:00:00.000000"
 
 
 def test_a_column_one_row_leaves_out_is_null_as_in_an_insert_without_it(store: Any) -> None:
