@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1] / "gateway"
 
 # Bottom to top: a package may import its own modules and the packages of lower layers, nothing else.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("core", "logs", "options"),  # the domain, how the process logs, the command line's shared options
+    ("core", "logs", "options", "heap"),  # the domain, how the process logs, the command line's shared options, its GC
     ("egress",),  # the guarded outbound HTTP client
     ("config",),  # settings (every connector's section too)
     ("store",),  # schema, repositories, event log, files
