@@ -9,7 +9,8 @@ one loop:
 - PostgreSQL: COPY, which psycopg formats in C and PostgreSQL reads as one statement. A table written with ON
   CONFLICT DO NOTHING is copied into a temporary table of its shape first (emptied at each commit), then
   inserted from it in one statement, whose row count says how many went in.
-- SQLite: one executemany of a prepared INSERT on the driver's cursor; its row count is the rows inserted
+- SQLite: multi-row INSERTs on the driver's cursor, as many rows a statement as its limit of parameters allows
+  (an executemany, a statement per row, cost SQLite a third more); their row counts are the rows inserted
   (those ON CONFLICT DO NOTHING left out are not counted).
 
 Values are what SQLAlchemy would have written: each column's bind processing for the dialect (JSON as JSON
@@ -83,8 +84,7 @@ def write_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
 
 def _insert_sqlite(conn: Connection, table: Table, plan: _Plan, names: str, rows: Sequence[dict[str, Any]],
                    conflict: Sequence[str] | None) -> int:
-    """Multi-row INSERTs, as many rows a statement as SQLite's limit of parameters allows: a statement per row
-    (executemany) cost SQLite a third more than one for many."""
+    """SQLite: multi-row INSERTs on the driver's cursor; how many rows went in."""
     row_marks = f"({', '.join('?' * len(plan))})"
     keys = ", ".join(f'"{name}"' for name in conflict or ())
     on_conflict = f" ON CONFLICT ({keys}) DO NOTHING" if conflict else ""
