@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table
+from sqlalchemy import JSON, Column, Connection, Table
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 __all__ = ["write_rows"]
@@ -50,9 +50,29 @@ def _plan(conn: Connection, table: Table, given: frozenset[str]) -> _Plan:
     others, an id from its sequence among them, are left to the database)."""
     key = (conn.dialect.name, table.name, given)
     if key not in _PLANS:
-        _PLANS[key] = [(c.name, _default(c), c.type._cached_bind_processor(conn.dialect)) for c in table.columns
+        _PLANS[key] = [(c.name, _default(c), _processor(c, conn)) for c in table.columns
                        if c.name in given or c.default is not None]
     return _PLANS[key]
+
+
+def _processor(column: Column[Any], conn: Connection) -> Callable[[Any], Any] | None:
+    """The column's bind processing for the dialect; for JSON, the values most rows give (none, an empty
+    object or list: five of a lead's six JSON columns, as a rule) answered with their text made once."""
+    process = column.type._cached_bind_processor(conn.dialect)
+    if process is None or not isinstance(column.type, JSON):
+        return process
+    null, empty_object, empty_list = process(None), process({}), process([])
+
+    def json_text(value: Any) -> Any:
+        if value is None:
+            return null
+        if not value and value.__class__ is dict:
+            return empty_object
+        if not value and value.__class__ is list:
+            return empty_list
+        return process(value)
+
+    return json_text
 
 
 def _values(plan: _Plan, row: dict[str, Any]) -> list[Any]:

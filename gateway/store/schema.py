@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -56,13 +57,15 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def bind_processor(self, dialect: Any) -> Any:
         """SQLite: a datetime straight to the text SQLAlchemy's DateTime stores (`sqlite_time`), in one call
-        instead of two and a %-format (a worker binds three a lead); anything else as SQLAlchemy binds it."""
+        instead of two and a %-format, and the last few remembered (a batch's rows share its `now`: a worker
+        binds five or six times an event); anything else as SQLAlchemy binds it."""
         composed = super().bind_processor(dialect)
         if dialect.name != "sqlite" or composed is None:
             return composed
+        text_of = lru_cache(maxsize=64)(sqlite_time)  # equal moments have the same text, whatever their zone
 
         def process(value: Any) -> Any:
-            return sqlite_time(value) if value.__class__ is datetime else composed(value)
+            return text_of(value) if value.__class__ is datetime else composed(value)
 
         return process
 

@@ -45,6 +45,19 @@ def test_times_come_back_aware_in_utc(database_url: str, tmp_path: Path) -> None
         engine.dispose()
 
 
+def test_sqlite_stores_each_moment_as_its_utc_text_whatever_its_zone_and_whatever_came_before() -> None:
+    """The SQLite bind remembers the last texts it made: a moment met again in another zone (equal, so the same
+    entry) still gives its UTC wall time, and a naive one is taken as UTC."""
+    from sqlalchemy.dialects import sqlite
+
+    bind = UtcDateTime().bind_processor(sqlite.dialect())
+    moment = datetime(2026, 3, 2, 6, 30, 0, 5, tzinfo=UTC)
+    assert [bind(v) for v in (moment, moment.astimezone(MOSCOW), moment, moment.replace(tzinfo=None),
+                              moment + timedelta(hours=1), None)] == [
+        "2026-03-02 06:30:00.000005", "2026-03-02 06:30:00.000005", "2026-03-02 06:30:00.000005",
+        "2026-03-02 06:30:00.000005", "2026-03-02 07:30:00.000005", None]
+
+
 async def test_api_times_carry_their_offset(server: Server) -> None:
     async with httpx.AsyncClient() as client:
         r = await client.post(f"{server.url}/api/v1/leads", json={"name": "Анна", "phone": "+7 916 000 11 22"},
