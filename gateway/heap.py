@@ -7,7 +7,7 @@ stopped the event loop for 107-120 ms. `settle()` collects what start-up left an
 permanent generation (`gc.freeze`): no collection walks it again. The generations' thresholds stay CPython's:
 collecting the youngest every 50,000 new objects instead of 700 saved another 9-15 us an event, but the
 processes' memory then grew through a 10-minute soak (server 111 -> 125 MB, worker 82 -> 99) where it is flat
-with the defaults (119 and 92 MB from the fifth minute on).
+with the defaults (server 119 MB from the eighth minute on, worker 92 MB from the sixth).
 """
 
 from __future__ import annotations

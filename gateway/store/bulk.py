@@ -20,7 +20,7 @@ does not give a column without a default (as an INSERT that leaves the column ou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, Table
@@ -75,6 +75,11 @@ def _processor(column: Column[Any], conn: Connection) -> Callable[[Any], Any] | 
     return json_text
 
 
+def _quoted(names: Iterable[str]) -> str:
+    """Column names as a statement lists them."""
+    return ", ".join(f'"{name}"' for name in names)
+
+
 def _values(plan: _Plan, row: dict[str, Any]) -> list[Any]:
     out: list[Any] = []
     for name, default, process in plan:
@@ -96,7 +101,7 @@ def write_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
     if not rows:
         return 0
     plan = _plan(conn, table, frozenset().union(*rows))
-    names = ", ".join(f'"{name}"' for name, _, _ in plan)
+    names = _quoted(name for name, _, _ in plan)
     if conn.dialect.name == "postgresql":
         return _copy(conn, table, plan, names, rows, conflict)
     return _insert_sqlite(conn, table, plan, names, rows, conflict)
@@ -106,8 +111,7 @@ def _insert_sqlite(conn: Connection, table: Table, plan: _Plan, names: str, rows
                    conflict: Sequence[str] | None) -> int:
     """SQLite: multi-row INSERTs on the driver's cursor; how many rows went in."""
     row_marks = f"({', '.join('?' * len(plan))})"
-    keys = ", ".join(f'"{name}"' for name in conflict or ())
-    on_conflict = f" ON CONFLICT ({keys}) DO NOTHING" if conflict else ""
+    on_conflict = f" ON CONFLICT ({_quoted(conflict)}) DO NOTHING" if conflict else ""
     per_statement = max(1, _SQLITE_PARAMETERS // len(plan))
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     written = 0
@@ -137,11 +141,10 @@ def _copy(conn: Connection, table: Table, plan: _Plan, names: str, rows: Sequenc
                 copy.write_row(_values(plan, row))
         if not conflict:
             return len(rows)
-        keys = ", ".join(f'"{name}"' for name in conflict)
         # moved out of the temporary table, so that the next COPY of this transaction starts from empty
         cursor.execute(f'WITH moved AS (DELETE FROM "{target}" RETURNING {names}) '
                        f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM moved '
-                       f"ON CONFLICT ({keys}) DO NOTHING")
+                       f"ON CONFLICT ({_quoted(conflict)}) DO NOTHING")
         return int(cursor.rowcount)
     finally:
         cursor.close()
