@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -29,6 +27,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import wrk  # noqa: E402
+
 BODY = ("name=%D0%98%D0%B2%D0%B0%D0%BD&phone=%2B7+916+123-45-67&email=ivan%40example.ru"
         "&message=%D0%9D%D1%83%D0%B6%D0%B5%D0%BD+%D1%80%D0%B0%D1%81%D1%87%D1%91%D1%82&_ts=1700000000")
 CONFIG = """
@@ -72,25 +74,6 @@ def wait_port(port: int) -> None:
     raise RuntimeError("server did not start")
 
 
-def wrk(port: int, seconds: int, connections: int, script: Path) -> dict[str, float]:
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-                          f"http://127.0.0.1:{port}/hooks/forms/bench"], capture_output=True, text=True,
-                         check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: (.*)", out)
-
-    def lat(p: str) -> float:
-        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
-        if not m:
-            return float("nan")
-        return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
-
-    return {"rps": rps, "p50": lat("50"), "p99": lat("99"), "total": total,
-            "non2xx": int(non2xx.group(1)) if non2xx else 0, "errors": errors.group(1) if errors else ""}
-
-
 def run_server(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port)
@@ -103,8 +86,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed: apt-get install wrk")
+    wrk.require()
     with tempfile.TemporaryDirectory(prefix="lg-ingest-") as tmp:
         t = Path(tmp)
         script = t / "post.lua"
@@ -117,7 +99,7 @@ def main() -> None:
         envs = {"bare": env, "gateway": {**env, "GATEWAY_SQLITE_SYNCHRONOUS": "full"},
                 "gateway-normal": {**env, "GATEWAY_SQLITE_SYNCHRONOUS": "normal",
                                    "GATEWAY_DATABASE_URL": f"sqlite:///{databases['gateway-normal']}"}}
-        best: dict[str, dict[str, float]] = {}
+        best: dict[str, wrk.Result] = {}
         accepted = dict.fromkeys(databases, 0)
         for _ in range(args.rounds):
             for name in ("bare", "gateway", "gateway-normal"):
@@ -126,25 +108,25 @@ def main() -> None:
                     [sys.executable, "-m", "gateway", "serve", "--port", str(port)]
                 proc = run_server(cmd, envs[name], port)
                 try:
-                    res = wrk(port, args.seconds, args.connections, script)
+                    res = wrk.run(f"http://127.0.0.1:{port}/hooks/forms/bench", args.seconds, args.connections, script)
                 finally:
                     proc.terminate()
                     proc.wait(timeout=30)
                 if name in accepted:
-                    accepted[name] += int(res["total"] - res["non2xx"])
-                if name not in best or res["rps"] > best[name]["rps"]:
+                    accepted[name] += res.total - res.non2xx
+                if name not in best or res.rate > best[name].rate:
                     best[name] = res
         stored = {}
         for name, path in databases.items():
             with sqlite3.connect(path) as db:
                 stored[name] = db.execute("SELECT count(*) FROM events WHERE connector = 'forms'").fetchone()[0]
     for name, r in best.items():
-        print(f"{name:<15} {r['rps']:9.0f} req/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms  "
-              f"non-2xx {int(r['non2xx'])}  socket errors: {r['errors'] or 'none'}")
-    print(f"ratio gateway/bare: {best['gateway']['rps'] / best['bare']['rps']:.2f} (goal: at least 0.5)")
-    print(f"durability: acknowledged events/s with synchronous=FULL {best['gateway']['rps']:.0f}, with NORMAL "
-          f"{best['gateway-normal']['rps']:.0f}; ratio full/normal: "
-          f"{best['gateway']['rps'] / best['gateway-normal']['rps']:.2f} (best of {args.rounds} rounds each)")
+        print(f"{name:<15} {r.rate:9.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  "
+              f"non-2xx {r.non2xx}  socket errors: {r.errors or 'none'}")
+    print(f"ratio gateway/bare: {best['gateway'].rate / best['bare'].rate:.2f} (goal: at least 0.5)")
+    print(f"durability: acknowledged events/s with synchronous=FULL {best['gateway'].rate:.0f}, with NORMAL "
+          f"{best['gateway-normal'].rate:.0f}; ratio full/normal: "
+          f"{best['gateway'].rate / best['gateway-normal'].rate:.2f} (best of {args.rounds} rounds each)")
     for name in databases:
         print(f"{name}: acknowledged {accepted[name]}, rows in the event log: {stored[name]} (wrk may count a few "
               "requests cut off at the end of a run as neither)")

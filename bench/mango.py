@@ -1,7 +1,7 @@
 """Mango webhook benchmark: signed notifications acknowledged per second, p50/p99, against bare aiohttp.
 
     .venv/bin/python bench/mango.py [--seconds 5] [--connections 64] [--rounds 3] [--no-dispatch] [--layers]
-                                    [--settings TOML]
+                                    [--settings TOML] [--wrk]
 
 Every request is a distinct, correctly signed `/events/call` notification (a new entry_id each
 time, so every one is a new row in the event log). First a bare aiohttp server that parses the
@@ -9,12 +9,21 @@ form and checks the signature the same way (constant-time, sha256 over key + jso
 answers 200, then the gateway (`gateway.app.create_app(settings)`: SQLite with synchronous=FULL)
 as the embedded default (its worker process processing meanwhile) and as the edge alone, each
 in its own process under uvloop, `--rounds` times; the load generator runs here over keep-alive
-connections. Prints each round's rates, latency percentiles, answers by status and the CPU the
-server's processes used per acknowledgement (read from /proc over the measured seconds: a figure
-that a busy machine disturbs less than a rate) and, for the embedded default, how many events its worker
-processed meanwhile (read from the store), then the medians and the ratios gateway/bare (goals of issue 16:
-0.5 embedded, 0.6 edge alone). `--settings` gives the gateway settings of its own (TOML, before the
+connections (or is wrk, with `--wrk`), a second of load warming each server up first. The embedded
+default's rounds start once its worker has processed a first notification (the worker process
+starts after the server listens, and its start is not the steady state measured). Prints each
+round's rates, latency percentiles, answers by status and the CPU the server's processes used per
+acknowledgement (read from /proc over the measured seconds: a figure that a busy machine disturbs
+less than a rate) and, for the embedded default, how many events its worker processed meanwhile
+(read from the store), then the medians and the ratios gateway/bare (goals of issue 16: 0.5
+embedded, 0.6 edge alone). `--settings` gives the gateway settings of its own (TOML, before the
 benchmark's account), e.g. `$'[dispatch]\noverload_pause_ms = 0'`.
+
+`--wrk` sends the load with wrk (Debian's package, two threads) instead of this process: the same
+notifications, prepared before the first round (distinct ones for a second of warming up and for the
+measured seconds; a run that outpaces them sends some twice, and says so): the load generator the
+issue's figures were taken with, using about a quarter of the CPU per request this process does, so
+more of the machine's two cores is left to the servers.
 
 `--layers` adds three set-ups that only this benchmark builds, to show where the edge's time goes:
 the gateway's application with the bare server's handler on the Mango route (aiohttp's routing,
@@ -31,6 +40,7 @@ import hashlib
 import hmac
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -49,7 +59,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import servers  # noqa: E402
+from bench import servers, wrk  # noqa: E402
 from bench.common import median, pct  # noqa: E402
 from gateway.connectors.base import NewEvent  # noqa: E402
 from gateway.connectors.telephony.mango.signature import sign  # noqa: E402
@@ -159,7 +169,8 @@ class Load:
 
     rate: float
     counts: Counter[str]
-    latencies: list[float]
+    p50_ms: float
+    p99_ms: float
     server_us: float  # CPU of the server's processes (its worker process too) per 2xx answer, in us
     loadgen_us: float  # the same for this process, the load generator
     processed: float | None = None  # events the worker processed per second meanwhile (the embedded default)
@@ -188,13 +199,59 @@ async def throughput(port: int, tag: str, seconds: float, connections: int, serv
     own = _cpu_used(own_before, servers.cpu_seconds([os.getpid()]))
     processed = (done() - done_before) / elapsed if done else None
     acks = sum(n for status, n in counts.items() if status.startswith("2"))
-    return Load(acks / elapsed, counts, latencies, 1e6 * server / max(acks, 1), 1e6 * own / max(acks, 1),
-                processed)
+    ms = [x * 1000 for x in latencies]
+    return Load(acks / elapsed, counts, median(ms), pct(ms, 99), 1e6 * server / max(acks, 1),
+                1e6 * own / max(acks, 1), processed)
+
+
+class Prepared:
+    """The notifications wrk sends, written once for the whole run: a second's worth to warm up, and the
+    measured seconds' worth (at `per_second`, more than any server here answers)."""
+
+    def __init__(self, directory: Path, seconds: float, per_second: int = 30_000, threads: int = 2) -> None:
+        self.threads = threads
+        self.warm = self._write(directory / "warm", "warm", per_second)
+        self.measured_count = int(per_second * seconds)
+        self.measured = self._write(directory / "measured", "load", self.measured_count)
+
+    def _write(self, directory: Path, tag: str, count: int) -> Path:
+        directory.mkdir()
+        requests = Requests(80, tag)
+        per_thread = [[requests.next() for _ in range(count // self.threads)] for _ in range(self.threads)]
+        return wrk.requests_script(directory, per_thread)
+
+
+def wrk_throughput(port: int, prepared: Prepared, seconds: float, connections: int, server_pid: int,
+                   done: Callable[[], int] | None = None) -> Load:
+    """`throughput` with wrk as the load generator; its CPU is the children's time this process waited for."""
+    url = f"http://127.0.0.1:{port}/hooks/mango/{ACCOUNT}/events/call"
+    wrk.run(url, 1, connections, prepared.warm, prepared.threads)
+    server_before = servers.cpu_seconds(servers.process_tree(server_pid))
+    children_before = os.times()
+    done_before = done() if done else 0
+    started = time.monotonic()
+    result = wrk.run(url, seconds, connections, prepared.measured, prepared.threads)
+    elapsed = time.monotonic() - started
+    server = _cpu_used(server_before, servers.cpu_seconds(servers.process_tree(server_pid)))
+    children_after = os.times()
+    loadgen = (children_after.children_user - children_before.children_user
+               + children_after.children_system - children_before.children_system)
+    processed = (done() - done_before) / elapsed if done else None
+    if result.total > prepared.measured_count:
+        print(f"  (wrk sent {result.total:,} requests, {result.total - prepared.measured_count:,} of them a second "
+              "time: raise `Prepared.per_second`)")
+    counts = Counter({"200": result.total - result.non2xx})
+    if result.non2xx:
+        counts["not 2xx"] = result.non2xx
+    if result.errors:
+        counts[f"socket errors: {result.errors}"] = 1
+    acks = result.total - result.non2xx
+    return Load(result.rate * acks / max(result.total, 1), counts, result.p50_ms, result.p99_ms,
+                1e6 * server / max(acks, 1), 1e6 * loadgen / max(acks, 1), processed)
 
 
 def _line(label: str, load: Load) -> str:
-    ms = [x * 1000 for x in load.latencies]
-    return (f"{label}: {load.rate:,.0f} acks/s  p50 {median(ms):.1f} ms  p99 {pct(ms, 99):.1f} ms  "
+    return (f"{label}: {load.rate:,.0f} acks/s  p50 {load.p50_ms:.1f} ms  p99 {load.p99_ms:.1f} ms  "
             f"CPU {load.server_us:.0f} us/ack (load generator {load.loadgen_us:.0f})  answers {dict(load.counts)}"
             + (f"  processed meanwhile {load.processed:,.0f} events/s" if load.processed is not None else ""))
 
@@ -205,8 +262,24 @@ def _done(db: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM events WHERE status = 'done'").fetchone()[0])
 
 
-def _measure(kind: str, args: argparse.Namespace, tag: str) -> Load:
-    """One server of `kind` (bare, dispatch, no-dispatch, a layer) started, loaded for `--seconds`, stopped."""
+def _worker_up(port: int, done: Callable[[], int]) -> None:
+    """Wait until the embedded worker processes a notification: it starts in a process of its own after the
+    server listens, and its start (imports, warming up) is not the steady state the rounds measure."""
+    request = Requests(port, f"up{port}").next()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        if not conn.recv(65536).startswith(b"HTTP/1.1 200"):
+            raise SystemExit("the gateway refused the first notification")
+    deadline = time.monotonic() + 60
+    while done() < 1:
+        if time.monotonic() > deadline:
+            raise SystemExit("the embedded worker processed nothing in 60 s")
+        time.sleep(0.05)
+
+
+def _measure(kind: str, args: argparse.Namespace, tag: str, prepared: Prepared | None) -> Load:
+    """One server of `kind` (bare, dispatch, no-dispatch, a layer) started, loaded for `--seconds` (by wrk
+    with the `prepared` notifications, or from here), stopped."""
     with tempfile.TemporaryDirectory(prefix="lg-bench-mango-") as workdir:
         port = servers.free_port()
         if kind == "bare":
@@ -216,6 +289,10 @@ def _measure(kind: str, args: argparse.Namespace, tag: str) -> Load:
         try:
             servers.wait_ready(port, proc)
             done = partial(_done, Path(workdir) / "gateway.db") if kind == "dispatch" else None
+            if done is not None:
+                _worker_up(port, done)
+            if prepared is not None:
+                return wrk_throughput(port, prepared, args.seconds, args.connections, proc.pid, done)
             return asyncio.run(throughput(port, tag, args.seconds, args.connections, proc.pid, done))
         finally:
             servers.stop(proc)
@@ -235,21 +312,20 @@ GOALS = {"dispatch": 0.5, "no-dispatch": 0.6}
 def run(args: argparse.Namespace) -> int:
     """Rounds of bare, then each gateway set-up, one after another; medians and ratios of the same run."""
     servers.use_uvloop()
+    if args.wrk:
+        wrk.require()
     kinds = ["bare", *(["app-bare-handler", "no-lane", "no-store"] if args.layers else []),
              *(["dispatch"] if args.dispatch else []), "no-dispatch"]
     loads: dict[str, list[Load]] = {k: [] for k in kinds}
     bad: set[str] = set()
-    for n in range(args.rounds):
-        print(f"round {n + 1} of {args.rounds}:")
-        for kind in kinds:
-            load = _measure(kind, args, f"{kind}{n}")
-            loads[kind].append(load)
-            bad |= set(load.counts) - {"200"}
-            ratio = f"  ratio {load.rate / loads['bare'][-1].rate:.2f}" if kind != "bare" else ""
-            print(f"  {_line(LABELS[kind], load)}{ratio}")
+    with tempfile.TemporaryDirectory(prefix="lg-bench-mango-wrk-") as scratch:
+        prepared = Prepared(Path(scratch), args.seconds) if args.wrk else None
+        _rounds(args, kinds, loads, bad, prepared)
+    load_generator = "wrk, 2 threads" if args.wrk else "this process"
+    print(f"medians of {args.rounds} rounds (each {args.seconds:g} s, {args.connections} connections, "
+          f"load from {load_generator}):")
     bare = median([x.rate for x in loads["bare"]])
     bare_us = median([x.server_us for x in loads["bare"]])
-    print(f"medians of {args.rounds} rounds (each {args.seconds:g} s, {args.connections} connections):")
     print(f"  {LABELS['bare']}: {bare:,.0f} acks/s  CPU {bare_us:.0f} us/ack")
     for kind in kinds[1:]:
         rate = median([x.rate for x in loads[kind]])
@@ -260,6 +336,18 @@ def run(args: argparse.Namespace) -> int:
               f"(per round {', '.join(f'{r:.2f}' for r in per_round)}{goal})  "
               f"CPU {us:.0f} us/ack, {us / bare_us:.1f}x bare's" + _processed(loads[kind]))
     return 1 if bad else 0
+
+
+def _rounds(args: argparse.Namespace, kinds: list[str], loads: dict[str, list[Load]], bad: set[str],
+            prepared: Prepared | None) -> None:
+    for n in range(args.rounds):
+        print(f"round {n + 1} of {args.rounds}:")
+        for kind in kinds:
+            load = _measure(kind, args, f"{kind}{n}", prepared)
+            loads[kind].append(load)
+            bad |= set(load.counts) - {"200"}
+            ratio = f"  ratio {load.rate / loads['bare'][-1].rate:.2f}" if kind != "bare" else ""
+            print(f"  {_line(LABELS[kind], load)}{ratio}", flush=True)
 
 
 def _processed(loads: list[Load]) -> str:
@@ -283,6 +371,7 @@ def main(argv: list[str]) -> int:
                    help="measure the edge alone (without the embedded default)")
     p.add_argument("--settings", default="", metavar="TOML",
                    help="settings for the gateway, before the benchmark's own: $'[dispatch]\\ngive_way_after_ms = 1'")
+    p.add_argument("--wrk", action="store_true", help="send the load with wrk instead of this process")
     p.add_argument("--layers", action="store_true",
                    help="also measure the app with the bare handler, and the edge without storing")
     return run(p.parse_args(argv))
