@@ -1,7 +1,7 @@
 """Mango webhook benchmark: signed notifications acknowledged per second, p50/p99, against bare aiohttp.
 
     .venv/bin/python bench/mango.py [--seconds 5] [--connections 64] [--rounds 3] [--no-dispatch] [--layers]
-                                    [--settings TOML] [--wrk]
+                                    [--settings TOML] [--wrk] [--postgres]
 
 Every request is a distinct, correctly signed `/events/call` notification (a new entry_id each
 time, so every one is a new row in the event log). First a bare aiohttp server that parses the
@@ -24,6 +24,10 @@ notifications, prepared before the first round (distinct ones for a second of wa
 measured seconds; a run that outpaces them sends some twice, and says so): the load generator the
 issue's figures were taken with, using about a quarter of the CPU per request this process does, so
 more of the machine's two cores is left to the servers.
+
+`--postgres` adds the set-up of issue 16's fourth goal: `gateway serve` on a new PostgreSQL database
+with Redis, and two `gateway worker` processes processing meanwhile (PostgreSQL and Redis on
+127.0.0.1, as the tests have them; the workers' CPU is counted with the server's).
 
 `--layers` adds three set-ups that only this benchmark builds, to show where the edge's time goes:
 the gateway's application with the bare server's handler on the Mango route (aiohttp's routing,
@@ -48,7 +52,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -60,7 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import servers, wrk  # noqa: E402
-from bench.common import median, pct  # noqa: E402
+from bench.common import median, pct, postgres_url  # noqa: E402
 from gateway.connectors.base import NewEvent  # noqa: E402
 from gateway.connectors.telephony.mango.signature import sign  # noqa: E402
 
@@ -176,11 +180,16 @@ class Load:
     processed: float | None = None  # events the worker processed per second meanwhile (the embedded default)
 
 
+def _tree(roots: list[int]) -> list[int]:
+    """The server's processes: each root (the server, separate workers) and its descendants."""
+    return [pid for root in roots for pid in servers.process_tree(root)]
+
+
 def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(t - before.get(pid, 0.0) for pid, t in after.items())  # a process started meanwhile: all of it
 
 
-async def throughput(port: int, tag: str, seconds: float, connections: int, server_pid: int,
+async def throughput(port: int, tag: str, seconds: float, connections: int, roots: list[int],
                      done: Callable[[], int] | None = None) -> Load:
     requests = Requests(port, tag)
     warm: list[float] = []
@@ -188,14 +197,14 @@ async def throughput(port: int, tag: str, seconds: float, connections: int, serv
                            for _ in range(connections)))
     counts: Counter[str] = Counter()
     latencies: list[float] = []
-    server_before = servers.cpu_seconds(servers.process_tree(server_pid))
+    server_before = servers.cpu_seconds(_tree(roots))
     own_before = servers.cpu_seconds([os.getpid()])
     done_before = done() if done else 0
     started = time.monotonic()
     await asyncio.gather(*(_connection(port, requests, started + seconds, counts, latencies)
                            for _ in range(connections)))
     elapsed = time.monotonic() - started
-    server = _cpu_used(server_before, servers.cpu_seconds(servers.process_tree(server_pid)))
+    server = _cpu_used(server_before, servers.cpu_seconds(_tree(roots)))
     own = _cpu_used(own_before, servers.cpu_seconds([os.getpid()]))
     processed = (done() - done_before) / elapsed if done else None
     acks = sum(n for status, n in counts.items() if status.startswith("2"))
@@ -221,18 +230,18 @@ class Prepared:
         return wrk.requests_script(directory, per_thread)
 
 
-def wrk_throughput(port: int, prepared: Prepared, seconds: float, connections: int, server_pid: int,
+def wrk_throughput(port: int, prepared: Prepared, seconds: float, connections: int, roots: list[int],
                    done: Callable[[], int] | None = None) -> Load:
     """`throughput` with wrk as the load generator; its CPU is the children's time this process waited for."""
     url = f"http://127.0.0.1:{port}/hooks/mango/{ACCOUNT}/events/call"
     wrk.run(url, 1, connections, prepared.warm, prepared.threads)
-    server_before = servers.cpu_seconds(servers.process_tree(server_pid))
+    server_before = servers.cpu_seconds(_tree(roots))
     children_before = os.times()
     done_before = done() if done else 0
     started = time.monotonic()
     result = wrk.run(url, seconds, connections, prepared.measured, prepared.threads)
     elapsed = time.monotonic() - started
-    server = _cpu_used(server_before, servers.cpu_seconds(servers.process_tree(server_pid)))
+    server = _cpu_used(server_before, servers.cpu_seconds(_tree(roots)))
     children_after = os.times()
     loadgen = (children_after.children_user - children_before.children_user
                + children_after.children_system - children_before.children_system)
@@ -278,30 +287,64 @@ def _worker_up(port: int, done: Callable[[], int]) -> None:
 
 
 def _measure(kind: str, args: argparse.Namespace, tag: str, prepared: Prepared | None) -> Load:
-    """One server of `kind` (bare, dispatch, no-dispatch, a layer) started, loaded for `--seconds` (by wrk
-    with the `prepared` notifications, or from here), stopped."""
-    with tempfile.TemporaryDirectory(prefix="lg-bench-mango-") as workdir:
+    """One server of `kind` (bare, dispatch, no-dispatch, postgres, a layer) started, loaded for `--seconds` (by
+    wrk with the `prepared` notifications, or from here), stopped."""
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lg-bench-mango-")))
         port = servers.free_port()
+        done: Callable[[], int] | None = None
+        workers: list[subprocess.Popen[bytes]] = []
         if kind == "bare":
             proc = _spawn("bare", str(port))
+        elif kind == "postgres":
+            proc, workers, done = _postgres(stack, workdir, port)
         else:
-            proc = _spawn("gateway", str(port), workdir, kind, args.settings)
+            proc = _spawn("gateway", str(port), str(workdir), kind, args.settings)
+            if kind == "dispatch":
+                done = partial(_done, Path(workdir) / "gateway.db")
         try:
             servers.wait_ready(port, proc)
-            done = partial(_done, Path(workdir) / "gateway.db") if kind == "dispatch" else None
             if done is not None:
                 _worker_up(port, done)
+            roots = [proc.pid, *(w.pid for w in workers)]
             if prepared is not None:
-                return wrk_throughput(port, prepared, args.seconds, args.connections, proc.pid, done)
-            return asyncio.run(throughput(port, tag, args.seconds, args.connections, proc.pid, done))
+                return wrk_throughput(port, prepared, args.seconds, args.connections, roots, done)
+            return asyncio.run(throughput(port, tag, args.seconds, args.connections, roots, done))
         finally:
-            servers.stop(proc)
+            for p in [*workers, proc]:
+                servers.stop(p)
+
+
+def _postgres(stack: ExitStack, workdir: Path, port: int) -> tuple[subprocess.Popen[bytes],
+                                                                   list[subprocess.Popen[bytes]], Callable[[], int]]:
+    """`gateway serve` on a new PostgreSQL database with Redis, and two `gateway worker` processes."""
+    from sqlalchemy import create_engine, text
+
+    from bench.ring_to_screen import GATEWAY, _cli, _config
+
+    url = stack.enter_context(postgres_url())
+    config = _config(workdir, url, "redis://127.0.0.1:6379/0")
+    _cli(config, "migrate")
+    log = stack.enter_context(open(workdir / "serve.log", "wb"))
+    server = subprocess.Popen([*GATEWAY, "--config", str(config), "serve", "--port", str(port)], cwd=ROOT,
+                              stdout=log, stderr=log)
+    workers = [subprocess.Popen([*GATEWAY, "--config", str(config), "worker"], cwd=ROOT, stdout=log, stderr=log)
+               for _ in range(2)]
+    engine = create_engine(url)
+    stack.callback(engine.dispose)
+
+    def done() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM events WHERE status = 'done'")).scalar_one())
+
+    return server, workers, done
 
 
 LABELS = {
     "bare": "bare aiohttp + signature check",
     "dispatch": "gateway, embedded default (worker processing)",
     "no-dispatch": "gateway, edge only (no worker)",
+    "postgres": "gateway, PostgreSQL + Redis + 2 workers (processing)",
     "app-bare-handler": "layer: the gateway's app, the bare handler on the Mango route",
     "no-lane": "layer: the edge alone through aiohttp's request objects (no fast lane)",
     "no-store": "layer: the gateway's edge, answering without storing",
@@ -315,7 +358,7 @@ def run(args: argparse.Namespace) -> int:
     if args.wrk:
         wrk.require()
     kinds = ["bare", *(["app-bare-handler", "no-lane", "no-store"] if args.layers else []),
-             *(["dispatch"] if args.dispatch else []), "no-dispatch"]
+             *(["dispatch"] if args.dispatch else []), "no-dispatch", *(["postgres"] if args.postgres else [])]
     loads: dict[str, list[Load]] = {k: [] for k in kinds}
     bad: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="lg-bench-mango-wrk-") as scratch:
@@ -371,6 +414,8 @@ def main(argv: list[str]) -> int:
                    help="measure the edge alone (without the embedded default)")
     p.add_argument("--settings", default="", metavar="TOML",
                    help="settings for the gateway, before the benchmark's own: $'[dispatch]\\ngive_way_after_ms = 1'")
+    p.add_argument("--postgres", action="store_true",
+                   help="also PostgreSQL + Redis + two `gateway worker` processes (127.0.0.1, as the tests have them)")
     p.add_argument("--wrk", action="store_true", help="send the load with wrk instead of this process")
     p.add_argument("--layers", action="store_true",
                    help="also measure the app with the bare handler, and the edge without storing")
