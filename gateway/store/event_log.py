@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -53,6 +53,9 @@ def new_event_ids(n: int) -> list[str]:
 
 _COLUMNS = ("id", "connector", "account", "key", "name", "group_key", "received_at", "headers", "body", "status",
             "attempts", "next_attempt_at")
+# PostgreSQL's element type of each column's array (the columns' own types take them by assignment)
+_PG_TYPES = ("text", "text", "text", "text", "text", "text", "timestamptz", "json", "bytea", "text", "int4",
+             "timestamptz")
 _SQL = {
     "sqlite": (
         f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
@@ -60,9 +63,9 @@ _SQL = {
         "SELECT id FROM events WHERE id IN ({marks})", "?",
         "SELECT id FROM events WHERE connector = ? AND account = ? AND key = ?",
     ),
-    "postgresql": (
-        f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
-        "ON CONFLICT (connector, account, key) DO NOTHING",
+    "postgresql": (  # one statement for any number of rows: each column a binary array, zipped by unnest
+        f"INSERT INTO events ({', '.join(_COLUMNS)}) SELECT * FROM unnest("
+        f"{', '.join(f'%b::{t}[]' for t in _PG_TYPES)}) ON CONFLICT (connector, account, key) DO NOTHING",
         "SELECT id FROM events WHERE id = ANY(%s)", None,
         "SELECT id FROM events WHERE connector = %s AND account = %s AND key = %s",
     ),
@@ -93,13 +96,15 @@ def _headers_json(items: tuple[tuple[str, str], ...]) -> str:
 def append_to(driver_conn: Any, dialect: str, batch: Sequence[NewEvent]) -> list[tuple[str, bool]]:
     """`append` on the driver's connection, inside a transaction the caller opened on it.
 
-    This is the hot path of every webhook, so it speaks to the driver directly: one multi-row
-    insert that ignores duplicate keys, then one query to see which rows went in.
+    This is the hot path of every webhook, so it speaks to the driver directly: one insert that
+    ignores duplicate keys (SQLite: multi-row, PostgreSQL: the rows as one binary array a column, a
+    statement whose text never changes, so that psycopg parses it once and the server prepares it),
+    then, only when a key was taken, the queries that tell which rows went in.
     """
     if not batch:
         return []
     insert_sql, present_sql, mark, by_key_sql = _SQL[dialect]
-    when = sqlite_time if dialect == "sqlite" else (lambda ts: ts)
+    when = sqlite_time if dialect == "sqlite" else _aware
     rows = []
     for ev, event_id in zip(batch, new_event_ids(len(batch)), strict=True):
         received = when(ev.received_at)
@@ -109,9 +114,13 @@ def append_to(driver_conn: Any, dialect: str, batch: Sequence[NewEvent]) -> list
     cursor = driver_conn.cursor()
     try:
         inserted = 0
-        for chunk in _chunks(rows, _ROWS_PER_STATEMENT):  # one statement, one step of the engine, per chunk
-            cursor.execute(_multi_row(insert_sql, len(chunk)), [v for row in chunk for v in row])
-            inserted += cursor.rowcount
+        if dialect == "sqlite":
+            for chunk in _chunks(rows, _ROWS_PER_STATEMENT):  # one statement, one step of the engine, per chunk
+                cursor.execute(_multi_row(insert_sql, len(chunk)), [v for row in chunk for v in row])
+                inserted += cursor.rowcount
+        else:
+            cursor.execute(insert_sql, [list(column) for column in zip(*rows, strict=True)])
+            inserted = cursor.rowcount
         ids = [r[0] for r in rows]
         if inserted == len(rows):  # the usual case: no duplicate, nothing more to ask
             return [(i, True) for i in ids]
@@ -131,6 +140,12 @@ def append_to(driver_conn: Any, dialect: str, batch: Sequence[NewEvent]) -> list
         return out
     finally:
         cursor.close()
+
+
+def _aware(ts: datetime) -> datetime:
+    """A moment for PostgreSQL: naive ones are UTC (as `UtcDateTime` takes them), so that an array's
+    elements are all of one type."""
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
