@@ -93,6 +93,9 @@ class DispatchSettings(_Section):
     overload_pause_ms: float = Field(default=100, ge=0, le=10_000)
     embedded_worker: Literal["process", "thread"] = "process"
     embedded_worker_nice: int = Field(default=5, ge=0, le=19)
+    # `gateway worker` lowers its CPU priority by as much (Unix niceness; 0: none): on a machine it shares with the
+    # server, acknowledgements go first and processing catches up after a burst; alone on its machine it changes nothing
+    worker_nice: int = Field(default=5, ge=0, le=19)
     max_attempts: int = Field(default=8, ge=1)
     lease_seconds: float = Field(default=60, gt=0)
     retry_base_seconds: float = Field(default=2, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import structlog
@@ -46,6 +47,7 @@ def reachable_redis(url: str) -> Redis:
 
 def run_worker(settings: Settings, *, burst: bool = False) -> int:
     """Run jobs until stopped; with `burst`, enqueue what is due and drain it, then exit."""
+    os.nice(settings.dispatch.worker_nice)  # acknowledgements first where the server shares the machine
     engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous, pool_size=1)
     bootstrap(engine, settings)
     redis = reachable_redis(settings.redis_url or "")
