@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from gateway.config import Settings, load_settings
 from gateway.store.db import make_engine
@@ -71,6 +71,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/gateway.db"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
+    """A store with its schema, on each database (a module's own `engine` fixture takes precedence)."""
+    from gateway.store.bootstrap import bootstrap
+
+    eng = make_engine(database_url)
+    bootstrap(eng, make_settings(tmp_path, database_url=database_url))
+    yield eng
+    eng.dispose()
 
 
 @dataclass

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 
 from gateway.core.companies import company_key, find_inn, valid_inn
 from gateway.core.models import Channel, IdentityKind, IdentityRef, Interaction, Kind
 from gateway.core.pipeline import PipelineConfig, PipelineResult, process_interaction
-from gateway.store.bootstrap import bootstrap
 from gateway.store.crm import CrmRepo
-from gateway.store.db import make_engine
 from gateway.store.schema import companies, contacts, deals, leads
-from tests.conftest import make_settings
 
 T0 = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
 CFG = PipelineConfig(region="RU", short_call_seconds=10, default_pipeline="Продажи")
-
-
-@pytest.fixture
-def engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(database_url)
-    bootstrap(eng, make_settings(tmp_path, database_url=database_url))
-    yield eng
-    eng.dispose()
 
 
 def form(engine: Engine, n: int, *, phone: str | None = None, email: str | None = None, **kw: Any) -> PipelineResult:

@@ -6,31 +6,17 @@ the rows back through the schema, so a column moved, dropped or cast wrongly by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 
 from gateway.connectors.base import NewEvent
 from gateway.store import event_log
-from gateway.store.bootstrap import bootstrap
-from gateway.store.db import make_engine
 from gateway.store.schema import events
-from tests.conftest import make_settings
 
 MOSCOW = timezone(timedelta(hours=3))
 T0 = datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(tmp_path: Path, database_url: str) -> Iterator[Engine]:
-    eng = make_engine(database_url)
-    bootstrap(eng, make_settings(tmp_path, database_url=database_url))
-    yield eng
-    eng.dispose()
 
 
 def _event(key: str, **fields: Any) -> NewEvent:
